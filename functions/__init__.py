@@ -1,0 +1,1 @@
+"""Lambda handlers: the task runtime that wraps every user task, and the platform functions."""

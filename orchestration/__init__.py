@@ -1,0 +1,49 @@
+"""Serverless workflow orchestration for AWS: plain-Python workflows compiled to Step Functions.
+
+Importing this package imports no AWS SDK: the model and compiler are pure. The local runtime
+(`orchestration.local`) and the run ledger (`orchestration.ledger`) are where AWS calls live.
+"""
+
+from orchestration.compiler import compile_workflow, definition_hash, to_json
+from orchestration.context import TaskContext
+from orchestration.errors import (
+    CompileError,
+    OrchestrationError,
+    ParameterError,
+    TaskFailure,
+    ValidationError,
+    WorkflowDefinitionError,
+    WorkflowLoadError,
+)
+from orchestration.loader import load_file, load_workflow
+from orchestration.model import Outcome, Param, Resources, Retry, RunIf, RunStatus, Task, TaskStatus, Workflow
+from orchestration.validation import validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CompileError",
+    "OrchestrationError",
+    "Outcome",
+    "Param",
+    "ParameterError",
+    "Resources",
+    "Retry",
+    "RunIf",
+    "RunStatus",
+    "Task",
+    "TaskContext",
+    "TaskFailure",
+    "TaskStatus",
+    "ValidationError",
+    "Workflow",
+    "WorkflowDefinitionError",
+    "WorkflowLoadError",
+    "__version__",
+    "compile_workflow",
+    "definition_hash",
+    "load_file",
+    "load_workflow",
+    "to_json",
+    "validate",
+]

@@ -1,0 +1,70 @@
+"""Large task outputs: stored in the artifact bucket, travelling through the state as references.
+
+Step Functions rejects any state payload over 262,144 bytes (States.DataLimitExceeded, which Catch
+cannot handle). The task runtime keeps outputs up to a per-task limit inline and writes larger ones
+to S3; consuming tasks resolve references transparently.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from orchestration.errors import ArtifactError
+
+REF_KEY = "__orch_ref__"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and REF_KEY in value and len(value) <= 2
+
+
+class ArtifactStore:
+    """S3 store for task outputs; takes an injectable boto3 S3 client."""
+
+    def __init__(self, bucket: str, client: Any) -> None:
+        self.bucket = bucket
+        self.client = client
+
+    def put(self, key: str, text: str) -> dict[str, Any]:
+        body = text.encode()
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+        except Exception as exc:  # boto errors carry the details
+            raise ArtifactError(f"could not write s3://{self.bucket}/{key}: {exc}") from exc
+        return {REF_KEY: f"s3://{self.bucket}/{key}", "bytes": len(body)}
+
+    def get(self, uri: str) -> Any:
+        if not uri.startswith("s3://"):
+            raise ArtifactError(f"artifact reference {uri!r} is not an s3:// URI")
+        bucket, _, key = uri[5:].partition("/")
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as exc:
+            raise ArtifactError(f"could not read artifact {uri}: {exc}") from exc
+        return json.loads(body)
+
+    def offload(self, value: Any, *, limit: int, key: str, item_limit: int | None = None) -> Any:
+        """Return `value` if its JSON fits in `limit` bytes, else a reference to it in S3.
+
+        With `item_limit` (the output feeds a for-each), a list stays a list so the Map state can
+        iterate it, and each element larger than `item_limit` becomes a reference of its own.
+        """
+        if item_limit is not None and isinstance(value, list):
+            return [self.offload(v, limit=item_limit, key=f"{key}/items/{i:06d}") for i, v in enumerate(value)]
+        text = dumps(value)
+        if len(text.encode()) <= limit:
+            return value
+        return self.put(f"{key}.json", text)
+
+    def resolve(self, value: Any) -> Any:
+        """Replace references (also inside lists, as for-each outputs hold them) with their values."""
+        if is_ref(value):
+            return self.get(value[REF_KEY])
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value

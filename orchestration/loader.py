@@ -1,0 +1,72 @@
+"""Load workflows from a Python file or module (pure: imports user code, no AWS)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+
+from orchestration.errors import WorkflowLoadError
+from orchestration.model import Workflow
+
+
+def load_file(path: str | Path) -> dict[str, Workflow]:
+    """Import a Python file and return the workflows it defines at module level, by name."""
+    file = Path(path)
+    if not file.is_file():
+        raise WorkflowLoadError(f"workflow file {str(path)!r} does not exist: pass the path of a .py file")
+    if file.suffix != ".py":
+        raise WorkflowLoadError(f"workflow file {str(path)!r} is not a Python file: pass a .py file")
+    resolved = file.resolve()
+    module_name = "orch_user_" + hashlib.sha1(str(resolved).encode()).hexdigest()[:12]
+    if module_name in sys.modules:
+        module = sys.modules[module_name]
+    else:
+        spec = importlib.util.spec_from_file_location(module_name, resolved)
+        if spec is None or spec.loader is None:  # pragma: no cover - is_file() checked above
+            raise WorkflowLoadError(f"cannot import {str(path)!r}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        parent = str(resolved.parent)
+        added = parent not in sys.path
+        if added:
+            sys.path.insert(0, parent)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[module_name]
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            raise WorkflowLoadError(
+                f"importing {str(path)!r} failed at line {frame.lineno}: {type(exc).__name__}: {exc}"
+            ) from exc
+        finally:
+            if added:
+                sys.path.remove(parent)
+    found: dict[str, Workflow] = {}
+    for value in vars(module).values():
+        if isinstance(value, Workflow):
+            found.setdefault(value.name, value)
+    if not found:
+        raise WorkflowLoadError(
+            f"{str(path)!r} defines no workflow: create one at module level, e.g. wf = Workflow('my_flow')"
+        )
+    return found
+
+
+def select(workflows: dict[str, Workflow], name: str | None, source: str = "the file") -> Workflow:
+    """Pick a workflow by name; the name may be omitted when there is exactly one."""
+    if name is None:
+        if len(workflows) == 1:
+            return next(iter(workflows.values()))
+        names = ", ".join(sorted(workflows))
+        raise WorkflowLoadError(f"{source} defines several workflows ({names}): choose one with --workflow NAME")
+    if name not in workflows:
+        names = ", ".join(sorted(workflows))
+        raise WorkflowLoadError(f"no workflow named {name!r} in {source} (it defines: {names})")
+    return workflows[name]
+
+
+def load_workflow(path: str | Path, name: str | None = None) -> Workflow:
+    return select(load_file(path), name, source=repr(str(path)))

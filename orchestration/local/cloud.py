@@ -1,0 +1,293 @@
+"""LocalCloud: an in-process moto with the run ledger, the artifact bucket, one Lambda function per
+task and the compiled state machine; runs execute on moto's ASL interpreter with the real task code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import uuid
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestration.artifacts import ArtifactStore
+from orchestration.compiler import (
+    FINALIZE_FUNCTION,
+    JOIN_FUNCTION,
+    compile_workflow,
+    definition_hash,
+    function_placeholder,
+    render,
+    to_json,
+)
+from orchestration.errors import OrchestrationError, ParameterError
+from orchestration.ledger import RunLedger, RunRecord, iso, now_iso, table_spec
+from orchestration.local.moto_adapter import Adapter
+from orchestration.model import Workflow
+
+ACCOUNT = "123456789012"
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "MOTO_ACCOUNT_ID": ACCOUNT,
+}
+MAX_PARAMS_BYTES = 8_192
+TERMINAL_EXECUTION = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+@dataclass
+class Deployment:
+    workflow: Workflow
+    definition: str  # the compiled ASL with placeholders: what infra/ deploys
+    definition_hash: str
+    state_machine_arn: str
+    function_arns: dict[str, str]
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+class LocalCloud:
+    """Context manager: `with LocalCloud() as cloud: cloud.run(workflow, {...})`."""
+
+    def __init__(
+        self,
+        *,
+        region: str = "us-east-1",
+        table_name: str = "orch-ledger",
+        bucket_name: str = "orch-artifacts",
+    ) -> None:
+        self.region = region
+        self.table_name = table_name
+        self.bucket_name = bucket_name
+        self.adapter = Adapter()
+        self.deployments: dict[str, Deployment] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self._platform_arns: dict[str, str] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalCloud:
+        import boto3
+        from moto import mock_aws
+
+        env = {**FAKE_ENV, "AWS_DEFAULT_REGION": self.region}
+        for key, value in env.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
+        self._mock.start()
+        session = boto3.session.Session(region_name=self.region)
+        self.dynamodb = session.client("dynamodb")
+        self.s3 = session.client("s3")
+        self.sfn = session.client("stepfunctions")
+        self.lambda_ = session.client("lambda")
+        self.iam = session.client("iam")
+        self.dynamodb.create_table(**table_spec(self.table_name))
+        self.s3.create_bucket(Bucket=self.bucket_name)
+        self.role_arn = self.iam.create_role(
+            RoleName="orch-local",
+            AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": [
+                    "lambda.amazonaws.com", "states.amazonaws.com"]}, "Action": "sts:AssumeRole"}],
+            }),
+        )["Role"]["Arn"]
+        self.ledger = RunLedger(self.table_name, self.dynamodb)
+        self.artifacts = ArtifactStore(self.bucket_name, self.s3)
+        self.adapter.install()
+        self._deploy_platform()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.adapter.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    # -- deployment --------------------------------------------------------------------------
+
+    def _function(self, name: str, handler_path: str, handler: Callable[[dict[str, Any]], Any], **settings: Any) -> str:
+        arn = self.lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=self.role_arn,
+            Handler=handler_path,
+            Code={"ZipFile": _EMPTY_ZIP},
+            Environment={"Variables": {"ORCH_LEDGER_TABLE": self.table_name, "ORCH_ARTIFACT_BUCKET": self.bucket_name}},
+            **settings,
+        )["FunctionArn"]
+        self.adapter.register(arn, handler)
+        return str(arn)
+
+    def _deploy_platform(self) -> None:
+        from functions.finalize import run_finalize
+        from functions.join import run_join
+        from functions.runtime import Runtime
+
+        rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, stepfunctions=self.sfn)
+        self._platform_arns = {
+            JOIN_FUNCTION: self._function("orch-join", "functions.join.handler", lambda e: run_join(e, rt)),
+            FINALIZE_FUNCTION: self._function(
+                "orch-finalize", "functions.finalize.handler", lambda e: run_finalize(e, rt)
+            ),
+        }
+
+    def deploy(self, workflow: Workflow) -> Deployment:
+        """Compile the workflow and create its functions and state machine (idempotent per name)."""
+        if workflow.name in self.deployments:
+            return self.deployments[workflow.name]
+        from functions.runtime import Runtime
+        from functions.task import run_task
+
+        text = to_json(compile_workflow(workflow))
+        rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, workflow=workflow)
+        arns = dict(self._platform_arns)
+        for name, task in sorted(workflow.tasks.items()):
+            arns[function_placeholder(name)] = self._function(
+                f"{workflow.name}-{name}"[:64],
+                "functions.task.handler",
+                lambda e: run_task(e, rt),
+                MemorySize=task.resources.memory_mb,
+                Timeout=task.resources.timeout_seconds,
+                EphemeralStorage={"Size": task.resources.ephemeral_storage_mb},
+            )
+        arn = self.sfn.create_state_machine(
+            name=workflow.name, definition=render(text, arns), roleArn=self.role_arn, type=workflow.type
+        )["stateMachineArn"]
+        dep = Deployment(workflow, text, definition_hash(text), arn, arns)
+        self.deployments[workflow.name] = dep
+        return dep
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start(
+        self,
+        workflow: Workflow,
+        params: Mapping[str, Any] | None = None,
+        *,
+        logical_date: datetime | None = None,
+        run_id: str | None = None,
+        trigger: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Validate parameters, record the run and start its execution; returns the run id."""
+        dep = self.deploy(workflow)
+        values = workflow.parse_params(params or {})
+        size = len(json.dumps(values))
+        if size > MAX_PARAMS_BYTES:
+            raise ParameterError(
+                f"parameters of {workflow.name!r} take {size} bytes as JSON; the limit is {MAX_PARAMS_BYTES}: "
+                "pass large inputs as an S3 URI instead"
+            )
+        run_id = run_id or new_run_id()
+        created = now_iso()
+        date = iso(logical_date) if logical_date else None
+        record = RunRecord(
+            run_id=run_id, workflow=workflow.name, status="QUEUED", created_at=created, params=values,
+            logical_date=date, trigger=dict(trigger or {"type": "manual"}), definition_hash=dep.definition_hash,
+        )
+        if not self.ledger.create_run(record):
+            raise OrchestrationError(f"run id {run_id!r} already exists in the ledger: choose another run id")
+        resp = self.sfn.start_execution(
+            stateMachineArn=dep.state_machine_arn,
+            name=run_id,
+            input=json.dumps({"params": values, "logical_date": date}),
+        )
+        self.ledger.set_run_status(run_id, "RUNNING", at=now_iso(), execution_arn=resp["executionArn"])
+        return run_id
+
+    def wait(
+        self,
+        run_id: str,
+        *,
+        on_progress: Callable[[RunRecord], None] | None = None,
+        progress_interval: float = 0.1,
+    ) -> RunRecord:
+        """Block until the run's execution ends; returns its ledger record."""
+        run = self.ledger.get_run(run_id)
+        if run is None or run.execution_arn is None:
+            raise OrchestrationError(f"run {run_id!r} is not in the ledger")
+        delay, last_progress = 0.001, 0.0
+        while True:
+            desc = self.sfn.describe_execution(executionArn=run.execution_arn)
+            if desc["status"] in TERMINAL_EXECUTION:
+                break
+            if on_progress and time.monotonic() - last_progress >= progress_interval:
+                last_progress = time.monotonic()
+                current = self.ledger.get_run(run_id)
+                if current is not None:
+                    on_progress(current)
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.02)
+        if desc["status"] != "SUCCEEDED":
+            # What the recorder function does on AWS: close the run when no finalize step did.
+            status = {"FAILED": "FAILED", "TIMED_OUT": "TIMED_OUT", "ABORTED": "ABORTED"}[desc["status"]]
+            stop = desc.get("stopDate")
+            error = desc.get("error")
+            cause = desc.get("cause")
+            detail = f"{error}: {cause}" if error and cause and error != "WorkflowFailed" else None
+            self.ledger.set_run_status(run_id, status, at=iso(stop) if stop else now_iso(), error=detail)
+        final = self.ledger.get_run(run_id)
+        assert final is not None
+        self._complete_tasks(final)
+        return final
+
+    def run(
+        self,
+        workflow: Workflow,
+        params: Mapping[str, Any] | None = None,
+        *,
+        logical_date: datetime | None = None,
+        run_id: str | None = None,
+        on_progress: Callable[[RunRecord], None] | None = None,
+    ) -> RunRecord:
+        """Start a run and wait for it."""
+        rid = self.start(workflow, params, logical_date=logical_date, run_id=run_id)
+        return self.wait(rid, on_progress=on_progress)
+
+    def _complete_tasks(self, run: RunRecord) -> None:
+        """List every task of the workflow, PENDING for those the run never reached."""
+        dep = self.deployments.get(run.workflow)
+        if dep is None:
+            return
+        from orchestration.ledger import TaskRecord
+
+        run.tasks = {name: run.tasks.get(name, TaskRecord(name)) for name in dep.workflow.tasks}
+
+    def execution_history(self, run_id: str) -> list[dict[str, Any]]:
+        run = self.ledger.get_run(run_id)
+        if run is None or run.execution_arn is None:
+            return []
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": run.execution_arn}
+        while True:
+            resp = self.sfn.get_execution_history(**kwargs)
+            events.extend(resp["events"])
+            if not resp.get("nextToken"):
+                return events
+            kwargs["nextToken"] = resp["nextToken"]
+
+
+def _empty_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "The local runtime runs task code in-process; this package is a placeholder.\n")
+    return buf.getvalue()
+
+
+_EMPTY_ZIP = _empty_zip()

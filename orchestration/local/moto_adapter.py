@@ -1,0 +1,109 @@
+"""The one place that reaches into moto's Step Functions interpreter (moto 5.2.x).
+
+Three patches, installed for the life of a LocalCloud and removed after:
+
+1. Lambda invocations: without Docker moto cannot run function code, so the interpreter's Lambda
+   call is answered in-process by the registered handler, shaped exactly as Lambda answers
+   (`FunctionError: "Unhandled"` with `errorType`/`errorMessage` for an exception), so Retry and
+   Catch behave as on AWS. This also skips a boto3 client per call (moto builds a new one each time).
+2. Retry intervals: the interpreter sleeps in real time between attempts; a virtual clock records
+   the interval instead, so a task retried with 30 s intervals does not make a local run slow.
+3. Callback polling: `.waitForTaskToken` states poll every 0.5 s; joins release at once, so poll
+   every 2 ms instead.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+Handler = Callable[[dict[str, Any]], Any]
+
+CALLBACK_POLL_SECONDS = 0.002
+
+
+class VirtualClock:
+    """Accumulates the time the interpreter would have slept."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.slept_seconds = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept_seconds += float(seconds)
+            self.sleeps.append(float(seconds))
+
+
+class Adapter:
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+        self.clock = VirtualClock()
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def register(self, arn: str, handler: Handler) -> None:
+        self.handlers[arn] = handler
+        self.handlers[arn.rsplit(":", 1)[-1]] = handler
+
+    def install(self) -> None:
+        try:
+            from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+            from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+            from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+                state_task_service_callback as callback,
+            )
+        except ImportError as exc:  # pragma: no cover - depends on the installed moto
+            raise RuntimeError(
+                f"the installed moto does not have the Step Functions interpreter this adapter expects ({exc}); "
+                "install moto 5.2.x (pyproject pins it)"
+            ) from exc
+        fake_time = SimpleNamespace(sleep=self.clock.sleep)
+        self._patch(lambda_eval_utils, "_invoke_lambda_function", self._invoke)
+        self._patch(retrier_decl, "time", fake_time)
+        self._patch(callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", CALLBACK_POLL_SECONDS)
+
+    def uninstall(self) -> None:
+        while self._saved:
+            module, name, value = self._saved.pop()
+            setattr(module, name, value)
+
+    def _patch(self, module: Any, name: str, value: Any) -> None:
+        if not hasattr(module, name):  # pragma: no cover - depends on the installed moto
+            raise RuntimeError(f"moto changed: {module.__name__}.{name} is gone; pin moto 5.2.x")
+        self._saved.append((module, name, getattr(module, name)))
+        setattr(module, name, value)
+
+    def _invoke(self, parameters: dict[str, Any], region: str, state_credentials: Any = None) -> dict[str, Any]:
+        name = str(parameters["FunctionName"])
+        handler = self.handlers.get(name)
+        if handler is None:
+            raise ClientError(
+                {"Error": {"Code": "ResourceNotFoundException", "Message": f"Function not found: {name}"}},
+                "Invoke",
+            )
+        raw = parameters.get("Payload") or b"{}"
+        event = json.loads(raw.decode() if isinstance(raw, bytes | bytearray) else raw)
+        try:
+            result = handler(event)
+            payload = json.loads(json.dumps(result))  # what crosses the Lambda boundary is JSON
+        except Exception as exc:
+            return {
+                "StatusCode": 200,
+                "FunctionError": "Unhandled",
+                "ExecutedVersion": "$LATEST",
+                "Payload": {
+                    "errorMessage": str(exc),
+                    "errorType": type(exc).__name__,
+                    "requestId": str(uuid.uuid4()),
+                    "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
+                },
+            }
+        return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": payload}

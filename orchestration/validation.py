@@ -1,0 +1,191 @@
+"""Validate a workflow, collecting every problem into one readable report."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+from orchestration.errors import ValidationError
+from orchestration.graph import find_cycle, topological_order
+from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, Task, Workflow
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
+RESERVED_TASK_NAMES = frozenset({"Start", "Finalize", "Outcome", *CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME})
+INLINE_MAP_MAX_CONCURRENCY = 40
+LAMBDA_MAX_TIMEOUT = 900
+ASL_MAX_INT = 99_999_999
+WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
+
+
+def validate(workflow: Workflow) -> None:
+    """Raise ValidationError listing every problem, or return None when the workflow is valid."""
+    found = problems(workflow)
+    if found:
+        raise ValidationError(workflow.name, found)
+
+
+def problems(workflow: Workflow) -> list[str]:
+    out: list[str] = []
+    if not WORKFLOW_NAME_RE.match(workflow.name or ""):
+        out.append(
+            f"workflow name {workflow.name!r} is not usable as a state machine name: use 1-48 letters, "
+            "digits, '_' or '-', starting with a letter"
+        )
+    if workflow.type not in WORKFLOW_TYPES:
+        out.append(f"workflow type {workflow.type!r} is unknown: use 'STANDARD' or 'EXPRESS'")
+    if workflow.timeout_seconds is not None and not _int_in(workflow.timeout_seconds, 1, ASL_MAX_INT):
+        out.append(f"workflow timeout_seconds={workflow.timeout_seconds!r} must be a positive integer")
+    out.extend(workflow.param_problems)
+    if not workflow.tasks:
+        out.append("the workflow has no tasks: declare at least one with @workflow.task")
+    for name in sorted(set(workflow.duplicate_names)):
+        out.append(f"task name {name!r} is declared more than once: give each task a unique name")
+    names = set(workflow.tasks)
+    for task in workflow.tasks.values():
+        out.extend(_task_problems(task, workflow, names))
+    if not out or all("cycle" not in p for p in out):
+        preds = {t: [d.upstream for d in ds if d.upstream in names] for t, ds in workflow.dependencies().items()}
+        cycle = find_cycle(preds)
+        if cycle:
+            out.append(f"dependency cycle: {' -> '.join(cycle)}; remove one of these dependencies")
+        else:
+            out.extend(_unreachable_data(workflow))
+    return out
+
+
+def _int_in(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
+    out: list[str] = []
+    t = f"task {task.name!r}"
+    if not NAME_RE.match(task.name):
+        out.append(
+            f"task name {task.name!r} is not allowed: use 1-48 letters, digits or '_', starting with a letter "
+            "(it becomes a Step Functions state name and part of a Lambda function name)"
+        )
+    elif task.name in RESERVED_TASK_NAMES:
+        out.append(f"task name {task.name!r} is reserved: rename the task")
+    known = ", ".join(sorted(names)) or "none"
+    sig = task.signature
+    for param in sig.parameters.values():
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            out.append(f"{t}: *args/**kwargs are not supported; name each upstream task as a parameter")
+            continue
+        if param.name in CONTEXT_PARAM_NAMES or (task.for_each and param.name == ITEM_PARAM_NAME):
+            continue
+        if param.name == task.name:
+            out.append(f"{t} takes its own output as parameter {param.name!r}: a task cannot depend on itself")
+        elif param.name not in names and param.default is inspect.Parameter.empty:
+            out.append(
+                f"{t}: parameter {param.name!r} names no task (known tasks: {known}); rename it to the "
+                "task whose output it receives, or give it a default value"
+            )
+    if task.for_each and ITEM_PARAM_NAME not in sig.parameters:
+        out.append(f"{t} runs for each item of {task.for_each!r} but has no 'item' parameter: add one")
+    outcome_values: dict[str, set[bool]] = {}
+    for ref in task.after:
+        ref_name = ref.task if isinstance(ref, Outcome) else ref
+        if ref_name not in names:
+            out.append(f"{t} depends on unknown task {ref_name!r} (known tasks: {known})")
+        elif ref_name == task.name:
+            out.append(f"{t} lists itself in after=: a task cannot depend on itself")
+        elif isinstance(ref, Outcome):
+            if not wf.tasks[ref_name].condition:
+                out.append(
+                    f"{t} depends on {ref}, but {ref_name!r} is not a condition task: declare it with "
+                    "@workflow.condition or depend on the task itself"
+                )
+            outcome_values.setdefault(ref_name, set()).add(ref.value)
+    for cond, values in sorted(outcome_values.items()):
+        if len(values) > 1:
+            out.append(f"{t} depends on both {cond}.true and {cond}.false: keep one (or depend on {cond!r})")
+    if task.for_each is not None:
+        if task.for_each not in names:
+            out.append(f"{t} runs for each item of unknown task {task.for_each!r} (known tasks: {known})")
+        elif task.for_each == task.name:
+            out.append(f"{t} runs for each item of itself: name an upstream task that returns a list")
+        if not _int_in(task.max_concurrency, 1, INLINE_MAP_MAX_CONCURRENCY):
+            out.append(
+                f"{t}: max_concurrency={task.max_concurrency!r} is out of range: an inline Map runs 1 to "
+                f"{INLINE_MAP_MAX_CONCURRENCY} items at once"
+            )
+    if task.condition and task.for_each:
+        out.append(f"{t} cannot be both a condition and a for-each task")
+    r = task.retry
+    if not _int_in(r.max_attempts, 0, 99):
+        out.append(f"{t}: retry max_attempts={r.max_attempts!r} must be an integer from 0 to 99")
+    if not _int_in(r.interval_seconds, 1, ASL_MAX_INT):
+        out.append(
+            f"{t}: retry interval_seconds={r.interval_seconds!r} must be a whole number of seconds >= 1"
+        )
+    if not isinstance(r.backoff_rate, int | float) or isinstance(r.backoff_rate, bool) or r.backoff_rate < 1.0:
+        out.append(f"{t}: retry backoff_rate={r.backoff_rate!r} must be a number >= 1.0")
+    if r.max_delay_seconds is not None and (
+        not _int_in(r.max_delay_seconds, 1, 31_622_400)
+        or (isinstance(r.interval_seconds, int) and r.max_delay_seconds < r.interval_seconds)
+    ):
+        out.append(
+            f"{t}: retry max_delay_seconds={r.max_delay_seconds!r} must be an integer between "
+            f"interval_seconds ({r.interval_seconds}) and 31622400"
+        )
+    if not r.errors or ("States.ALL" in r.errors and len(r.errors) > 1):
+        out.append(f"{t}: retry errors={list(r.errors)!r} must be non-empty, with 'States.ALL' only alone")
+    res = task.resources
+    if task.timeout_seconds is not None:
+        if not _int_in(task.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT):
+            out.append(
+                f"{t}: timeout_seconds={task.timeout_seconds!r} must be a whole number of seconds from 1 to "
+                f"{LAMBDA_MAX_TIMEOUT} (a Lambda invocation cannot run longer)"
+            )
+        elif _int_in(res.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT) and task.timeout_seconds > res.timeout_seconds:
+            out.append(
+                f"{t}: timeout_seconds={task.timeout_seconds} exceeds its Lambda timeout "
+                f"({res.timeout_seconds} s): raise Resources(timeout_seconds=...) or lower the task timeout"
+            )
+    if task.heartbeat_seconds is not None:
+        out.append(
+            f"{t}: heartbeat_seconds={task.heartbeat_seconds!r} applies only to callback tasks; a Lambda task "
+            "is bounded by timeout_seconds instead: remove heartbeat_seconds"
+        )
+    if not _int_in(res.memory_mb, 128, 10_240):
+        out.append(f"{t}: memory_mb={res.memory_mb!r} must be an integer from 128 to 10240")
+    if not _int_in(res.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT):
+        out.append(f"{t}: Lambda timeout_seconds={res.timeout_seconds!r} must be an integer from 1 to 900")
+    if not _int_in(res.ephemeral_storage_mb, 512, 10_240):
+        out.append(f"{t}: ephemeral_storage_mb={res.ephemeral_storage_mb!r} must be an integer from 512 to 10240")
+    return out
+
+
+def _unreachable_data(wf: Workflow) -> list[str]:
+    """A task that consumes an output which can never exist when it runs (opposite condition branches)."""
+    deps = wf.dependencies()
+
+    order = topological_order({t: [d.upstream for d in ds] for t, ds in deps.items()})
+    guards: dict[str, set[tuple[str, bool]]] = {}
+    for name in order:
+        task = wf.tasks[name]
+        guard: set[tuple[str, bool]] = set()
+        if task.run_if == RunIf.ALL_SUCCESS:
+            for d in deps[name]:
+                guard |= guards[d.upstream]
+                if d.outcome is not None:
+                    guard.add((d.upstream, d.outcome))
+        guards[name] = guard
+    out = []
+    for name in order:
+        for d in deps[name]:
+            if not d.data:
+                continue
+            conflicts = sorted(
+                cond for cond, value in guards[d.upstream] if (cond, not value) in guards[name]
+            )
+            if conflicts:
+                out.append(
+                    f"task {name!r} uses the output of {d.upstream!r}, which only runs on the other outcome "
+                    f"of condition {conflicts[0]!r}: that output can never reach it; depend on a task on "
+                    "the same side of the condition"
+                )
+    return out
