@@ -8,6 +8,7 @@ class name) and the state machine's Retry/Catch decide what happens next.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,11 @@ from orchestration.context import TaskContext
 from orchestration.errors import OrchestrationError, TaskFailure
 from orchestration.ledger import iso, now_iso
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME
+
+
+# Attempts that end sooner than this get a single ledger write (their final record); longer ones
+# are also recorded as RUNNING while they run. Halves ledger writes for short tasks.
+RUNNING_RECORD_DELAY_SECONDS = 0.05
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -36,13 +42,18 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         raise OrchestrationError(f"workflow {rt.workflow.name!r} has no task {name!r}: redeploy the workflow")
     started = now_iso()
     t0 = time.perf_counter()
-    rt.ledger.start_attempt(run_id, name, attempt, started, index)
+    running = threading.Timer(
+        RUNNING_RECORD_DELAY_SECONDS, rt.ledger.start_attempt, (run_id, name, attempt, started, index)
+    )
+    running.daemon = True
+    running.start()
     logger.thread_safe_append_keys(run_id=run_id, workflow=run["workflow"], task=name, attempt=attempt)
     if index is not None:
         logger.thread_safe_append_keys(item_index=index)
     try:
         output = _call(task, event, run, rt, attempt, index)
     except Exception as exc:
+        _settle(running)
         error = getattr(exc, "error_type", None) or type(exc).__name__
         rt.ledger.end_attempt(
             run_id, name, attempt, "FAILED", started_at=started, ended_at=now_iso(),
@@ -55,11 +66,19 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         raise
     finally:
         logger.thread_safe_clear_keys()
+    _settle(running)
     rt.ledger.end_attempt(
         run_id, name, attempt, "SUCCEEDED", started_at=started, ended_at=now_iso(),
         duration_ms=int((time.perf_counter() - t0) * 1000), index=index,
     )
     return {"output": output}
+
+
+def _settle(timer: threading.Timer) -> None:
+    """Cancel the pending RUNNING write, or wait for it if it already started (Lambda freezes on return)."""
+    timer.cancel()
+    if timer.is_alive():
+        timer.join()
 
 
 def _call(task: Any, event: dict[str, Any], run: dict[str, Any], rt: Runtime, attempt: int, index: Any) -> Any:

@@ -394,7 +394,7 @@ class _Compiler:
     def map_state(self, task: Task, scope: Mapping[str, str], catch: list[State]) -> State:
         assert task.for_each is not None
         payload = self.task_payload(task, scope)
-        inputs = payload["inputs"]
+        inputs = payload.pop("inputs")
         payload.update({"run.$": "$.run", "inputs.$": "$.inputs", "item.$": "$.item", "index.$": "$.index"})
         payload["limit"] = FOR_EACH_ITEM_INLINE
         item: State = {

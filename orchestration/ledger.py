@@ -325,40 +325,35 @@ class RunLedger:
         message: str | None = None,
         index: int | None = None,
     ) -> bool:
-        """Close an attempt; never overwrites an attempt that is already terminal."""
-        values: dict[str, Any] = {
-            ":s": _s(status),
-            ":r": _n(rank(status)),
-            ":e": _s(ended_at),
-            ":d": _n(duration_ms),
-            ":st": _s(started_at),
-            ":t": _s(task),
-            ":a": _n(attempt),
+        """Write an attempt's final record; never overwrites an attempt that is already terminal.
+
+        A whole-item put (no update expression): the task runtime may have skipped the RUNNING
+        record for a short attempt, so this write must stand on its own.
+        """
+        item = {
+            "pk": _s(f"RUN#{run_id}"),
+            "sk": _s(_attempt_sk(task, attempt, index)),
+            "kind": _s("attempt"),
+            "task": _s(task),
+            "attempt": _n(attempt),
+            "status": _s(status),
+            "status_rank": _n(rank(status)),
+            "started_at": _s(started_at),
+            "ended_at": _s(ended_at),
+            "duration_ms": _n(duration_ms),
         }
-        sets = [
-            "#s = :s", "status_rank = :r", "ended_at = :e", "duration_ms = :d",
-            "started_at = if_not_exists(started_at, :st)", "task = :t", "attempt = :a", "kind = :k",
-        ]
-        values[":k"] = _s("attempt")
-        names = {"#s": "status"}
         if error is not None:
-            sets.append("#err = :err")
-            names["#err"] = "error"
-            values[":err"] = _s(error)
+            item["error"] = _s(error)
         if message is not None:
-            sets.append("message = :m")
-            values[":m"] = _s(message[:2000])
+            item["message"] = _s(message[:2000])
         if index is not None:
-            sets.append("item_index = :i")
-            values[":i"] = _n(index)
+            item["item_index"] = _n(index)
         try:
-            self.client.update_item(
+            self.client.put_item(
                 TableName=self.table,
-                Key={"pk": _s(f"RUN#{run_id}"), "sk": _s(_attempt_sk(task, attempt, index))},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="attribute_not_exists(status_rank) OR status_rank < :r",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR status_rank < :r",
+                ExpressionAttributeValues={":r": _n(rank(status))},
             )
         except self._errors.ConditionalCheckFailedException:
             return False
@@ -377,7 +372,7 @@ class RunLedger:
         for name, outcome in sorted(outcomes.items()):
             status = str(outcome.get("status") or "FAILED")
             rec = derived.get(name, TaskRecord(name))
-            error = outcome.get("error") or (rec.error if status == "FAILED" else None)
+            error = (rec.error or outcome.get("error")) if status == "FAILED" else None
             records[name] = TaskRecord(
                 name, status, rec.attempts, rec.started_at, rec.ended_at or (at if rec.started_at else None),
                 error, rec.items,
@@ -522,7 +517,7 @@ def _task_records(attempts: list[Attempt], summaries: Mapping[str, Mapping[str, 
             if att.index is None or rec.status not in ("FAILED",):
                 rec.status = att.status if att.index is None else _merge_item_status(rec.status, att.status)
             if att.error:
-                rec.error = att.error
+                rec.error = f"{att.error}: {att.message}"[:300] if att.message else att.error
     for name, item in summaries.items():
         rec = records.setdefault(name, TaskRecord(name))
         rec.status = item["status"]["S"]

@@ -163,10 +163,10 @@ class Task:
     def dependencies(self, known: Iterable[str]) -> list[Dependency]:
         """Every edge into this task, sorted by upstream name; unknown names are left to validation."""
         data = set(self.data_inputs()) & set(known)
-        if self.for_each:
-            data.add(self.for_each)
         outcomes = {ref.task: ref.value for ref in self.after if isinstance(ref, Outcome)}
         order = {ref for ref in self.after if isinstance(ref, str)}
+        if self.for_each:
+            order.add(self.for_each)  # the Map iterates its output; an argument only if named as one
         return [
             Dependency(n, data=n in data, outcome=outcomes.get(n))
             for n in sorted(data | set(outcomes) | order)

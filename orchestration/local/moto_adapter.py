@@ -10,10 +10,14 @@ Three patches, installed for the life of a LocalCloud and removed after:
    the interval instead, so a task retried with 30 s intervals does not make a local run slow.
 3. Callback polling: `.waitForTaskToken` states poll every 0.5 s; joins release at once, so poll
    every 2 ms instead.
+4. Parsing: moto re-parses the whole definition with ANTLR for every execution and builds a new
+   JSONPath parser for every path it evaluates. The parse tree (read-only) and parsed JSONPath
+   expressions are cached; evaluation components are still built fresh for each execution.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import traceback
@@ -55,7 +59,10 @@ class Adapter:
 
     def install(self) -> None:
         try:
+            from moto.stepfunctions.parser.asl.component.common.path import result_path
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+            from moto.stepfunctions.parser.asl.parse import asl_parser
+            from moto.stepfunctions.parser.asl.utils import json_path
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_callback as callback,
@@ -69,6 +76,9 @@ class Adapter:
         self._patch(lambda_eval_utils, "_invoke_lambda_function", self._invoke)
         self._patch(retrier_decl, "time", fake_time)
         self._patch(callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", CALLBACK_POLL_SECONDS)
+        self._patch(json_path, "parse", functools.lru_cache(maxsize=8192)(json_path.parse))
+        self._patch(result_path, "parse", functools.lru_cache(maxsize=8192)(result_path.parse))
+        self._patch(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(_cached_parse(asl_parser)))
 
     def uninstall(self) -> None:
         while self._saved:
@@ -107,3 +117,20 @@ class Adapter:
                 },
             }
         return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": payload}
+
+
+def _cached_parse(asl_parser: Any) -> Callable[[str], tuple[Any, Any]]:
+    """AmazonStateLanguageParser.parse with the ANTLR parse tree cached per definition text."""
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original = asl_parser.AmazonStateLanguageParser.parse
+
+    @functools.lru_cache(maxsize=64)
+    def tree_of(definition: str) -> Any:
+        return original(definition)[1]
+
+    def parse(definition: str) -> tuple[Any, Any]:
+        tree = tree_of(definition)
+        return Preprocessor().visit(tree), tree
+
+    return parse
