@@ -176,6 +176,7 @@ class _Compiler:
         }
         if self.wf.timeout_seconds:
             definition["TimeoutSeconds"] = self.wf.timeout_seconds
+        _prune_unreachable(definition)
         return definition
 
     # -- blocks ----------------------------------------------------------------------------
@@ -495,6 +496,29 @@ class _Compiler:
             need = {"Variable": _path(scope[source.upstream], "status"), "StringEquals": "SUCCEEDED"}
             rule = _all([rule, need]) if rule else need
         return rule
+
+
+def _prune_unreachable(scope: dict[str, Any]) -> None:
+    """Drop states no transition reaches (Step Functions rejects them), e.g. the SKIPPED path of a
+    task whose only upstream can never be skipped. Recurses into Parallel branches and Map processors."""
+    states: dict[str, State] = scope["States"]
+    seen: set[str] = set()
+    todo = [scope["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        state = states[name]
+        todo += [state[k] for k in ("Next", "Default") if k in state]
+        todo += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+    for name in [n for n in states if n not in seen]:
+        del states[name]
+    for state in states.values():
+        for branch in state.get("Branches", []):
+            _prune_unreachable(branch)
+        if "ItemProcessor" in state:
+            _prune_unreachable(state["ItemProcessor"])
 
 
 def _all(rules: list[State]) -> State:

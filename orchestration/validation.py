@@ -44,13 +44,12 @@ def problems(workflow: Workflow) -> list[str]:
     names = set(workflow.tasks)
     for task in workflow.tasks.values():
         out.extend(_task_problems(task, workflow, names))
-    if not out or all("cycle" not in p for p in out):
-        preds = {t: [d.upstream for d in ds if d.upstream in names] for t, ds in workflow.dependencies().items()}
-        cycle = find_cycle(preds)
-        if cycle:
-            out.append(f"dependency cycle: {' -> '.join(cycle)}; remove one of these dependencies")
-        else:
-            out.extend(_unreachable_data(workflow))
+    preds = {t: [d.upstream for d in ds if d.upstream in names] for t, ds in workflow.dependencies().items()}
+    cycle = find_cycle(preds)
+    if cycle:
+        out.append(f"dependency cycle: {' -> '.join(cycle)}; remove one of these dependencies")
+    else:
+        out.extend(_unreachable_data(workflow))
     return out
 
 
@@ -161,8 +160,8 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
 
 def _unreachable_data(wf: Workflow) -> list[str]:
     """A task that consumes an output which can never exist when it runs (opposite condition branches)."""
-    deps = wf.dependencies()
-
+    names = set(wf.tasks)
+    deps = {t: [d for d in ds if d.upstream in names] for t, ds in wf.dependencies().items()}
     order = topological_order({t: [d.upstream for d in ds] for t, ds in deps.items()})
     guards: dict[str, set[tuple[str, bool]]] = {}
     for name in order:

@@ -1,0 +1,192 @@
+"""The compiler: golden ASL, determinism, run-if rules, joins, payload limits."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestration import Retry, RunIf, Workflow, compile_workflow, load_workflow, to_json
+from orchestration.compiler import (
+    FINALIZE_FUNCTION,
+    JOIN_FUNCTION,
+    MIN_INLINE_OUTPUT,
+    STATE_BUDGET_BYTES,
+    definition_hash,
+    inline_output_limit,
+    placeholders,
+    render,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+EXAMPLES = ["etl", "fanout", "branching", "n_shape"]
+
+
+def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in definition["States"].items():
+        assert name not in found, f"duplicate state name {name}"
+        found[name] = state
+        for branch in state.get("Branches", []):
+            found.update(all_states(branch))
+        if "ItemProcessor" in state:
+            found.update(all_states(state["ItemProcessor"]))
+    return found
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_examples_match_golden_asl(example: str) -> None:
+    """Golden files: regenerate with UPDATE_GOLDEN=1 after an intended compiler change."""
+    text = to_json(compile_workflow(load_workflow(ROOT / "examples" / f"{example}.py")))
+    golden = GOLDEN / f"{example}.asl.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_compilation_is_byte_identical(example: str) -> None:
+    wf = load_workflow(ROOT / "examples" / f"{example}.py")
+    first, second = to_json(compile_workflow(wf)), to_json(compile_workflow(wf))
+    assert first == second
+    assert definition_hash(first) == definition_hash(second)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_next_target_exists_and_every_state_is_reachable(example: str) -> None:
+    definition = compile_workflow(load_workflow(ROOT / "examples" / f"{example}.py"))
+
+    def check(scope: dict[str, Any]) -> None:
+        states = scope["States"]
+        targets = {scope["StartAt"]}
+        for state in states.values():
+            for key in ("Next", "Default"):
+                if key in state:
+                    targets.add(state[key])
+            targets.update(c["Next"] for c in state.get("Choices", []))
+            targets.update(c["Next"] for c in state.get("Catch", []))
+            for branch in state.get("Branches", []):
+                check(branch)
+            if "ItemProcessor" in state:
+                check(state["ItemProcessor"])
+        assert targets <= set(states), targets - set(states)
+        assert set(states) <= targets, f"unreachable: {set(states) - targets}"
+
+    check(definition)
+
+
+def test_etl_structure_and_static_routing() -> None:
+    definition = compile_workflow(load_workflow(ROOT / "examples" / "etl.py"))
+    states = all_states(definition)
+    # transform follows extract directly: no Choice, extract's exits route by status
+    assert states["extract"]["Next"] == "transform"
+    assert states["extract.failed"]["Next"] == "transform.upstream_failed"
+    assert "transform.check" not in states
+    # publish joins two parallel branches: a Choice decides on both statuses
+    check = states["publish.check"]
+    assert check["Choices"][0] == {
+        "And": [
+            {"Variable": "$.res._p1.load.status", "StringEquals": "SUCCEEDED"},
+            {"Variable": "$.res._p1.quality_check.status", "StringEquals": "SUCCEEDED"},
+        ],
+        "Next": "publish",
+    }
+    assert check["Default"] == "publish.skipped"
+    retry = states["extract"]["Retry"][1]
+    assert retry == {
+        "ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2.0,
+        "JitterStrategy": "FULL",
+    }
+    assert states["extract"]["TimeoutSeconds"] == 60
+    assert definition["QueryLanguage"] == "JSONPath"
+
+
+def test_n_shape_compiles_to_a_join_with_signal() -> None:
+    definition = compile_workflow(load_workflow(ROOT / "examples" / "n_shape.py"))
+    states = all_states(definition)
+    wait = states["join_customers.join"]
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    (awaited,) = wait["Parameters"]["Payload"]["needs"]
+    assert awaited in ("fetch_orders", "fetch_customers")
+    signal = states[f"{awaited}.signal"]
+    assert signal["Parameters"]["Payload"]["joins"] == ["join_customers"]
+    # the joined task reads the awaited output from the join result
+    payload = states["join_customers"]["Parameters"]["Payload"]
+    assert payload["inputs"][f"{awaited}.$"] == f"$.res._j_join_customers.{awaited}.output"
+    assert len([s for s in states if s.endswith(".join")]) == 1
+
+
+def rules_of(run_if: RunIf) -> dict[str, Any]:
+    wf = Workflow("rules")
+    wf.task(name="a")(lambda: 1)
+    wf.task(name="b")(lambda: 2)
+    wf.task(name="c", after=["a", "b"], run_if=run_if)(lambda: 3)
+    states = all_states(compile_workflow(wf))
+    return states.get("c.check", {})
+
+
+def test_run_if_rules() -> None:
+    ok_a = {"Variable": "$.res._p1.a.status", "StringEquals": "SUCCEEDED"}
+    ok_b = {"Variable": "$.res._p1.b.status", "StringEquals": "SUCCEEDED"}
+    bad_a = {"Variable": "$.res._p1.a.status", "StringMatches": "*FAILED"}
+    bad_b = {"Variable": "$.res._p1.b.status", "StringMatches": "*FAILED"}
+    assert rules_of(RunIf.ALL_SUCCESS)["Choices"][0]["And"] == [ok_a, ok_b]
+    assert rules_of(RunIf.AT_LEAST_ONE_SUCCESS)["Choices"][0]["Or"] == [ok_a, ok_b]
+    assert rules_of(RunIf.NONE_FAILED)["Choices"][0]["And"] == [{"Not": bad_a}, {"Not": bad_b}, {"Or": [ok_a, ok_b]}]
+    assert rules_of(RunIf.AT_LEAST_ONE_FAILED)["Choices"][0]["Or"] == [bad_a, bad_b]
+    all_failed = rules_of(RunIf.ALL_FAILED)
+    assert all_failed["Choices"][0]["And"] == [bad_a, bad_b]
+    assert len(all_failed["Choices"]) == 1  # a failure handler that does not run is SKIPPED, never UPSTREAM_FAILED
+    assert rules_of(RunIf.ALL_DONE) == {}  # always runs: no Choice state at all
+    upstream_failed = rules_of(RunIf.ALL_SUCCESS)["Choices"][1]
+    assert upstream_failed == {"Or": [bad_a, bad_b], "Next": "c.upstream_failed"}
+
+
+def test_placeholders_and_render() -> None:
+    wf = load_workflow(ROOT / "examples" / "etl.py")
+    text = to_json(compile_workflow(wf))
+    subs = placeholders(wf)
+    assert set(subs) == {f"fn_{t}" for t in wf.tasks} | {JOIN_FUNCTION, FINALIZE_FUNCTION}
+    for key in subs:
+        if key != JOIN_FUNCTION:
+            assert "${" + key + "}" in text
+    rendered = render(text, {k: f"arn:aws:lambda:us-east-1:1:function:{k}" for k in subs})
+    assert "${" not in rendered
+    json.loads(rendered)
+
+
+def test_inline_output_limit_keeps_the_state_under_the_payload_limit() -> None:
+    wf = Workflow("wide")
+    for i in range(200):
+        wf.task(name=f"t{i}")(lambda: None)
+    limit = inline_output_limit(wf)
+    assert limit * 200 <= STATE_BUDGET_BYTES or limit == MIN_INLINE_OUTPUT
+    assert limit * 200 + 20_000 < 262_144
+
+
+def test_for_each_map_state() -> None:
+    wf = load_workflow(ROOT / "examples" / "fanout.py")
+    states = all_states(compile_workflow(wf))
+    m = states["process"]
+    assert m["Type"] == "Map"
+    assert m["MaxConcurrency"] == 4
+    assert m["ItemsPath"] == "$.res.list_files.output"
+    assert m["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
+    item = m["ItemProcessor"]["States"]["process.item"]
+    assert item["Retry"][1]["MaxAttempts"] == 2
+    # the producer keeps its list in the state so the Map can iterate it; big items become refs
+    assert states["list_files"]["Parameters"]["Payload"]["items"] == 128
+
+
+def test_retry_zero_means_no_user_retrier() -> None:
+    wf = Workflow("r")
+    wf.task(name="a", retry=Retry(max_attempts=0))(lambda: 1)
+    states = all_states(compile_workflow(wf))
+    assert [r["ErrorEquals"] for r in states["a"]["Retry"]] == [
+        ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+         "Lambda.TooManyRequestsException"]
+    ]
