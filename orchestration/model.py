@@ -190,8 +190,13 @@ class Workflow:
         default_resources: Resources | None = None,
         timeout_seconds: int | None = None,
         type: str = "STANDARD",
+        schedule: Any = None,
+        triggers: Iterable[Any] = (),
     ) -> None:
         self.name = name
+        # orchestration.triggers.Schedule / EventTrigger declarations, checked by trigger_problems()
+        self.schedule = schedule
+        self.triggers = list(triggers) if isinstance(triggers, list | tuple) else triggers
         self.description = description
         self.default_resources = default_resources or Resources()
         self.timeout_seconds = timeout_seconds

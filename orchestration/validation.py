@@ -8,6 +8,7 @@ import re
 from orchestration.errors import ValidationError
 from orchestration.graph import find_cycle, topological_order
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, Task, Workflow
+from orchestration.triggers import trigger_problems
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
@@ -37,6 +38,7 @@ def problems(workflow: Workflow) -> list[str]:
     if workflow.timeout_seconds is not None and not _int_in(workflow.timeout_seconds, 1, ASL_MAX_INT):
         out.append(f"workflow timeout_seconds={workflow.timeout_seconds!r} must be a positive integer")
     out.extend(workflow.param_problems)
+    out.extend(trigger_problems(workflow))
     if not workflow.tasks:
         out.append("the workflow has no tasks: declare at least one with @workflow.task")
     for name in sorted(set(workflow.duplicate_names)):
