@@ -1,0 +1,104 @@
+"""Find the project's workflows (the `workflows` setting) and check that each one can be deployed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.settings import InfraError
+from orchestration.compiler import LAMBDA_CALLBACK, compile_workflow, to_json
+from orchestration.errors import WorkflowLoadError
+from orchestration.loader import load_file
+from orchestration.model import Workflow
+from orchestration.validation import problems
+
+EXPRESS_MAX_SECONDS = 300
+STATE_MACHINE_NAME_MAX = 80
+
+
+@dataclass(frozen=True)
+class Discovered:
+    workflow: Workflow
+    file: str  # path relative to the code asset root (ORCH_WORKFLOW_FILE)
+    source: Path  # absolute path of the file
+    definition: str  # to_json(compile_workflow(workflow)): the deployed definition, byte for byte
+
+
+def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
+    """Load the workflows named by `setting` (a folder or a .py file, relative to `root`).
+
+    Returns the folder to ship in the code asset and the workflows sorted by name. Raises InfraError
+    listing every problem (invalid workflows, duplicate names, Express limits).
+    """
+    target = (root / setting).resolve() if not Path(setting).is_absolute() else Path(setting)
+    if not target.exists():
+        raise InfraError(
+            f"workflows={setting!r}: {target} does not exist; pass a folder or .py file with "
+            "-c workflows=PATH (relative to the project root)"
+        )
+    folder = target if target.is_dir() else target.parent
+    files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_")) if target.is_dir() else [target]
+    found: list[tuple[Workflow, Path]] = []
+    errors: list[str] = []
+    for file in files:
+        try:
+            workflows = load_file(file)
+        except WorkflowLoadError as exc:
+            if target.is_dir() and "defines no workflow" in str(exc):
+                continue  # a helper module next to the workflows
+            errors.append(str(exc))
+            continue
+        found.extend((wf, file) for wf in workflows.values())
+    if not found and not errors:
+        errors.append(f"workflows={setting!r}: no workflow found in {target}; define one at module level")
+    seen: dict[str, Path] = {}
+    out: list[Discovered] = []
+    for wf, file in sorted(found, key=lambda x: x[0].name):
+        if wf.name in seen:
+            errors.append(f"workflow name {wf.name!r} is defined in both {seen[wf.name]} and {file}: rename one")
+            continue
+        seen[wf.name] = file
+        bad = problems(wf)
+        if bad:
+            errors.extend(f"{wf.name} ({file.name}): {p}" for p in bad)
+            continue
+        definition = to_json(compile_workflow(wf))
+        errors.extend(deploy_problems(wf, definition))
+        rel = _asset_path(root, folder, file)
+        out.append(Discovered(wf, rel, file, definition))
+    if errors:
+        raise InfraError("cannot build the stack:\n" + "\n".join(f"  - {e}" for e in errors))
+    return folder, out
+
+
+def deploy_problems(wf: Workflow, definition: str) -> list[str]:
+    """What Step Functions itself would refuse, said before a deploy fails half-way."""
+    out: list[str] = []
+    if wf.type == "EXPRESS":
+        if LAMBDA_CALLBACK in definition:
+            out.append(
+                f"workflow {wf.name!r} is EXPRESS but its DAG needs a join (a task waiting on tasks in other "
+                "branches, compiled to a .waitForTaskToken callback), which Express workflows do not support: "
+                "use type='STANDARD' or reshape the DAG so it is series-parallel"
+            )
+        if wf.timeout_seconds is not None and wf.timeout_seconds > EXPRESS_MAX_SECONDS:
+            out.append(
+                f"workflow {wf.name!r} is EXPRESS, which runs at most {EXPRESS_MAX_SECONDS} s, but has "
+                f"timeout_seconds={wf.timeout_seconds}: lower it or use type='STANDARD'"
+            )
+    return out
+
+
+def _asset_path(root: Path, folder: Path, file: Path) -> str:
+    """Where the workflow file sits inside the code asset (folders outside the project go to workflows/)."""
+    try:
+        return file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return f"workflows/{folder.name}/{file.name}"
+
+
+def asset_folder(root: Path, folder: Path) -> str:
+    try:
+        return folder.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return f"workflows/{folder.name}"

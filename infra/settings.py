@@ -1,0 +1,118 @@
+"""Stack settings, read from CDK context (`cdk deploy -c key=value` or the "context" of cdk.json).
+
+| context key              | default                 | meaning                                                  |
+|--------------------------|-------------------------|----------------------------------------------------------|
+| `stackName`              | `orch`                  | CloudFormation stack name; prefixes state machine names  |
+| `workflows`              | `examples`              | folder (every *.py) or one .py file, relative to the root |
+| `artifactRetentionDays`  | `30`                    | lifecycle: artifacts (task outputs) expire after N days  |
+| `logRetentionDays`       | `30`                    | retention of state machine and function log groups       |
+| `alertEmail`             | none                    | e-mail address subscribed to the failure-alert topic     |
+| `retainData`             | `true`                  | keep the ledger table and bucket when the stack is deleted |
+| `powertoolsLayerArn`     | AWS's public layer      | Lambda layer with Powertools and pydantic (see below)    |
+| `powertoolsLayerVersion` | `27`                    | version of AWS's public Powertools V3 layer              |
+| `nag`                    | `true`                  | run the cdk-nag AwsSolutions checks at synth             |
+
+The functions run on Python 3.13 with AWS's public "Powertools for AWS Lambda (Python) V3" layer
+(`AWSLambdaPowertoolsPythonV3-python313-x86_64`), which also carries pydantic v2: the project's
+code asset itself is pure Python, so synth needs no Docker and no network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from orchestration.errors import OrchestrationError
+
+STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,29}$")
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                  3288, 3653)
+POWERTOOLS_ACCOUNT = "017000801446"
+PYTHON_VERSION = "3.13"
+
+
+class InfraError(OrchestrationError):
+    """The project cannot be turned into a stack: a setting or a workflow is unusable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    stack_name: str = "orch"
+    workflows: str = "examples"
+    artifact_retention_days: int = 30
+    log_retention_days: int = 30
+    alert_email: str | None = None
+    retain_data: bool = True
+    powertools_layer_arn: str | None = None
+    powertools_layer_version: int = 27
+    nag: bool = True
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> Settings:
+        """`get` is `app.node.try_get_context`; context values given with -c arrive as strings."""
+        problems: list[str] = []
+
+        def text(key: str, default: str | None) -> str | None:
+            value = get(key)
+            return default if value is None or value == "" else str(value)
+
+        def integer(key: str, default: int) -> int:
+            value = get(key)
+            if value is None or value == "":
+                return default
+            try:
+                return int(str(value))
+            except ValueError:
+                problems.append(f"context {key}={value!r} is not a whole number: pass e.g. -c {key}={default}")
+                return default
+
+        def boolean(key: str, default: bool) -> bool:
+            value = get(key)
+            if value is None or value == "":
+                return default
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("true", "1", "yes"):
+                return True
+            if str(value).lower() in ("false", "0", "no"):
+                return False
+            problems.append(f"context {key}={value!r} is not a boolean: pass -c {key}=true or -c {key}=false")
+            return default
+
+        s = cls(
+            stack_name=text("stackName", cls.stack_name) or cls.stack_name,
+            workflows=text("workflows", cls.workflows) or cls.workflows,
+            artifact_retention_days=integer("artifactRetentionDays", cls.artifact_retention_days),
+            log_retention_days=integer("logRetentionDays", cls.log_retention_days),
+            alert_email=text("alertEmail", None),
+            retain_data=boolean("retainData", cls.retain_data),
+            powertools_layer_arn=text("powertoolsLayerArn", None),
+            powertools_layer_version=integer("powertoolsLayerVersion", cls.powertools_layer_version),
+            nag=boolean("nag", cls.nag),
+        )
+        problems.extend(s.problems())
+        if problems:
+            raise InfraError("bad stack settings:\n" + "\n".join(f"  - {p}" for p in problems))
+        return s
+
+    def problems(self) -> list[str]:
+        out = []
+        if not STACK_NAME_RE.match(self.stack_name):
+            out.append(
+                f"stackName={self.stack_name!r}: use 1-30 letters, digits or '-', starting with a letter "
+                "(it prefixes every state machine name)"
+            )
+        if not 1 <= self.artifact_retention_days <= 36_500:
+            out.append(f"artifactRetentionDays={self.artifact_retention_days}: use 1 to 36500 days")
+        if self.log_retention_days not in RETENTION_DAYS:
+            allowed = ", ".join(map(str, RETENTION_DAYS))
+            out.append(f"logRetentionDays={self.log_retention_days}: CloudWatch Logs accepts only {allowed}")
+        if self.alert_email is not None and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", self.alert_email):
+            out.append(f"alertEmail={self.alert_email!r} is not an e-mail address")
+        if self.powertools_layer_arn is not None and not self.powertools_layer_arn.startswith("arn:"):
+            out.append(f"powertoolsLayerArn={self.powertools_layer_arn!r} is not an ARN: pass a layer version ARN")
+        if self.powertools_layer_version < 1:
+            out.append(f"powertoolsLayerVersion={self.powertools_layer_version}: use a positive layer version")
+        return out
