@@ -34,6 +34,10 @@ REASONS = {
         "Task outputs are stored under runs/<workflow>/<run id>/<task>/..., keys known only at run time: "
         "object access is limited to the runs/ prefix of this stack's artifact bucket."
     ),
+    "IAM5-scheduler": (
+        "CDK's Scheduler target grant allows invoking the trigger function and its versions/aliases "
+        "(<arn>:*); the role is assumable by EventBridge Scheduler only and names this one function."
+    ),
     "IAM5-sfn": (
         "Resource * is required by the actions CDK adds for state machine logging (logs:CreateLogDelivery, "
         "logs:*LogDelivery*, logs:DescribeResourcePolicies...) and X-Ray tracing (xray:PutTraceSegments, "
@@ -56,6 +60,11 @@ def acknowledge(stack: OrchestratorStack) -> None:
     bucket_id = stack.get_logical_id(bucket_resource)
     for dep in stack.workflows.values():
         _ack(dep.state_machine.role, "AwsSolutions-IAM5[Resource::*]", "IAM5-sfn")
+        if dep.schedule_role is not None and dep.trigger_function is not None:
+            trigger = dep.trigger_function.node.default_child
+            assert isinstance(trigger, cdk.CfnElement)
+            rule = f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(trigger)}.Arn>:*]"
+            _ack(dep.schedule_role, rule, "IAM5-scheduler")
         for fn in dep.task_functions.values():
             assert fn.role is not None
             _ack(fn.role, f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/runs/*]", "IAM5-artifacts")

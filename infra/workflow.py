@@ -91,6 +91,7 @@ class WorkflowDeployment(Construct):
                 actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=[self.arn_literal],
             ))
         self.trigger_function: lambda_.Function | None = None
+        self.schedule_role: iam.Role | None = None
         self.schedules: dict[str, scheduler.Schedule] = {}
         self.rules: dict[str, events.Rule] = {}
         found = triggers_of(wf)
@@ -109,6 +110,11 @@ class WorkflowDeployment(Construct):
         platform.grant_ledger(fn)
         self.state_machine.grant_start_execution(fn)
         self.trigger_function = fn
+        if any(isinstance(t, Schedule) for t in found.values()):
+            self.schedule_role = iam.Role(
+                self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                description=f"EventBridge Scheduler invokes the {wf.name} trigger function",
+            )
         for name, trig in found.items():
             cid = "".join(ch if ch.isalnum() else "_" for ch in name)
             if isinstance(trig, Schedule):
@@ -135,6 +141,7 @@ class WorkflowDeployment(Construct):
                         dead_letter_queue=platform.dlq,
                         retry_attempts=trig.retry_attempts,
                         max_event_age=cdk.Duration.seconds(trig.max_event_age_seconds),
+                        role=self.schedule_role,
                     ),
                 )
             elif isinstance(trig, EventTrigger):

@@ -252,5 +252,9 @@ def _summary(console: Console, result: dict[str, Any]) -> None:
         console.print(f"  {result['error']}", highlight=False, soft_wrap=True)
 
 
+main.add_command(__import__("orchestration.cli_triggers", fromlist=["trigger"]).trigger)
+main.add_command(__import__("orchestration.cli_triggers", fromlist=["schedule"]).schedule)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
