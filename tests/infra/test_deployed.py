@@ -121,7 +121,8 @@ def test_an_event_through_the_deployed_rule_starts_one_run(deployed: DeployedSta
 
 def test_an_event_the_patterns_do_not_match_starts_nothing(deployed: DeployedStack) -> None:
     before = len(deployed.invocations)
-    wrong_suffix = {**CSV_EVENT, "id": "other-1", "detail": {**CSV_EVENT["detail"], "object": {"key": "incoming/a.json"}}}
+    detail = {**CSV_EVENT["detail"], "object": {"key": "incoming/a.json"}}
+    wrong_suffix = {**CSV_EVENT, "id": "other-1", "detail": detail}
     low_priority = {
         "source": "com.example.reports", "detail-type": "ReportRequested", "id": "rep-0",
         "detail": {"key": "r.csv", "priority": 2, "requested_by": "ann"},

@@ -140,9 +140,8 @@ def test_alert_topic_is_encrypted_and_ssl_only(synth: Synth) -> None:
 @pytest.mark.parametrize("name", sorted(WORKFLOWS))
 def test_state_machine_runs_the_compiled_definition(synth: Synth, name: str) -> None:
     wf, _ = WORKFLOWS[name]
-    machines = {
-        r["Properties"]["StateMachineName"]: (k, r) for k, r in resources(synth.raw, "AWS::StepFunctions::StateMachine").items()
-    }
+    found = resources(synth.raw, "AWS::StepFunctions::StateMachine")
+    machines = {r["Properties"]["StateMachineName"]: (k, r) for k, r in found.items()}
     logical, machine = machines[f"{STACK}-{name}"]
     props = machine["Properties"]
     assert props["DefinitionString"] == to_json(compile_workflow(wf))  # byte for byte what runs locally
@@ -153,7 +152,8 @@ def test_state_machine_runs_the_compiled_definition(synth: Synth, name: str) -> 
         target = subs[placeholder]["Fn::GetAtt"]
         assert target[1] == "Arn"
         handler = fns[target[0]]["Properties"]["Handler"]
-        assert handler == ("functions.task.handler" if role not in ("join", "finalize") else f"functions.{role}.handler")
+        expected = f"functions.{role}.handler" if role in ("join", "finalize") else "functions.task.handler"
+        assert handler == expected
     assert props["StateMachineType"] == wf.type
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
@@ -220,11 +220,11 @@ def test_schedule(synth: Synth) -> None:
 def test_event_rules_carry_the_declared_patterns(synth: Synth) -> None:
     wf, _ = WORKFLOWS["file_arrival"]
     declared = {n: t for n, t in triggers_of(wf).items() if t.kind == "event"}
-    rules = {
-        json.loads(r["Properties"]["Targets"][0]["InputTransformer"]["InputTemplate"].replace("<f1>", "null"))["trigger"]: r
-        for r in resources(synth.raw, "AWS::Events::Rule").values()
-        if "InputTransformer" in r["Properties"]["Targets"][0]
-    }
+    rules = {}
+    for r in resources(synth.raw, "AWS::Events::Rule").values():
+        transformer = r["Properties"]["Targets"][0].get("InputTransformer")
+        if transformer:
+            rules[json.loads(transformer["InputTemplate"].replace("<f1>", "null"))["trigger"]] = r
     assert set(rules) == set(declared)
     for name, rule in rules.items():
         assert rule["Properties"]["EventPattern"] == dict(declared[name].pattern)  # type: ignore[union-attr]
