@@ -180,5 +180,5 @@ def run_trigger(payload: Mapping[str, Any], rt: TriggerRuntime) -> dict[str, Any
         return {"status": "duplicate", "run_id": run_id, "workflow": wf.name}
     rt.ledger.set_run_status(run_id, "RUNNING", at=now_iso(), execution_arn=resp["executionArn"])
     logger.info("run started", extra={"run_id": run_id, "trigger": plan["trigger"]})
-    return {"status": "started" if first else "restarted", "run_id": run_id, "workflow": wf.name,
+    return {"status": "started" if first else "resumed", "run_id": run_id, "workflow": wf.name,
             "execution_arn": resp["executionArn"]}
