@@ -4,7 +4,10 @@ from orchestration import Param, Retry, Workflow
 
 fanout = Workflow(
     "file_fanout",
-    params={"files": Param(int, default=12, description="How many files arrived"), "prefix": Param(str, default="raw/")},
+    params={
+        "files": Param(int, default=12, description="How many files arrived"),
+        "prefix": Param(str, default="raw/"),
+    },
 )
 
 

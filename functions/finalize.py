@@ -23,8 +23,15 @@ def run_finalize(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     at = now_iso()
     # A run started outside `orch` / the trigger function (e.g. from the console) has no record yet.
     rt.ledger.create_run(
-        RunRecord(run_id=run_id, workflow=run["workflow"], status="RUNNING", created_at=at, started_at=at,
-                  params=run.get("params") or {}, logical_date=run.get("logical_date"))
+        RunRecord(
+            run_id=run_id,
+            workflow=run["workflow"],
+            status="RUNNING",
+            created_at=at,
+            started_at=at,
+            params=run.get("params") or {},
+            logical_date=run.get("logical_date"),
+        )
     )
     rt.ledger.finalize_tasks(
         run_id, {name: {"status": r.get("status"), "error": r.get("error")} for name, r in results.items()}, at

@@ -20,7 +20,6 @@ from orchestration.errors import OrchestrationError, TaskFailure
 from orchestration.ledger import iso, now_iso
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME
 
-
 # Attempts that end sooner than this get a single ledger write (their final record); longer ones
 # are also recorded as RUNNING while they run. Halves ledger writes for short tasks.
 RUNNING_RECORD_DELAY_SECONDS = 0.05
@@ -56,8 +55,16 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         _settle(running)
         error = getattr(exc, "error_type", None) or type(exc).__name__
         rt.ledger.end_attempt(
-            run_id, name, attempt, "FAILED", started_at=started, ended_at=now_iso(),
-            duration_ms=int((time.perf_counter() - t0) * 1000), error=error, message=str(exc), index=index,
+            run_id,
+            name,
+            attempt,
+            "FAILED",
+            started_at=started,
+            ended_at=now_iso(),
+            duration_ms=int((time.perf_counter() - t0) * 1000),
+            error=error,
+            message=str(exc),
+            index=index,
         )
         logger.exception("task failed")
         if isinstance(exc, TaskFailure) and exc.error_type != type(exc).__name__:
@@ -68,8 +75,14 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         logger.thread_safe_clear_keys()
     _settle(running)
     rt.ledger.end_attempt(
-        run_id, name, attempt, "SUCCEEDED", started_at=started, ended_at=now_iso(),
-        duration_ms=int((time.perf_counter() - t0) * 1000), index=index,
+        run_id,
+        name,
+        attempt,
+        "SUCCEEDED",
+        started_at=started,
+        ended_at=now_iso(),
+        duration_ms=int((time.perf_counter() - t0) * 1000),
+        index=index,
     )
     return {"output": output}
 

@@ -70,7 +70,9 @@ def _all_or_one(file: str, workflow: str | None) -> list[Workflow]:
 
 
 FILE = click.argument("file", type=click.Path(dir_okay=False))
-WORKFLOW = click.option("--workflow", "-w", "workflow", metavar="NAME", help="Workflow to use when the file has several.")
+WORKFLOW = click.option(
+    "--workflow", "-w", "workflow", metavar="NAME", help="Workflow to use when the file has several."
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -168,13 +170,21 @@ def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Workflow parameter (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the run's result.")
 @click.option("--run-id", default=None, help="Run id (execution name); generated when omitted.")
-@click.option("--logical-date", default=None, metavar="ISO8601", help="Logical date of the run (as a scheduled run would get).")
+@click.option(
+    "--logical-date", default=None, metavar="ISO8601", help="Logical date of the run (as a scheduled run would get)."
+)
 @click.option("--quiet", "-q", is_flag=True, help="No live progress.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the tasks' own log lines (Powertools JSON).")
 @guarded
 def run(
-    file: str, workflow: str | None, params: tuple[str, ...], as_json: bool, run_id: str | None,
-    logical_date: str | None, quiet: bool, verbose: bool,
+    file: str,
+    workflow: str | None,
+    params: tuple[str, ...],
+    as_json: bool,
+    run_id: str | None,
+    logical_date: str | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Run a workflow locally on moto with the real task code."""
     wf = _pick(file, workflow)
@@ -224,7 +234,9 @@ def _table(wf: Workflow, record: Any) -> Table:
         status = t.status if t else "PENDING"
         duration = _duration(t.started_at, t.ended_at) if t else ""
         style = STATUS_STYLE.get(status, "")
-        table.add_row(name, f"[{style}]{status}[/]", str(t.attempts if t else 0), duration, (t.error or "") if t else "")
+        table.add_row(
+            name, f"[{style}]{status}[/]", str(t.attempts if t else 0), duration, (t.error or "") if t else ""
+        )
     return table
 
 

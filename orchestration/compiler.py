@@ -134,9 +134,7 @@ class _Compiler:
         frag = self.block(self.plan.block, states, {}, previous=None)
         scope = frag.produced
         self.connect([(start, None)], frag.entry)
-        leaves = sorted(t for t in self.wf.tasks if not any(
-            d.upstream == t for ds in self.deps.values() for d in ds
-        ))
+        leaves = sorted(t for t in self.wf.tasks if not any(d.upstream == t for ds in self.deps.values() for d in ds))
         finalize: State = {
             "Type": "Task",
             "Comment": "Record skipped tasks and the run outcome in the run ledger",
@@ -150,9 +148,15 @@ class _Compiler:
                 },
             },
             "OutputPath": "$.Payload",
-            "Retry": [self.platform_retry(), {
-                "ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0,
-            }],
+            "Retry": [
+                self.platform_retry(),
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "IntervalSeconds": 2,
+                    "MaxAttempts": 3,
+                    "BackoffRate": 2.0,
+                },
+            ],
             "Next": "Outcome",
         }
         self.connect(frag.exits, "Finalize")
@@ -181,9 +185,7 @@ class _Compiler:
 
     # -- blocks ----------------------------------------------------------------------------
 
-    def block(
-        self, block: Block, states: dict[str, State], scope: dict[str, str], previous: str | None
-    ) -> _Fragment:
+    def block(self, block: Block, states: dict[str, State], scope: dict[str, str], previous: str | None) -> _Fragment:
         if isinstance(block, Node):
             return self.task(self.wf.tasks[block.task], states, scope, previous)
         if isinstance(block, Seq):
@@ -214,9 +216,9 @@ class _Compiler:
         name = f"Parallel {self.parallel_count}"
         key = f"_p{self.parallel_count}"
         inner = set(tasks_of(par))
-        needed = sorted({
-            d.upstream for t in inner for d in self.deps[t] if d.upstream not in inner and d.upstream in scope
-        })
+        needed = sorted(
+            {d.upstream for t in inner for d in self.deps[t] if d.upstream not in inner and d.upstream in scope}
+        )
         branches = []
         selector: dict[str, str] = {}
         produced: dict[str, str] = {}
@@ -243,9 +245,7 @@ class _Compiler:
 
     # -- tasks -----------------------------------------------------------------------------
 
-    def task(
-        self, task: Task, states: dict[str, State], scope: dict[str, str], previous: str | None
-    ) -> _Fragment:
+    def task(self, task: Task, states: dict[str, State], scope: dict[str, str], previous: str | None) -> _Fragment:
         name = task.name
         result = f"$.res.{name}"
         deps = self.deps[name]
@@ -300,9 +300,7 @@ class _Compiler:
                 states[chain[0]]["Next"] = chain[1] if len(chain) > 1 else run_state
 
         catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": result, "Next": f"{name}.failed"}]
-        states[run_state] = (
-            self.map_state(task, scope, catch) if task.for_each else self.task_state(task, scope, catch)
-        )
+        states[run_state] = self.map_state(task, scope, catch) if task.for_each else self.task_state(task, scope, catch)
         states[f"{name}.failed"] = {
             "Type": "Pass",
             "Parameters": {"status": "FAILED", "output": None, "error.$": f"{result}.Error"},
@@ -339,9 +337,15 @@ class _Compiler:
                     },
                 },
                 "ResultPath": None,
-                "Retry": [self.platform_retry(), {
-                    "ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0,
-                }],
+                "Retry": [
+                    self.platform_retry(),
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "IntervalSeconds": 1,
+                        "MaxAttempts": 5,
+                        "BackoffRate": 2.0,
+                    },
+                ],
             }
             exits = [(states[signal], None)]
         return _Fragment(entry, exits, {name: result})
@@ -527,4 +531,3 @@ def _all(rules: list[State]) -> State:
 
 def _any(rules: list[State]) -> State:
     return rules[0] if len(rules) == 1 else {"Or": rules}
-

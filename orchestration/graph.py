@@ -211,9 +211,7 @@ def build_plan(preds: Edges) -> Plan:
     # Every direct dependency the structure does not already order becomes a join: the task waits
     # for it (it is a real ancestor, so this adds no delay) and receives its result through it.
     structural = structural_predecessors(block)
-    joins = {
-        n: tuple(sorted(set(preds[n]) - structural[n], key=index.__getitem__)) for n in order
-    }
+    joins = {n: tuple(sorted(set(preds[n]) - structural[n], key=index.__getitem__)) for n in order}
     return Plan(block, {n: ups for n, ups in joins.items() if ups})
 
 
@@ -315,9 +313,7 @@ def level_plan(preds: Edges) -> Plan:
         level[n] = max((level[u] + 1 for u in preds[n]), default=0)
     depth = max(level.values(), default=-1) + 1
     layers = [sorted(n for n in level if level[n] == d) for d in range(depth)]
-    items = tuple(
-        Node(layer[0]) if len(layer) == 1 else Par(tuple(Node(n) for n in layer)) for layer in layers
-    )
+    items = tuple(Node(layer[0]) if len(layer) == 1 else Par(tuple(Node(n) for n in layer)) for layer in layers)
     return Plan(Seq(items), {})
 
 

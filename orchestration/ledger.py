@@ -2,13 +2,15 @@
 
 Key design (single table, see docs/ledger.md):
 
-| item          | pk              | sk                                   | GSI keys                                     |
-|---------------|-----------------|--------------------------------------|----------------------------------------------|
-| run           | RUN#<run_id>    | RUN                                  | gsi1: WF#<workflow> / <created>#<run_id>      |
-|               |                 |                                      | gsi2: STATUS#<status> / <created>#<run_id>    |
-| task summary  | RUN#<run_id>    | TASK#<task>                          |                                              |
-| task attempt  | RUN#<run_id>    | TASK#<task>#A#<attempt:03>[#I#<idx:06>] |                                           |
-| join          | RUN#<run_id>    | JOIN#<task>                          |                                              |
+| item         | pk           | sk                                      |
+|--------------|--------------|-----------------------------------------|
+| run          | RUN#<run_id> | RUN                                     |
+| task summary | RUN#<run_id> | TASK#<task>                             |
+| task attempt | RUN#<run_id> | TASK#<task>#A#<attempt:03>[#I#<idx:06>] |
+| join         | RUN#<run_id> | JOIN#<task>                             |
+
+The run item also carries gsi1pk = WF#<workflow>, gsi1sk = <created>#<run_id> and
+gsi2pk = STATUS#<status>, gsi2sk = <created>#<run_id>.
 
 - runs of a workflow newest first: query gsi1 (`by_workflow`) with ScanIndexForward=False;
 - a run with all its tasks and attempts: query pk = RUN#<run_id>;
@@ -171,9 +173,7 @@ class RunLedger:
             if value is not None:
                 item[key] = _s(value)
         try:
-            self.client.put_item(
-                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except self._errors.ConditionalCheckFailedException:
             return False
         return True
@@ -304,9 +304,7 @@ class RunLedger:
         if index is not None:
             item["item_index"] = _n(index)
         try:
-            self.client.put_item(
-                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except self._errors.ConditionalCheckFailedException:
             return False
         return True
@@ -374,15 +372,27 @@ class RunLedger:
             rec = derived.get(name, TaskRecord(name))
             error = (rec.error or outcome.get("error")) if status == "FAILED" else None
             records[name] = TaskRecord(
-                name, status, rec.attempts, rec.started_at, rec.ended_at or (at if rec.started_at else None),
-                error, rec.items,
+                name,
+                status,
+                rec.attempts,
+                rec.started_at,
+                rec.ended_at or (at if rec.started_at else None),
+                error,
+                rec.items,
             )
             for att in attempts:
                 if att.task == name and att.status == "RUNNING" and status != "SUCCEEDED":
                     self.end_attempt(
-                        run_id, name, att.attempt, "FAILED", started_at=att.started_at, ended_at=at,
-                        duration_ms=_ms_between(att.started_at, at), error=str(error or "States.Timeout"),
-                        message="the state machine ended this attempt (timeout or abort)", index=att.index,
+                        run_id,
+                        name,
+                        att.attempt,
+                        "FAILED",
+                        started_at=att.started_at,
+                        ended_at=at,
+                        duration_ms=_ms_between(att.started_at, at),
+                        error=str(error or "States.Timeout"),
+                        message="the state machine ended this attempt (timeout or abort)",
+                        index=att.index,
                     )
         self._write_summaries(run_id, records.values())
         return records

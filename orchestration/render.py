@@ -62,6 +62,6 @@ def render_graph(workflow: Workflow, fmt: str = "text") -> str:
     plan = build_plan({t: [d.upstream for d in ds] for t, ds in deps.items()})
     lines.append("compiled plan:")
     lines += ["  " + line for line in describe(plan.block)]
-    for task, ups in plan.joins.items():
-        lines.append(f"  join: {task} waits for {', '.join(ups)} (across parallel branches)")
+    for waiting, awaited in plan.joins.items():
+        lines.append(f"  join: {waiting} waits for {', '.join(awaited)} (across parallel branches)")
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import threading
 import time
 import uuid
 import zipfile
@@ -98,11 +99,18 @@ class LocalCloud:
         self.s3.create_bucket(Bucket=self.bucket_name)
         self.role_arn = self.iam.create_role(
             RoleName="orch-local",
-            AssumeRolePolicyDocument=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": [
-                    "lambda.amazonaws.com", "states.amazonaws.com"]}, "Action": "sts:AssumeRole"}],
-            }),
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
         )["Role"]["Arn"]
         self.ledger = RunLedger(self.table_name, self.dynamodb)
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
@@ -141,8 +149,16 @@ class LocalCloud:
         from functions.runtime import Runtime
 
         rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, stepfunctions=self.sfn)
+        # DynamoDB applies each UpdateItem atomically; moto's in-memory table does not under threads
+        # (two concurrent updates of one join item can lose one). Serialise the join function locally.
+        join_lock = threading.Lock()
+
+        def join(event: dict[str, Any]) -> Any:
+            with join_lock:
+                return run_join(event, rt)
+
         self._platform_arns = {
-            JOIN_FUNCTION: self._function("orch-join", "functions.join.handler", lambda e: run_join(e, rt)),
+            JOIN_FUNCTION: self._function("orch-join", "functions.join.handler", join),
             FINALIZE_FUNCTION: self._function(
                 "orch-finalize", "functions.finalize.handler", lambda e: run_finalize(e, rt)
             ),
@@ -198,8 +214,14 @@ class LocalCloud:
         created = now_iso()
         date = iso(logical_date) if logical_date else None
         record = RunRecord(
-            run_id=run_id, workflow=workflow.name, status="QUEUED", created_at=created, params=values,
-            logical_date=date, trigger=dict(trigger or {"type": "manual"}), definition_hash=dep.definition_hash,
+            run_id=run_id,
+            workflow=workflow.name,
+            status="QUEUED",
+            created_at=created,
+            params=values,
+            logical_date=date,
+            trigger=dict(trigger or {"type": "manual"}),
+            definition_hash=dep.definition_hash,
         )
         if not self.ledger.create_run(record):
             raise OrchestrationError(f"run id {run_id!r} already exists in the ledger: choose another run id")
@@ -217,16 +239,29 @@ class LocalCloud:
         *,
         on_progress: Callable[[RunRecord], None] | None = None,
         progress_interval: float = 0.1,
+        timeout_seconds: float = 900.0,
     ) -> RunRecord:
-        """Block until the run's execution ends; returns its ledger record."""
+        """Block until the run's execution ends; returns its ledger record.
+
+        A run still going after `timeout_seconds` is stopped (ABORTED) so a stuck local run cannot
+        hang a test suite or a terminal forever.
+        """
         run = self.ledger.get_run(run_id)
         if run is None or run.execution_arn is None:
             raise OrchestrationError(f"run {run_id!r} is not in the ledger")
         delay, last_progress = 0.001, 0.0
+        deadline = time.monotonic() + timeout_seconds
         while True:
             desc = self.sfn.describe_execution(executionArn=run.execution_arn)
             if desc["status"] in TERMINAL_EXECUTION:
                 break
+            if time.monotonic() > deadline:
+                self.sfn.stop_execution(
+                    executionArn=run.execution_arn,
+                    error="LocalRunTimeout",
+                    cause=f"the local run took longer than {timeout_seconds:g} s",
+                )
+                continue
             if on_progress and time.monotonic() - last_progress >= progress_interval:
                 last_progress = time.monotonic()
                 current = self.ledger.get_run(run_id)

@@ -61,12 +61,12 @@ class Adapter:
         try:
             from moto.stepfunctions.parser.asl.component.common.path import result_path
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-            from moto.stepfunctions.parser.asl.parse import asl_parser
-            from moto.stepfunctions.parser.asl.utils import json_path
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_callback as callback,
             )
+            from moto.stepfunctions.parser.asl.parse import asl_parser
+            from moto.stepfunctions.parser.asl.utils import json_path
         except ImportError as exc:  # pragma: no cover - depends on the installed moto
             raise RuntimeError(
                 f"the installed moto does not have the Step Functions interpreter this adapter expects ({exc}); "
@@ -76,8 +76,8 @@ class Adapter:
         self._patch(lambda_eval_utils, "_invoke_lambda_function", self._invoke)
         self._patch(retrier_decl, "time", fake_time)
         self._patch(callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", CALLBACK_POLL_SECONDS)
-        self._patch(json_path, "parse", functools.lru_cache(maxsize=8192)(json_path.parse))
-        self._patch(result_path, "parse", functools.lru_cache(maxsize=8192)(result_path.parse))
+        for module in (json_path, result_path):
+            self._patch(module, "parse", functools.lru_cache(maxsize=8192)(module.parse))
         self._patch(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(_cached_parse(asl_parser)))
 
     def uninstall(self) -> None:

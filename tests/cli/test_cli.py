@@ -140,7 +140,9 @@ def test_compile_all_workflows_in_a_file(two_workflows: Path, tmp_path: Path) ->
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["one.asl.json", "two.asl.json"]
 
 
-@pytest.mark.parametrize(("fmt", "needle"), [("text", "compiled plan:"), ("mermaid", "flowchart TD"), ("dot", "digraph")])
+@pytest.mark.parametrize(
+    ("fmt", "needle"), [("text", "compiled plan:"), ("mermaid", "flowchart TD"), ("dot", "digraph")]
+)
 def test_graph_formats(fmt: str, needle: str) -> None:
     code, out, _ = invoke("graph", ETL, "--format", fmt)
     assert code == 0

@@ -28,6 +28,7 @@ def statuses(record: RunRecord) -> dict[str, str]:
 
 # -- run-if conditions ------------------------------------------------------------------------
 
+
 def run_if_workflow(run_if: RunIf, a_fails: bool, b_fails: bool) -> Workflow:
     wf = Workflow(f"runif_{run_if.value.lower()}_{int(a_fails)}{int(b_fails)}")
 
@@ -102,7 +103,10 @@ def test_skip_propagates_through_a_chain(cloud: LocalCloud) -> None:
 
     record = cloud.run(wf)
     assert statuses(record) == {
-        "first": "FAILED", "second": "UPSTREAM_FAILED", "third": "UPSTREAM_FAILED", "cleanup": "SUCCEEDED",
+        "first": "FAILED",
+        "second": "UPSTREAM_FAILED",
+        "third": "UPSTREAM_FAILED",
+        "cleanup": "SUCCEEDED",
     }
     assert record.status == "SUCCEEDED_WITH_FAILURES"
     assert record.tasks["first"].error == "ValueError: no data"
@@ -134,7 +138,11 @@ def test_condition_task_true_and_false_branches(cloud: LocalCloud) -> None:
 
     small = cloud.run(wf, {"n": 1})
     assert statuses(small) == {
-        "big": "SUCCEEDED", "heavy": "SKIPPED", "light": "SUCCEEDED", "after_heavy": "SKIPPED", "report": "SUCCEEDED",
+        "big": "SUCCEEDED",
+        "heavy": "SKIPPED",
+        "light": "SUCCEEDED",
+        "after_heavy": "SKIPPED",
+        "report": "SUCCEEDED",
     }
     assert small.status == "SUCCEEDED"
     large = cloud.run(wf, {"n": 50})
@@ -159,6 +167,7 @@ def test_condition_task_must_return_a_bool(cloud: LocalCloud) -> None:
 
 
 # -- for-each -------------------------------------------------------------------------------
+
 
 def test_for_each_respects_the_concurrency_limit(cloud: LocalCloud) -> None:
     wf = Workflow("foreach_limit")
@@ -190,9 +199,15 @@ def test_for_each_respects_the_concurrency_limit(cloud: LocalCloud) -> None:
     assert record.tasks["square"].items == 12
     out = cloud.artifacts  # noqa: F841 - outputs are small here, the sum proves order and completeness
     history = cloud.execution_history(record.run_id)
-    final = json.loads(next(e for e in reversed(history) if e["type"] == "ExecutionSucceeded")
-                       ["executionSucceededEventDetails"]["output"])
-    assert final == {"status": "SUCCEEDED", "tasks": {"items": "SUCCEEDED", "square": "SUCCEEDED", "total": "SUCCEEDED"}}
+    final = json.loads(
+        next(e for e in reversed(history) if e["type"] == "ExecutionSucceeded")["executionSucceededEventDetails"][
+            "output"
+        ]
+    )
+    assert final == {
+        "status": "SUCCEEDED",
+        "tasks": {"items": "SUCCEEDED", "square": "SUCCEEDED", "total": "SUCCEEDED"},
+    }
 
 
 def test_for_each_item_failure_fails_the_task(cloud: LocalCloud) -> None:
@@ -218,6 +233,7 @@ def test_for_each_item_failure_fails_the_task(cloud: LocalCloud) -> None:
 
 # -- retries and timeouts -------------------------------------------------------------------
 
+
 def test_retries_really_happen_and_do_not_wait_in_real_time(cloud: LocalCloud) -> None:
     wf = Workflow("retry_twice")
     attempts: list[int] = []
@@ -237,11 +253,13 @@ def test_retries_really_happen_and_do_not_wait_in_real_time(cloud: LocalCloud) -
     assert attempts == [1, 2, 3]
     assert record.tasks["flaky"].attempts == 3
     assert elapsed < 2.0
-    assert cloud.adapter.clock.sleeps[len(slept_before):] == [30.0, 60.0]  # the virtual clock took the waits
+    assert cloud.adapter.clock.sleeps[len(slept_before) :] == [30.0, 60.0]  # the virtual clock took the waits
     run = cloud.ledger.get_run(record.run_id)
     assert run is not None
     assert [(a.attempt, a.status, a.error) for a in run.attempts] == [
-        (1, "FAILED", "SourceNotReady"), (2, "FAILED", "SourceNotReady"), (3, "SUCCEEDED", None),
+        (1, "FAILED", "SourceNotReady"),
+        (2, "FAILED", "SourceNotReady"),
+        (3, "SUCCEEDED", None),
     ]
 
 
@@ -277,6 +295,7 @@ def test_task_timeout(cloud: LocalCloud) -> None:
 
 # -- failure isolation, data passing --------------------------------------------------------
 
+
 def test_a_failed_branch_does_not_cancel_independent_branches(cloud: LocalCloud) -> None:
     wf = Workflow("isolation")
     finished: list[str] = []
@@ -302,7 +321,10 @@ def test_a_failed_branch_does_not_cancel_independent_branches(cloud: LocalCloud)
     record = cloud.run(wf)
     assert finished == ["slow_a", "slow_b"]
     assert statuses(record) == {
-        "broken": "FAILED", "slow_a": "SUCCEEDED", "slow_b": "SUCCEEDED", "after_broken": "UPSTREAM_FAILED",
+        "broken": "FAILED",
+        "slow_a": "SUCCEEDED",
+        "slow_b": "SUCCEEDED",
+        "after_broken": "UPSTREAM_FAILED",
     }
     assert record.status == "FAILED"
     assert record.error == "tasks failed: after_broken, broken"
@@ -395,14 +417,26 @@ def test_run_context_and_parameters(cloud: LocalCloud) -> None:
 
     @wf.task
     def inspect_ctx(ctx: Any) -> None:
-        seen.update(run_id=ctx.run_id, day=ctx.params.day, limit=ctx.params.limit, attempt=ctx.attempt,
-                    logical=ctx.logical_date, workflow=ctx.workflow)
+        seen.update(
+            run_id=ctx.run_id,
+            day=ctx.params.day,
+            limit=ctx.params.limit,
+            attempt=ctx.attempt,
+            logical=ctx.logical_date,
+            workflow=ctx.workflow,
+        )
 
     date = datetime(2026, 11, 20, tzinfo=UTC)
     record = cloud.run(wf, {"day": "2026-11-20"}, logical_date=date, run_id="ctx-run-1")
     assert record.run_id == "ctx-run-1"
-    assert seen == {"run_id": "ctx-run-1", "day": "2026-11-20", "limit": 3, "attempt": 1, "logical": date,
-                    "workflow": "context"}
+    assert seen == {
+        "run_id": "ctx-run-1",
+        "day": "2026-11-20",
+        "limit": 3,
+        "attempt": 1,
+        "logical": date,
+        "workflow": "context",
+    }
     assert record.params == {"day": "2026-11-20", "limit": 3}
     assert record.logical_date == "2026-11-20T00:00:00.000Z"
     assert record.definition_hash and record.definition_hash.startswith("sha256:")

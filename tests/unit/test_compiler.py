@@ -98,7 +98,10 @@ def test_etl_structure_and_static_routing() -> None:
     assert check["Default"] == "publish.skipped"
     retry = states["extract"]["Retry"][1]
     assert retry == {
-        "ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2.0,
+        "ErrorEquals": ["States.ALL"],
+        "IntervalSeconds": 30,
+        "MaxAttempts": 3,
+        "BackoffRate": 2.0,
         "JitterStrategy": "FULL",
     }
     assert states["extract"]["TimeoutSeconds"] == 60
@@ -187,6 +190,10 @@ def test_retry_zero_means_no_user_retrier() -> None:
     wf.task(name="a", retry=Retry(max_attempts=0))(lambda: 1)
     states = all_states(compile_workflow(wf))
     assert [r["ErrorEquals"] for r in states["a"]["Retry"]] == [
-        ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-         "Lambda.TooManyRequestsException"]
+        [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+        ]
     ]

@@ -22,7 +22,13 @@ from orchestration.graph import (
 
 
 def test_series_parallel_dag_needs_no_join() -> None:
-    preds = {"extract": [], "transform": ["extract"], "load": ["transform"], "qc": ["transform"], "publish": ["load", "qc"]}
+    preds = {
+        "extract": [],
+        "transform": ["extract"],
+        "load": ["transform"],
+        "qc": ["transform"],
+        "publish": ["load", "qc"],
+    }
     plan = build_plan(preds)
     assert plan.joins == {}
     assert plan.block == Seq((Node("extract"), Node("transform"), Par((Node("load"), Node("qc"))), Node("publish")))

@@ -43,7 +43,8 @@ def test_condition_outcome_dependencies() -> None:
     wf = Workflow("cond")
 
     @wf.condition
-    def big(): return True
+    def big():
+        return True
 
     @wf.task(after=[big.true])
     def heavy(): ...
@@ -149,13 +150,16 @@ def test_output_that_cannot_reach_its_consumer() -> None:
     wf = Workflow("exclusive")
 
     @wf.condition
-    def check(): return True
+    def check():
+        return True
 
     @wf.task(after=[check.true])
-    def yes(): return 1
+    def yes():
+        return 1
 
     @wf.task(after=[check.false])
-    def no(yes): return yes
+    def no(yes):
+        return yes
 
     assert any(
         "task 'no' uses the output of 'yes', which only runs on the other outcome of condition 'check'" in p
@@ -201,5 +205,10 @@ def test_task_timeout_cannot_exceed_lambda_timeout() -> None:
 
 def test_run_if_values() -> None:
     assert [r.value for r in RunIf] == [
-        "ALL_SUCCESS", "AT_LEAST_ONE_SUCCESS", "NONE_FAILED", "ALL_DONE", "AT_LEAST_ONE_FAILED", "ALL_FAILED",
+        "ALL_SUCCESS",
+        "AT_LEAST_ONE_SUCCESS",
+        "NONE_FAILED",
+        "ALL_DONE",
+        "AT_LEAST_ONE_FAILED",
+        "ALL_FAILED",
     ]
