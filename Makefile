@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install demo test lint typecheck bench clean
+NODE_STAMP := node_modules/.package-lock.json
+
+.PHONY: install demo test lint typecheck bench clean synth
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,12 +18,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The pinned AWS CDK CLI (package.json: aws-cdk 2.x); tests run `cdk synth` with it.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+node_modules: $(NODE_STAMP)
+
+# cdk.json runs `python3 infra/app.py`: put the project's virtualenv first on PATH.
+synth: $(STAMP) $(NODE_STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" npx cdk synth --quiet
+
 demo: $(STAMP)
 	$(BIN)/orch validate examples/etl.py
 	$(BIN)/orch graph examples/etl.py
 	$(BIN)/orch run examples/etl.py --param rows=500
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
@@ -29,10 +41,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy orchestration functions
+	$(BIN)/mypy orchestration functions infra
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache
