@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, create_model
@@ -23,7 +23,7 @@ ITEM_PARAM_NAME = "item"
 TaskFn = Callable[..., Any]
 
 
-class RunIf(str, Enum):
+class RunIf(StrEnum):
     """When a task runs, given the outcome of its dependencies (Databricks Lakeflow semantics).
 
     An edge counts as *succeeded* when the upstream task SUCCEEDED (and, for an edge on a condition
@@ -39,7 +39,7 @@ class RunIf(str, Enum):
     ALL_FAILED = "ALL_FAILED"
 
 
-class TaskStatus(str, Enum):
+class TaskStatus(StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
@@ -48,7 +48,7 @@ class TaskStatus(str, Enum):
     UPSTREAM_FAILED = "UPSTREAM_FAILED"
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
@@ -167,10 +167,7 @@ class Task:
         order = {ref for ref in self.after if isinstance(ref, str)}
         if self.for_each:
             order.add(self.for_each)  # the Map iterates its output; an argument only if named as one
-        return [
-            Dependency(n, data=n in data, outcome=outcomes.get(n))
-            for n in sorted(data | set(outcomes) | order)
-        ]
+        return [Dependency(n, data=n in data, outcome=outcomes.get(n)) for n in sorted(data | set(outcomes) | order)]
 
 
 class Workflow:
@@ -222,9 +219,7 @@ class Workflow:
                     f"parameter {key!r} has no type (got {spec!r}); declare it as "
                     f"{key}=Param({type(spec).__name__}, default={spec!r}) or {key}={type(spec).__name__}"
                 )
-        model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-            f"{self.name}_params", __config__=ConfigDict(extra="forbid"), **fields
-        )
+        model: type[BaseModel] = create_model(f"{self.name}_params", __config__=ConfigDict(extra="forbid"), **fields)
         return model
 
     def parse_params(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,12 +236,8 @@ class Workflow:
                 elif err["type"] == "missing":
                     problems.append(f"parameter {name!r} is required: pass --param {name}=VALUE")
                 else:
-                    problems.append(
-                        f"parameter {name!r}: {err['msg']} (got {err.get('input')!r})"
-                    )
-            raise ParameterError(
-                f"bad parameters for workflow {self.name!r}: " + "; ".join(problems)
-            ) from None
+                    problems.append(f"parameter {name!r}: {err['msg']} (got {err.get('input')!r})")
+            raise ParameterError(f"bad parameters for workflow {self.name!r}: " + "; ".join(problems)) from None
         return parsed.model_dump(mode="json")
 
     # -- tasks ------------------------------------------------------------------------------
@@ -368,9 +359,7 @@ class Workflow:
                 f"task {task_name!r}: unknown run_if {run_if!r}; use one of {choices}"
             ) from None
         if isinstance(retry, bool) or (retry is not None and not isinstance(retry, Retry | int)):
-            raise WorkflowDefinitionError(
-                f"task {task_name!r}: retry must be a Retry(...) or an int, got {retry!r}"
-            )
+            raise WorkflowDefinitionError(f"task {task_name!r}: retry must be a Retry(...) or an int, got {retry!r}")
         retry_value = Retry(max_attempts=retry) if isinstance(retry, int) else (retry or NO_RETRY)
         refs: list[str | Outcome] = []
         for ref in after:
@@ -415,8 +404,10 @@ class Workflow:
 
 
 def _is_type(spec: Any) -> bool:
-    return isinstance(spec, type) or getattr(spec, "__origin__", None) is not None or (
-        type(spec).__module__ in {"typing", "types"} and not isinstance(spec, str)
+    return (
+        isinstance(spec, type)
+        or getattr(spec, "__origin__", None) is not None
+        or (type(spec).__module__ in {"typing", "types"} and not isinstance(spec, str))
     )
 
 

@@ -119,9 +119,7 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
     if not _int_in(r.max_attempts, 0, 99):
         out.append(f"{t}: retry max_attempts={r.max_attempts!r} must be an integer from 0 to 99")
     if not _int_in(r.interval_seconds, 1, ASL_MAX_INT):
-        out.append(
-            f"{t}: retry interval_seconds={r.interval_seconds!r} must be a whole number of seconds >= 1"
-        )
+        out.append(f"{t}: retry interval_seconds={r.interval_seconds!r} must be a whole number of seconds >= 1")
     if not isinstance(r.backoff_rate, int | float) or isinstance(r.backoff_rate, bool) or r.backoff_rate < 1.0:
         out.append(f"{t}: retry backoff_rate={r.backoff_rate!r} must be a number >= 1.0")
     if r.max_delay_seconds is not None and (
@@ -180,9 +178,7 @@ def _unreachable_data(wf: Workflow) -> list[str]:
         for d in deps[name]:
             if not d.data:
                 continue
-            conflicts = sorted(
-                cond for cond, value in guards[d.upstream] if (cond, not value) in guards[name]
-            )
+            conflicts = sorted(cond for cond, value in guards[d.upstream] if (cond, not value) in guards[name])
             if conflicts:
                 out.append(
                     f"task {name!r} uses the output of {d.upstream!r}, which only runs on the other outcome "
