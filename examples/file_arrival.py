@@ -17,12 +17,18 @@ file_arrival = Workflow(
     },
     description="Ingest one file: inspect it, then load it",
     schedule=Schedule(
-        cron="0 6 ? * MON-FRI *", timezone="Europe/Paris", flexible_window_minutes=15,
-        params={"key": "daily/summary.csv"}, name="weekday_morning",
+        cron="0 6 ? * MON-FRI *",
+        timezone="Europe/Paris",
+        flexible_window_minutes=15,
+        params={"key": "daily/summary.csv"},
+        name="weekday_morning",
     ),
     triggers=[
         on_s3_object_created(
-            "my-landing-bucket", prefix="incoming/", suffix=".csv", name="csv_arrived",
+            "my-landing-bucket",
+            prefix="incoming/",
+            suffix=".csv",
+            name="csv_arrived",
             params={"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"},
         ),
         EventTrigger(

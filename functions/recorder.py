@@ -105,12 +105,19 @@ def _ensure_run(rt: RecorderRuntime, run_id: str, workflow: str, detail: Mapping
         start_input = {}
     started = _ms_to_iso(detail.get("startDate")) or now_iso()
     params = start_input.get("params")
-    return rt.ledger.create_run(RunRecord(
-        run_id=run_id, workflow=workflow, status="RUNNING", created_at=started, started_at=started,
-        params=params if isinstance(params, dict) else {}, logical_date=start_input.get("logical_date"),
-        trigger={"type": "external", "note": "started outside the trigger function"},
-        execution_arn=detail.get("executionArn"),
-    ))
+    return rt.ledger.create_run(
+        RunRecord(
+            run_id=run_id,
+            workflow=workflow,
+            status="RUNNING",
+            created_at=started,
+            started_at=started,
+            params=params if isinstance(params, dict) else {},
+            logical_date=start_input.get("logical_date"),
+            trigger={"type": "external", "note": "started outside the trigger function"},
+            execution_arn=detail.get("executionArn"),
+        )
+    )
 
 
 def _alert_once(rt: RecorderRuntime, run_id: str, workflow: str, status: str, detail: Mapping[str, Any]) -> bool:
@@ -121,7 +128,9 @@ def _alert_once(rt: RecorderRuntime, run_id: str, workflow: str, status: str, de
     key = {"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}}
     try:
         client.update_item(
-            TableName=rt.ledger.table, Key=key, UpdateExpression="SET alerted_at = :t",
+            TableName=rt.ledger.table,
+            Key=key,
+            UpdateExpression="SET alerted_at = :t",
             ConditionExpression="attribute_exists(pk) AND attribute_not_exists(alerted_at)",
             ExpressionAttributeValues={":t": {"S": now_iso()}},
         )
@@ -131,14 +140,21 @@ def _alert_once(rt: RecorderRuntime, run_id: str, workflow: str, status: str, de
     run = rt.ledger.get_run(run_id)
     failed = sorted(n for n, t in (run.tasks if run else {}).items() if t.status in ("FAILED", "UPSTREAM_FAILED"))
     body = {
-        "workflow": workflow, "run_id": run_id, "status": status, "error": detail.get("error"),
-        "cause": detail.get("cause"), "failed_tasks": failed, "execution_arn": detail.get("executionArn"),
-        "started_at": _ms_to_iso(detail.get("startDate")), "stopped_at": _ms_to_iso(detail.get("stopDate")),
+        "workflow": workflow,
+        "run_id": run_id,
+        "status": status,
+        "error": detail.get("error"),
+        "cause": detail.get("cause"),
+        "failed_tasks": failed,
+        "execution_arn": detail.get("executionArn"),
+        "started_at": _ms_to_iso(detail.get("startDate")),
+        "stopped_at": _ms_to_iso(detail.get("stopDate")),
         "ledger_error": run.error if run else None,
     }
     try:
         rt.sns.publish(
-            TopicArn=rt.topic_arn, Subject=f"[orch] {workflow} run {status}"[:100],
+            TopicArn=rt.topic_arn,
+            Subject=f"[orch] {workflow} run {status}"[:100],
             Message=json.dumps(body, indent=2, default=str),
         )
     except Exception:

@@ -69,7 +69,8 @@ def _from_env() -> TriggerRuntime:
 
     env = dict(os.environ)
     return TriggerRuntime.from_config(
-        env, ledger=RunLedger(env.get(ENV_TABLE, ""), boto3.client("dynamodb")),
+        env,
+        ledger=RunLedger(env.get(ENV_TABLE, ""), boto3.client("dynamodb")),
         stepfunctions=boto3.client("stepfunctions"),
     )
 
@@ -125,8 +126,12 @@ def plan_run(payload: Mapping[str, Any], wf: Workflow) -> dict[str, Any]:
             "params": dict(trig.params),
             "logical_date": date,
             "trigger": {
-                "type": "schedule", "name": name, "expression": trig.expression, "timezone": trig.timezone,
-                "scheduled_time": date, "execution_id": payload.get("execution_id"),
+                "type": "schedule",
+                "name": name,
+                "expression": trig.expression,
+                "timezone": trig.timezone,
+                "scheduled_time": date,
+                "execution_id": payload.get("execution_id"),
             },
         }
     assert isinstance(trig, EventTrigger)
@@ -141,8 +146,12 @@ def plan_run(payload: Mapping[str, Any], wf: Workflow) -> dict[str, Any]:
         "params": values,
         "logical_date": None,
         "trigger": {
-            "type": "event", "name": name, "event_id": event["id"], "source": event.get("source"),
-            "detail_type": event.get("detail-type"), "time": event.get("time"),
+            "type": "event",
+            "name": name,
+            "event_id": event["id"],
+            "source": event.get("source"),
+            "detail_type": event.get("detail-type"),
+            "time": event.get("time"),
         },
     }
 
@@ -161,8 +170,14 @@ def run_trigger(payload: Mapping[str, Any], rt: TriggerRuntime) -> dict[str, Any
         return {"status": "rejected", "workflow": wf.name, "error": str(exc)}
     run_id = plan["run_id"]
     record = RunRecord(
-        run_id=run_id, workflow=wf.name, status="QUEUED", created_at=now_iso(), params=values,
-        logical_date=plan["logical_date"], trigger=plan["trigger"], definition_hash=rt.definition_hash,
+        run_id=run_id,
+        workflow=wf.name,
+        status="QUEUED",
+        created_at=now_iso(),
+        params=values,
+        logical_date=plan["logical_date"],
+        trigger=plan["trigger"],
+        definition_hash=rt.definition_hash,
     )
     first = rt.ledger.create_run(record)
     if not first:
@@ -180,5 +195,9 @@ def run_trigger(payload: Mapping[str, Any], rt: TriggerRuntime) -> dict[str, Any
         return {"status": "duplicate", "run_id": run_id, "workflow": wf.name}
     rt.ledger.set_run_status(run_id, "RUNNING", at=now_iso(), execution_arn=resp["executionArn"])
     logger.info("run started", extra={"run_id": run_id, "trigger": plan["trigger"]})
-    return {"status": "started" if first else "resumed", "run_id": run_id, "workflow": wf.name,
-            "execution_arn": resp["executionArn"]}
+    return {
+        "status": "started" if first else "resumed",
+        "run_id": run_id,
+        "workflow": wf.name,
+        "execution_arn": resp["executionArn"],
+    }

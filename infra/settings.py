@@ -27,8 +27,30 @@ from typing import Any
 from orchestration.errors import OrchestrationError
 
 STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,29}$")
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                  3288, 3653)
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 POWERTOOLS_ACCOUNT = "017000801446"
 PYTHON_VERSION = "3.13"
 

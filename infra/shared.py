@@ -29,7 +29,11 @@ from orchestration.ledger import table_spec
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 # Exactly the DynamoDB calls orchestration/ledger.py makes, on the table and its two indexes.
 LEDGER_ACTIONS = [
-    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchWriteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
 ]
 ARTIFACT_PREFIX = "runs/"
 CODE_PACKAGES = ("orchestration", "functions")
@@ -59,7 +63,8 @@ class Platform(Construct):
         key = {a["KeyType"]: a["AttributeName"] for a in spec["KeySchema"]}
         string = dynamodb.AttributeType.STRING
         self.table = dynamodb.Table(
-            self, "Ledger",
+            self,
+            "Ledger",
             partition_key=dynamodb.Attribute(name=key["HASH"], type=string),
             sort_key=dynamodb.Attribute(name=key["RANGE"], type=string),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -78,7 +83,8 @@ class Platform(Construct):
                 projection_type=dynamodb.ProjectionType.ALL,
             )
         self.bucket = s3.Bucket(
-            self, "Artifacts",
+            self,
+            "Artifacts",
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -94,7 +100,8 @@ class Platform(Construct):
             removal_policy=removal,
         )
         self.topic = sns.Topic(
-            self, "FailureAlerts",
+            self,
+            "FailureAlerts",
             display_name="Workflow run failures",
             enforce_ssl=True,
             master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
@@ -102,7 +109,8 @@ class Platform(Construct):
         if settings.alert_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(settings.alert_email))
         self.dlq = sqs.Queue(
-            self, "DeliveryDLQ",
+            self,
+            "DeliveryDLQ",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
@@ -120,12 +128,16 @@ class Platform(Construct):
             "POWERTOOLS_SERVICE_NAME": "orchestration",
         }
         self.join = self.function(
-            "Join", "functions.join.handler", description="Releases tasks waiting on joins (SendTaskSuccess)",
+            "Join",
+            "functions.join.handler",
+            description="Releases tasks waiting on joins (SendTaskSuccess)",
             timeout=60,
         )
         self.grant_ledger(self.join)
         self.finalize = self.function(
-            "Finalize", "functions.finalize.handler", description="Records the run outcome and skipped tasks",
+            "Finalize",
+            "functions.finalize.handler",
+            description="Records the run outcome and skipped tasks",
             timeout=60,
         )
         self.grant_ledger(self.finalize)
@@ -146,18 +158,21 @@ class Platform(Construct):
         (allowed to write to that log group only: no managed policy)."""
         parent = scope or self
         group = logs.LogGroup(
-            parent, f"{id}Logs",
+            parent,
+            f"{id}Logs",
             retention=_retention(self.settings.log_retention_days),
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         role = iam.Role(
-            parent, f"{id}Role",
+            parent,
+            f"{id}Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{description[:900]}",
         )
         group.grant_write(role)
         return lambda_.Function(
-            parent, id,
+            parent,
+            id,
             runtime=RUNTIME,
             handler=handler,
             code=self.code,
@@ -179,14 +194,17 @@ class Platform(Construct):
 
     def grant_artifacts(self, fn: lambda_.Function) -> None:
         """Read and write task outputs under runs/ in the artifact bucket."""
-        fn.add_to_role_policy(iam.PolicyStatement(
-            actions=["s3:GetObject", "s3:PutObject"], resources=[self.bucket.arn_for_objects(f"{ARTIFACT_PREFIX}*")]
-        ))
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[self.bucket.arn_for_objects(f"{ARTIFACT_PREFIX}*")]
+            )
+        )
 
     def recorder(self, machines: dict[str, str], arns: list[str]) -> lambda_.Function:
         """The recorder and the rule feeding it every status change of the stack's state machines."""
         fn = self.function(
-            "Recorder", "functions.recorder.handler",
+            "Recorder",
+            "functions.recorder.handler",
             description="Keeps the run ledger right on execution status changes; alerts on failures",
             env={
                 "ORCH_ALERT_TOPIC_ARN": self.topic.topic_arn,
@@ -197,16 +215,19 @@ class Platform(Construct):
         self.topic.grant_publish(fn)
         if arns:
             events.Rule(
-                self, "ExecutionStatusRule",
+                self,
+                "ExecutionStatusRule",
                 description="Step Functions execution status changes of this stack's workflows -> recorder",
                 event_pattern=events.EventPattern(
                     source=["aws.states"],
                     detail_type=["Step Functions Execution Status Change"],
                     detail={"stateMachineArn": arns},
                 ),
-                targets=[targets.LambdaFunction(
-                    fn, dead_letter_queue=self.dlq, retry_attempts=185, max_event_age=cdk.Duration.hours(24)
-                )],
+                targets=[
+                    targets.LambdaFunction(
+                        fn, dead_letter_queue=self.dlq, retry_attempts=185, max_event_age=cdk.Duration.hours(24)
+                    )
+                ],
             )
         return fn
 

@@ -18,11 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class OrchestratorStack(cdk.Stack):
-    def __init__(
-        self, scope: Construct, id: str, *, settings: Settings, root: Path = ROOT, **kwargs: Any
-    ) -> None:
-        super().__init__(scope, id, description="Serverless workflow orchestrator (Step Functions + Lambda)",
-                         **kwargs)
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, root: Path = ROOT, **kwargs: Any) -> None:
+        super().__init__(scope, id, description="Serverless workflow orchestrator (Step Functions + Lambda)", **kwargs)
         self.settings = settings
         folder, found = discover(root, settings.workflows)
         self.discovered: list[Discovered] = found
@@ -40,13 +37,20 @@ class OrchestratorStack(cdk.Stack):
         cdk.CfnOutput(self, "ArtifactBucketName", value=self.platform.bucket.bucket_name)
         cdk.CfnOutput(self, "AlertTopicArn", value=self.platform.topic.topic_arn)
         for name, dep in sorted(self.workflows.items()):
-            cdk.CfnOutput(self, f"StateMachine{''.join(c for c in name if c.isalnum())}",
-                          value=dep.state_machine.state_machine_arn, description=f"workflow {name}")
+            cdk.CfnOutput(
+                self,
+                f"StateMachine{''.join(c for c in name if c.isalnum())}",
+                value=dep.state_machine.state_machine_arn,
+                description=f"workflow {name}",
+            )
         acknowledge(self)
 
 
 def build_app(
-    settings: Settings | None = None, *, outdir: str | None = None, root: Path = ROOT,
+    settings: Settings | None = None,
+    *,
+    outdir: str | None = None,
+    root: Path = ROOT,
     context: dict[str, Any] | None = None,
 ) -> tuple[cdk.App, OrchestratorStack]:
     """The CDK app with the stack (and cdk-nag when enabled). Settings default to the app's context."""

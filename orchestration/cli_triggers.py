@@ -100,7 +100,8 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
                     err_console.print(
                         f"{mark} {wf.name} ({name}): run {record.run_id} {record.status} "
                         f"params={json.dumps(record.params)}",
-                        highlight=False, soft_wrap=True,
+                        highlight=False,
+                        soft_wrap=True,
                     )
             report["runs"].append(entry)
     if as_json:

@@ -166,8 +166,7 @@ def trigger_problems(wf: Workflow) -> list[str]:
     raw_triggers = getattr(wf, "triggers", None)
     if raw_triggers is not None and not isinstance(raw_triggers, list | tuple | Schedule | EventTrigger):
         out.append(
-            f"triggers={raw_triggers!r} must be a list of Schedule(...) / EventTrigger(...): "
-            "write triggers=[...]"
+            f"triggers={raw_triggers!r} must be a list of Schedule(...) / EventTrigger(...): write triggers=[...]"
         )
         return out
     seen: dict[str, int] = {}
@@ -208,9 +207,11 @@ def trigger_problems(wf: Workflow) -> list[str]:
                         "'$.detail.field' (dots and [index] steps)"
                     )
             constants = dict(trig.constants) if isinstance(trig.constants, Mapping) else {}
-            out.extend(_param_problems(
-                wf, label, constants, paths, "params={'%s': '$.detail.<field>'} or constants={'%s': ...}"
-            ))
+            out.extend(
+                _param_problems(
+                    wf, label, constants, paths, "params={'%s': '$.detail.<field>'} or constants={'%s': ...}"
+                )
+            )
     for name, count in sorted(seen.items()):
         if count > 1:
             out.append(f"trigger name {name!r} is used {count} times: give each trigger a unique name=")
@@ -299,9 +300,7 @@ def schedule_problems(s: Schedule, label: str = "schedule") -> list[str]:
             f"{MAX_FLEXIBLE_WINDOW}"
         )
     if not _int_in(s.retry_attempts, 0, MAX_RETRY_ATTEMPTS):
-        out.append(
-            f"{label}: retry_attempts={s.retry_attempts!r} must be an integer from 0 to {MAX_RETRY_ATTEMPTS}"
-        )
+        out.append(f"{label}: retry_attempts={s.retry_attempts!r} must be an integer from 0 to {MAX_RETRY_ATTEMPTS}")
     if not _int_in(s.max_event_age_seconds, MIN_EVENT_AGE, MAX_EVENT_AGE):
         out.append(
             f"{label}: max_event_age_seconds={s.max_event_age_seconds!r} must be an integer from "
@@ -317,8 +316,7 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError):
         raise TriggerError(
-            f"timezone={name!r} is not an IANA time zone: use e.g. 'UTC', 'Europe/Paris' or "
-            "'America/New_York'"
+            f"timezone={name!r} is not an IANA time zone: use e.g. 'UTC', 'Europe/Paris' or 'America/New_York'"
         ) from None
 
 
@@ -336,9 +334,7 @@ def parse_rate(rate: str) -> timedelta:
     if value == 1 and unit.endswith("s"):
         raise TriggerError(f"rate={rate!r}: EventBridge wants the singular unit for 1: write '1 {singular}'")
     if value > 1 and not unit.endswith("s"):
-        raise TriggerError(
-            f"rate={rate!r}: EventBridge wants a plural unit above 1: write '{value} {singular}s'"
-        )
+        raise TriggerError(f"rate={rate!r}: EventBridge wants a plural unit above 1: write '{value} {singular}s'")
     return timedelta(**{singular + "s": value})
 
 
@@ -360,7 +356,11 @@ _FIELD_RE = {
     "year": re.compile(r"^(\*|\d{4}(-\d{4})?)(/\d{1,3})?(,\d{4}(-\d{4})?)*$"),
 }
 _RANGES = {
-    "minutes": (0, 59), "hours": (0, 23), "day-of-month": (1, 31), "month": (1, 12), "year": (1970, 2199),
+    "minutes": (0, 59),
+    "hours": (0, 23),
+    "day-of-month": (1, 31),
+    "month": (1, 12),
+    "year": (1970, 2199),
 }
 
 
@@ -392,9 +392,7 @@ def parse_cron(expr: str) -> Cron:
         )
     for name, value in zip(_CRON_FIELDS, parts, strict=True):
         if not _FIELD_RE[name].match(value):
-            raise TriggerError(
-                f"cron={expr!r}: the {name} field {value!r} is not valid EventBridge cron syntax"
-            )
+            raise TriggerError(f"cron={expr!r}: the {name} field {value!r} is not valid EventBridge cron syntax")
         low, high = _RANGES.get(name, (0, 10_000))
         if name in _RANGES:
             for num in re.findall(r"(?<![/#\d])\d+", value):
@@ -471,9 +469,7 @@ def next_fire_times(s: Schedule, count: int = 5, *, after: datetime | None = Non
     try:
         it = croniter(five, start.replace(second=0, microsecond=0))
     except Exception as exc:  # croniter's own errors: unsupported corner of the syntax
-        raise TriggerError(
-            f"cron={s.cron!r} cannot be previewed ({exc}); it may still be valid on AWS"
-        ) from None
+        raise TriggerError(f"cron={s.cron!r} cannot be previewed ({exc}); it may still be valid on AWS") from None
     out: list[datetime] = []
     for _ in range(100_000):
         moment: datetime = it.get_next(datetime)
@@ -552,10 +548,15 @@ def _check_filter(f: Any, label: str, path: str, out: list[str]) -> None:
     elif name == "exists" and not isinstance(arg, bool):
         out.append(f"{label}: {path!r}: 'exists' takes true or false, got {arg!r}")
     elif name == "numeric":
-        ok = isinstance(arg, list) and len(arg) in (2, 4) and all(
-            (isinstance(arg[i], str) and arg[i] in NUMERIC_OPERATORS)
-            and isinstance(arg[i + 1], int | float) and not isinstance(arg[i + 1], bool)
-            for i in range(0, len(arg), 2)
+        ok = (
+            isinstance(arg, list)
+            and len(arg) in (2, 4)
+            and all(
+                (isinstance(arg[i], str) and arg[i] in NUMERIC_OPERATORS)
+                and isinstance(arg[i + 1], int | float)
+                and not isinstance(arg[i + 1], bool)
+                for i in range(0, len(arg), 2)
+            )
         )
         if not ok:
             out.append(

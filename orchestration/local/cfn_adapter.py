@@ -237,7 +237,9 @@ class DeployedStack:
             file = Path(env["LAMBDA_TASK_ROOT"]) / env["ORCH_WORKFLOW_FILE"]
             workflow = load_workflow(file, env.get("ORCH_WORKFLOW"))
         rt = Runtime(
-            ledger=ledger, artifacts=ArtifactStore(env["ORCH_ARTIFACT_BUCKET"], self.s3), workflow=workflow,
+            ledger=ledger,
+            artifacts=ArtifactStore(env["ORCH_ARTIFACT_BUCKET"], self.s3),
+            workflow=workflow,
             stepfunctions=self.sfn,
         )
         if path == "functions.task.handler":
@@ -266,8 +268,13 @@ class DeployedStack:
         from moto.events.models import EventPattern
 
         full = {
-            "version": "0", "id": str(uuid.uuid4()), "account": ACCOUNT, "region": self.region,
-            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "resources": [], "detail": {},
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "account": ACCOUNT,
+            "region": self.region,
+            "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "resources": [],
+            "detail": {},
             **dict(event),
         }
         results: list[dict[str, Any]] = []
@@ -295,15 +302,25 @@ class DeployedStack:
             return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
 
         detail = {
-            "executionArn": execution_arn, "stateMachineArn": desc["stateMachineArn"], "name": desc["name"],
-            "status": desc["status"], "startDate": ms(desc.get("startDate")), "stopDate": ms(desc.get("stopDate")),
-            "input": desc.get("input"), "output": desc.get("output"), "error": desc.get("error"),
+            "executionArn": execution_arn,
+            "stateMachineArn": desc["stateMachineArn"],
+            "name": desc["name"],
+            "status": desc["status"],
+            "startDate": ms(desc.get("startDate")),
+            "stopDate": ms(desc.get("stopDate")),
+            "input": desc.get("input"),
+            "output": desc.get("output"),
+            "error": desc.get("error"),
             "cause": desc.get("cause"),
         }
-        return self.put_event({
-            "source": "aws.states", "detail-type": "Step Functions Execution Status Change",
-            "resources": [execution_arn], "detail": detail,
-        })
+        return self.put_event(
+            {
+                "source": "aws.states",
+                "detail-type": "Step Functions Execution Status Change",
+                "resources": [execution_arn],
+                "detail": detail,
+            }
+        )
 
     # -- Scheduler --------------------------------------------------------------------------
 

@@ -80,10 +80,14 @@ def test_schedule_runs_get_the_scheduled_time_as_logical_date(cloud: LocalCloud,
 
 
 def test_event_fields_that_make_bad_parameters_are_rejected_without_a_run(cloud: LocalCloud, wf: Any) -> None:
-    event = complete_event({
-        "source": "com.example.reports", "detail-type": "ReportRequested", "id": "bad-1",
-        "detail": {"key": "r.csv", "priority": "urgent", "requested_by": "ann"},
-    })
+    event = complete_event(
+        {
+            "source": "com.example.reports",
+            "detail-type": "ReportRequested",
+            "id": "bad-1",
+            "detail": {"key": "r.csv", "priority": "urgent", "requested_by": "ann"},
+        }
+    )
     result = deliver(cloud, wf, "report_requested", event)
     assert result["status"] == "rejected"
     assert "priority" in result["error"]
@@ -118,10 +122,15 @@ def test_recorder_closes_runs_and_alerts_once(cloud: LocalCloud) -> None:
     topic = Topic()
     rt = RecorderRuntime(cloud.ledger, topic, "arn:aws:sns:us-east-1:123456789012:alerts", {"orch-x": "x"})
     detail = {
-        "name": "rec-1", "status": "TIMED_OUT", "executionArn": "arn:aws:states:::execution:orch-x:rec-1",
+        "name": "rec-1",
+        "status": "TIMED_OUT",
+        "executionArn": "arn:aws:states:::execution:orch-x:rec-1",
         "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:orch-x",
-        "startDate": 1_790_000_000_000, "stopDate": 1_790_000_360_000, "input": json.dumps({"params": {"a": 1}}),
-        "error": "States.Timeout", "cause": "execution timed out",
+        "startDate": 1_790_000_000_000,
+        "stopDate": 1_790_000_360_000,
+        "input": json.dumps({"params": {"a": 1}}),
+        "error": "States.Timeout",
+        "cause": "execution timed out",
     }
     event = {"source": "aws.states", "detail-type": "Step Functions Execution Status Change", "detail": detail}
     first, second = record_status(event, rt), record_status(event, rt)

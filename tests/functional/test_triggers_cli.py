@@ -64,7 +64,9 @@ def test_cli_schedule_previews_fire_times_in_the_time_zone() -> None:
     lines = result.output.strip().splitlines()
     assert lines[0] == "file_arrival / weekday_morning: cron(0 6 ? * MON-FRI *) Europe/Paris, flexible 15 min"
     assert [line.split()[0] for line in lines[1:]] == [
-        "2026-11-23T06:00:00+01:00", "2026-11-24T06:00:00+01:00", "2026-11-25T06:00:00+01:00",
+        "2026-11-23T06:00:00+01:00",
+        "2026-11-24T06:00:00+01:00",
+        "2026-11-25T06:00:00+01:00",
     ]
 
 

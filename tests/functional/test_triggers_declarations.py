@@ -80,10 +80,12 @@ def test_valid_declarations_have_no_problems_and_default_names() -> None:
             "trigger name 'a b' is not allowed",
         ),
         (
-            {"triggers": [
-                EventTrigger(pattern={"s": ["x"]}, constants={"key": "k"}, name="dup"),
-                Schedule(rate="1 day", params={"key": "k"}, name="dup"),
-            ]},
+            {
+                "triggers": [
+                    EventTrigger(pattern={"s": ["x"]}, constants={"key": "k"}, name="dup"),
+                    Schedule(rate="1 day", params={"key": "k"}, name="dup"),
+                ]
+            },
             "trigger name 'dup' is used 2 times",
         ),
     ],
@@ -96,7 +98,8 @@ def test_problems_name_the_value_and_the_fix(kwargs: dict[str, Any], fragment: s
 def test_s3_helper_builds_the_eventbridge_pattern() -> None:
     both = on_s3_object_created("b", prefix="in/", suffix=".csv")
     assert both.pattern == {
-        "source": ["aws.s3"], "detail-type": ["Object Created"],
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
         "detail": {"bucket": {"name": ["b"]}, "object": {"key": [{"wildcard": "in/*.csv"}]}},
     }
     assert on_s3_object_created("b", prefix="in/").pattern["detail"]["object"] == {"key": [{"prefix": "in/"}]}
@@ -127,11 +130,14 @@ def test_next_fire_times_in_the_schedule_time_zone() -> None:
     after = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)  # a Saturday
     paris = next_fire_times(Schedule(cron="0 6 ? * MON-FRI *", timezone="Europe/Paris"), 3, after=after)
     assert [t.isoformat() for t in paris] == [
-        "2026-11-23T06:00:00+01:00", "2026-11-24T06:00:00+01:00", "2026-11-25T06:00:00+01:00",
+        "2026-11-23T06:00:00+01:00",
+        "2026-11-24T06:00:00+01:00",
+        "2026-11-25T06:00:00+01:00",
     ]
     # Across the DST change (America/New_York springs forward on 2027-03-14), wall-clock time stays 09:00.
-    ny = next_fire_times(Schedule(cron="0 9 * * ? *", timezone="America/New_York"), 2,
-                         after=datetime(2027, 3, 13, 15, 0, tzinfo=UTC))
+    ny = next_fire_times(
+        Schedule(cron="0 9 * * ? *", timezone="America/New_York"), 2, after=datetime(2027, 3, 13, 15, 0, tzinfo=UTC)
+    )
     assert [t.isoformat() for t in ny] == ["2027-03-14T09:00:00-04:00", "2027-03-15T09:00:00-04:00"]
     last_friday = next_fire_times(Schedule(cron="0 9 ? * 6L *"), 2, after=after)
     assert [t.date().isoformat() for t in last_friday] == ["2026-11-27", "2026-12-25"]

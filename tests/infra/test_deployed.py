@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -69,7 +70,8 @@ def alerts(deployed: DeployedStack) -> Any:
 
 def _start(deployed: DeployedStack, workflow: str, run_id: str, params: dict[str, Any]) -> str:
     resp = deployed.sfn.start_execution(
-        stateMachineArn=deployed.state_machine_arn(workflow), name=run_id,
+        stateMachineArn=deployed.state_machine_arn(workflow),
+        name=run_id,
         input=json.dumps({"params": params, "logical_date": None}),
     )
     return str(resp["executionArn"])
@@ -124,7 +126,9 @@ def test_an_event_the_patterns_do_not_match_starts_nothing(deployed: DeployedSta
     detail = {**CSV_EVENT["detail"], "object": {"key": "incoming/a.json"}}
     wrong_suffix = {**CSV_EVENT, "id": "other-1", "detail": detail}
     low_priority = {
-        "source": "com.example.reports", "detail-type": "ReportRequested", "id": "rep-0",
+        "source": "com.example.reports",
+        "detail-type": "ReportRequested",
+        "id": "rep-0",
         "detail": {"key": "r.csv", "priority": 2, "requested_by": "ann"},
     }
     load_test = {**low_priority, "id": "rep-1", "detail": {"key": "r.csv", "priority": 9, "requested_by": "load-test"}}
@@ -135,7 +139,9 @@ def test_an_event_the_patterns_do_not_match_starts_nothing(deployed: DeployedSta
 
 def test_a_custom_event_maps_its_fields_to_parameters(deployed: DeployedStack, ledger: RunLedger) -> None:
     event = {
-        "source": "com.example.reports", "detail-type": "ReportRequested", "id": "rep-2",
+        "source": "com.example.reports",
+        "detail-type": "ReportRequested",
+        "id": "rep-2",
         "detail": {"key": "reports/q4.csv", "priority": 7, "requested_by": "ann"},
     }
     (delivery,) = deployed.put_event(event)
@@ -185,6 +191,10 @@ def test_the_recorder_closes_an_aborted_run_and_records_unknown_executions(
     deployed.emit_status_change(execution)  # RUNNING: the run was started from "the console"
     run = ledger.get_run("deployed-abort")
     assert run is not None and run.trigger["type"] == "external" and run.execution_arn == execution
+    for _ in range(500):  # moto's interpreter cannot stop an execution before its thread has started it
+        if len(deployed.sfn.get_execution_history(executionArn=execution)["events"]) > 2:
+            break
+        time.sleep(0.01)
     deployed.sfn.stop_execution(executionArn=execution, error="Stopped", cause="by an operator")
     assert deployed.wait(execution)["status"] == "ABORTED"
     run = ledger.get_run("deployed-abort")

@@ -14,7 +14,7 @@ from infra.discovery import discover
 from infra.settings import InfraError, Settings
 from tests.infra.conftest import ROOT
 
-N_SHAPE_EXPRESS = '''
+N_SHAPE_EXPRESS = """
 from orchestration import Workflow
 wf = Workflow("quick", type="EXPRESS", timeout_seconds=600)
 @wf.task
@@ -25,7 +25,7 @@ def b(): ...
 def c(a): ...
 @wf.task
 def d(a, b): ...
-'''
+"""
 
 
 def test_settings_from_context() -> None:

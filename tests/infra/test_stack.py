@@ -17,9 +17,7 @@ from tests.infra.conftest import ROOT, STACK, Synth, resources
 pytestmark = pytest.mark.infra
 
 WORKFLOWS = {
-    wf.name: (wf, path)
-    for path in sorted((ROOT / "examples").glob("*.py"))
-    for wf in load_file(path).values()
+    wf.name: (wf, path) for path in sorted((ROOT / "examples").glob("*.py")) for wf in load_file(path).values()
 }
 
 
@@ -120,7 +118,10 @@ def test_artifact_bucket(synth: Synth) -> None:
         "SSEAlgorithm": "AES256"
     }
     assert props["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
     }
     (rule,) = props["LifecycleConfiguration"]["Rules"]
     assert rule["ExpirationInDays"] == 30 and rule["Prefix"] == "runs/" and rule["Status"] == "Enabled"
@@ -210,8 +211,10 @@ def test_schedule(synth: Synth) -> None:
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
     assert "DeliveryDLQ" in target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
     assert json.loads(target["Input"]) == {
-        "trigger": "weekday_morning", "scheduled_time": "<aws.scheduler.scheduled-time>",
-        "execution_id": "<aws.scheduler.execution-id>", "attempt": "<aws.scheduler.attempt-number>",
+        "trigger": "weekday_morning",
+        "scheduled_time": "<aws.scheduler.scheduled-time>",
+        "execution_id": "<aws.scheduler.execution-id>",
+        "attempt": "<aws.scheduler.attempt-number>",
     }
     fn = _functions(synth.raw)[target["Arn"]["Fn::GetAtt"][0]]
     assert fn["Properties"]["Handler"] == "functions.trigger.handler"
@@ -239,7 +242,8 @@ def test_event_rules_carry_the_declared_patterns(synth: Synth) -> None:
 
 def test_status_change_rule_feeds_the_recorder(synth: Synth) -> None:
     (rule,) = [
-        r for r in resources(synth.raw, "AWS::Events::Rule").values()
+        r
+        for r in resources(synth.raw, "AWS::Events::Rule").values()
         if r["Properties"]["EventPattern"].get("source") == ["aws.states"]
     ]
     pattern = rule["Properties"]["EventPattern"]
@@ -262,7 +266,8 @@ def test_cfn_lint_reports_no_errors(synth: Synth, tmp_path: Path) -> None:
     matches = lint_all((synth.assembly / f"{STACK}.template.json").read_text())
     errors = [m for m in matches if m.rule.id.startswith("E")]
     known = [
-        m for m in errors
+        m
+        for m in errors
         if (m.rule.id == "E3601" and "'Parameters' was unexpected" in m.message and "/Parallel" in m.message)
         or (m.rule.id == "E1101" and "sequence item" in m.message)
     ]
