@@ -124,17 +124,7 @@ def _alert_once(rt: RecorderRuntime, run_id: str, workflow: str, status: str, de
     """Claim the run's alert with a conditional write, then publish; False when already alerted."""
     if not rt.topic_arn or rt.sns is None:
         return False
-    client = rt.ledger.client
-    key = {"pk": {"S": f"RUN#{run_id}"}, "sk": {"S": "RUN"}}
-    try:
-        client.update_item(
-            TableName=rt.ledger.table,
-            Key=key,
-            UpdateExpression="SET alerted_at = :t",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(alerted_at)",
-            ExpressionAttributeValues={":t": {"S": now_iso()}},
-        )
-    except client.exceptions.ConditionalCheckFailedException:
+    if not rt.ledger.claim_alert(run_id):
         logger.info("alert already sent for this run", extra={"run_id": run_id})
         return False
     run = rt.ledger.get_run(run_id)
@@ -159,6 +149,6 @@ def _alert_once(rt: RecorderRuntime, run_id: str, workflow: str, status: str, de
         )
     except Exception:
         # Release the claim so the retried delivery can alert.
-        client.update_item(TableName=rt.ledger.table, Key=key, UpdateExpression="REMOVE alerted_at")
+        rt.ledger.release_alert(run_id)
         raise
     return True

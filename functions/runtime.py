@@ -7,6 +7,7 @@ builds it directly and calls the same handler functions.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,24 +37,35 @@ class Runtime:
     stepfunctions: Any = None  # boto3 client, used by the join function
 
 
-def _require(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise OrchestrationError(f"environment variable {name} is not set on this function")
-    return value
+def runtime_from(env: Mapping[str, str], *, dynamodb: Any, s3: Any, stepfunctions: Any) -> Runtime:
+    """Build a Runtime from a function's environment variables and the given boto3 clients."""
+
+    def need(name: str) -> str:
+        value = env.get(name)
+        if not value:
+            raise OrchestrationError(f"environment variable {name} is not set on this function")
+        return value
+
+    workflow = None
+    if env.get(ENV_WORKFLOW_FILE):
+        root = Path(env.get("LAMBDA_TASK_ROOT", "."))
+        workflow = load_workflow(root / env[ENV_WORKFLOW_FILE], env.get(ENV_WORKFLOW))
+    return Runtime(
+        ledger=RunLedger(need(ENV_TABLE), dynamodb),
+        artifacts=ArtifactStore(need(ENV_BUCKET), s3),
+        workflow=workflow,
+        stepfunctions=stepfunctions,
+    )
 
 
 @lru_cache(maxsize=1)
 def from_env() -> Runtime:
+    """The Runtime of this Lambda container, built once."""
     import boto3
 
-    workflow = None
-    if os.environ.get(ENV_WORKFLOW_FILE):
-        root = Path(os.environ.get("LAMBDA_TASK_ROOT", "."))
-        workflow = load_workflow(root / os.environ[ENV_WORKFLOW_FILE], os.environ.get(ENV_WORKFLOW))
-    return Runtime(
-        ledger=RunLedger(_require(ENV_TABLE), boto3.client("dynamodb")),
-        artifacts=ArtifactStore(_require(ENV_BUCKET), boto3.client("s3")),
-        workflow=workflow,
+    return runtime_from(
+        os.environ,
+        dynamodb=boto3.client("dynamodb"),
+        s3=boto3.client("s3"),
         stepfunctions=boto3.client("stepfunctions"),
     )

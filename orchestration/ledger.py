@@ -6,7 +6,7 @@ Key design (single table, see docs/ledger.md):
 |--------------|--------------|-----------------------------------------|
 | run          | RUN#<run_id> | RUN                                     |
 | task summary | RUN#<run_id> | TASK#<task>                             |
-| task attempt | RUN#<run_id> | TASK#<task>#A#<attempt:03>[#I#<idx:06>] |
+| task attempt | RUN#<run_id> | ATTEMPT#<task>#<attempt:03>[#<idx:06>]  |
 | join         | RUN#<run_id> | JOIN#<task>                             |
 
 The run item also carries gsi1pk = WF#<workflow>, gsi1sk = <created>#<run_id> and
@@ -219,8 +219,38 @@ class RunLedger:
                 ExpressionAttributeValues=values,
             )
         except self._errors.ConditionalCheckFailedException:
+            if execution_arn is not None:
+                # The run already moved on (e.g. it finished before its starter recorded RUNNING):
+                # keep the execution ARN anyway.
+                self._set_once(run_id, "execution_arn", execution_arn)
             return False
         return True
+
+    def _set_once(self, run_id: str, attribute: str, value: str) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"RUN#{run_id}"), "sk": _s("RUN")},
+                UpdateExpression="SET #a = :v",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#a)",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues={":v": _s(value)},
+            )
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def claim_alert(self, run_id: str) -> bool:
+        """Claim the right to send the run's failure alert: True for exactly one caller."""
+        return self._set_once(run_id, "alerted_at", now_iso())
+
+    def release_alert(self, run_id: str) -> None:
+        """Give the claim back (the alert could not be sent) so a retried delivery can send it."""
+        self.client.update_item(
+            TableName=self.table,
+            Key={"pk": _s(f"RUN#{run_id}"), "sk": _s("RUN")},
+            UpdateExpression="REMOVE alerted_at",
+        )
 
     def _run_created(self, run_id: str) -> str | None:
         got = self.client.get_item(
@@ -231,22 +261,16 @@ class RunLedger:
         item = got.get("Item")
         return item["created_at"]["S"] if item else None
 
-    def get_run(self, run_id: str) -> RunRecord | None:
-        items = self._query_run(run_id)
-        head = next((i for i in items if i["sk"]["S"] == "RUN"), None)
-        if head is None:
+    def get_run(self, run_id: str, *, attempts: bool = True) -> RunRecord | None:
+        """A run with its tasks; with `attempts=False` only the run and its final task summaries
+        are read (what a finished run needs), not every attempt."""
+        got = self.client.get_item(TableName=self.table, Key={"pk": _s(f"RUN#{run_id}"), "sk": _s("RUN")})
+        if "Item" not in got:
             return None
-        run = _run_from_item(head)
-        summaries = {}
-        for item in items:
-            sk = item["sk"]["S"]
-            if not sk.startswith("TASK#"):
-                continue
-            parts = sk.split("#")
-            if len(parts) == 2:
-                summaries[parts[1]] = item
-            else:
-                run.attempts.append(_attempt_from_item(item))
+        run = _run_from_item(got["Item"])
+        summaries = {item["task"]["S"]: item for item in self._query_run(run_id, "TASK#")}
+        if attempts or not summaries:
+            run.attempts = [_attempt_from_item(item) for item in self._query_run(run_id, "ATTEMPT#")]
         run.tasks = _task_records(run.attempts, summaries)
         return run
 
@@ -273,12 +297,12 @@ class RunLedger:
         )
         return [_run_from_item(i) for i in resp["Items"]]
 
-    def _query_run(self, run_id: str) -> list[dict[str, Any]]:
+    def _query_run(self, run_id: str, prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": {":p": _s(f"RUN#{run_id}")},
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+            "ExpressionAttributeValues": {":p": _s(f"RUN#{run_id}"), ":s": _s(prefix)},
         }
         while True:
             resp = self.client.query(**kwargs)
@@ -363,8 +387,7 @@ class RunLedger:
         `outcomes` maps task -> {"status", "error"?}. An attempt still RUNNING for a task that ended
         FAILED was cut off by the state machine (timeout); it is closed as FAILED with that error.
         """
-        run = self.get_run(run_id)
-        attempts = run.attempts if run else []
+        attempts = [_attempt_from_item(item) for item in self._query_run(run_id, "ATTEMPT#")]
         derived = _task_records(attempts, {})
         records: dict[str, TaskRecord] = {}
         for name, outcome in sorted(outcomes.items()):
@@ -465,8 +488,8 @@ def _join_ready(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _attempt_sk(task: str, attempt: int, index: int | None) -> str:
-    base = f"TASK#{task}#A#{attempt:03d}"
-    return base if index is None else f"{base}#I#{index:06d}"
+    base = f"ATTEMPT#{task}#{attempt:03d}"
+    return base if index is None else f"{base}#{index:06d}"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -535,6 +558,8 @@ def _task_records(attempts: list[Attempt], summaries: Mapping[str, Mapping[str, 
         rec.started_at = _opt(item, "started_at") or rec.started_at
         rec.ended_at = _opt(item, "ended_at") or rec.ended_at
         rec.error = _opt(item, "error")
+        if "items" in item:
+            rec.items = int(item["items"]["N"])
     return records
 
 

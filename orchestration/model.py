@@ -234,7 +234,7 @@ class Workflow:
                     known = ", ".join(self.params_model.model_fields) or "none"
                     problems.append(f"unknown parameter {name!r} (known parameters: {known})")
                 elif err["type"] == "missing":
-                    problems.append(f"parameter {name!r} is required: pass --param {name}=VALUE")
+                    problems.append(f"parameter {name!r} is required: give it a value (orch run: --param {name}=VALUE)")
                 else:
                     problems.append(f"parameter {name!r}: {err['msg']} (got {err.get('input')!r})")
             raise ParameterError(f"bad parameters for workflow {self.name!r}: " + "; ".join(problems)) from None

@@ -217,9 +217,7 @@ class DeployedStack:
         self.adapter.register(config["FunctionArn"], call)
 
     def _handler(self, path: str, env: Mapping[str, str]) -> Handler:
-        from functions.runtime import Runtime
-        from orchestration.artifacts import ArtifactStore
-        from orchestration.loader import load_workflow
+        from functions.runtime import runtime_from
 
         ledger = RunLedger(env["ORCH_LEDGER_TABLE"], self.dynamodb)
         if path == "functions.trigger.handler":
@@ -232,16 +230,7 @@ class DeployedStack:
 
             rrt = RecorderRuntime.from_config(env, ledger=ledger, sns=self.sns)
             return lambda e: record_status(e, rrt)
-        workflow = None
-        if env.get("ORCH_WORKFLOW_FILE"):
-            file = Path(env["LAMBDA_TASK_ROOT"]) / env["ORCH_WORKFLOW_FILE"]
-            workflow = load_workflow(file, env.get("ORCH_WORKFLOW"))
-        rt = Runtime(
-            ledger=ledger,
-            artifacts=ArtifactStore(env["ORCH_ARTIFACT_BUCKET"], self.s3),
-            workflow=workflow,
-            stepfunctions=self.sfn,
-        )
+        rt = runtime_from(env, dynamodb=self.dynamodb, s3=self.s3, stepfunctions=self.sfn)
         if path == "functions.task.handler":
             from functions.task import run_task
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import threading
 import time
 import uuid
 import zipfile
@@ -149,16 +148,8 @@ class LocalCloud:
         from functions.runtime import Runtime
 
         rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, stepfunctions=self.sfn)
-        # DynamoDB applies each UpdateItem atomically; moto's in-memory table does not under threads
-        # (two concurrent updates of one join item can lose one). Serialise the join function locally.
-        join_lock = threading.Lock()
-
-        def join(event: dict[str, Any]) -> Any:
-            with join_lock:
-                return run_join(event, rt)
-
         self._platform_arns = {
-            JOIN_FUNCTION: self._function("orch-join", "functions.join.handler", join),
+            JOIN_FUNCTION: self._function("orch-join", "functions.join.handler", lambda e: run_join(e, rt)),
             FINALIZE_FUNCTION: self._function(
                 "orch-finalize", "functions.finalize.handler", lambda e: run_finalize(e, rt)
             ),
@@ -249,7 +240,9 @@ class LocalCloud:
         run = self.ledger.get_run(run_id)
         if run is None or run.execution_arn is None:
             raise OrchestrationError(f"run {run_id!r} is not in the ledger")
-        delay, last_progress = 0.001, 0.0
+        # Each poll is an emulated API call that competes with the interpreter's threads for the GIL:
+        # poll often at first (short runs end fast), then back off.
+        delay, next_progress = 0.002, 0.0
         deadline = time.monotonic() + timeout_seconds
         while True:
             desc = self.sfn.describe_execution(executionArn=run.execution_arn)
@@ -262,13 +255,15 @@ class LocalCloud:
                     cause=f"the local run took longer than {timeout_seconds:g} s",
                 )
                 continue
-            if on_progress and time.monotonic() - last_progress >= progress_interval:
-                last_progress = time.monotonic()
+            if on_progress and time.monotonic() >= next_progress:
+                began = time.monotonic()
                 current = self.ledger.get_run(run_id)
                 if current is not None:
                     on_progress(current)
+                # reading a big run is not free: never spend more than a third of the time on it
+                next_progress = time.monotonic() + max(progress_interval, 2 * (time.monotonic() - began))
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.02)
+            delay = min(delay * 1.5, 0.05)
         if desc["status"] != "SUCCEEDED":
             # What the recorder function does on AWS: close the run when no finalize step did.
             status = {"FAILED": "FAILED", "TIMED_OUT": "TIMED_OUT", "ABORTED": "ABORTED"}[desc["status"]]
@@ -277,7 +272,7 @@ class LocalCloud:
             cause = desc.get("cause")
             detail = f"{error}: {cause}" if error and cause and error != "WorkflowFailed" else None
             self.ledger.set_run_status(run_id, status, at=iso(stop) if stop else now_iso(), error=detail)
-        final = self.ledger.get_run(run_id)
+        final = self.ledger.get_run(run_id, attempts=False)
         assert final is not None
         self._complete_tasks(final)
         return final

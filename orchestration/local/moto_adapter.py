@@ -13,12 +13,19 @@ Three patches, installed for the life of a LocalCloud and removed after:
 4. Parsing: moto re-parses the whole definition with ANTLR for every execution and builds a new
    JSONPath parser for every path it evaluates. The parse tree (read-only) and parsed JSONPath
    expressions are cached; evaluation components are still built fresh for each execution.
+5. Copies: the interpreter deep-copies the whole state document on every state; state documents
+   are JSON, so a JSON-only copier does it (anything else still goes to copy.deepcopy).
+6. DynamoDB atomicity: DynamoDB applies each write atomically; moto's in-memory table does not when
+   Parallel branches write from several threads (two concurrent updates of one join item could
+   lose one, hanging the run). One lock serialises moto's DynamoDB operations.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
+import marshal
 import threading
 import traceback
 import uuid
@@ -59,12 +66,15 @@ class Adapter:
 
     def install(self) -> None:
         try:
+            from moto.dynamodb.models import DynamoDBBackend
             from moto.stepfunctions.parser.asl.component.common.path import result_path
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+            from moto.stepfunctions.parser.asl.component.state.exec import execute_state
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_callback as callback,
             )
+            from moto.stepfunctions.parser.asl.eval import states
             from moto.stepfunctions.parser.asl.parse import asl_parser
             from moto.stepfunctions.parser.asl.utils import json_path
         except ImportError as exc:  # pragma: no cover - depends on the installed moto
@@ -79,6 +89,12 @@ class Adapter:
         for module in (json_path, result_path):
             self._patch(module, "parse", functools.lru_cache(maxsize=8192)(module.parse))
         self._patch(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(_cached_parse(asl_parser)))
+        fast_copy = SimpleNamespace(deepcopy=json_copy, copy=copy.copy)
+        for module in (states, result_path, execute_state):
+            self._patch(module, "copy", fast_copy)
+        lock = threading.RLock()
+        for method in _DYNAMODB_METHODS:
+            self._patch(DynamoDBBackend, method, _locked(getattr(DynamoDBBackend, method), lock))
 
     def uninstall(self) -> None:
         while self._saved:
@@ -134,3 +150,27 @@ def _cached_parse(asl_parser: Any) -> Callable[[str], tuple[Any, Any]]:
         return Preprocessor().visit(tree), tree
 
     return parse
+
+
+_DYNAMODB_METHODS = (
+    "put_item", "get_item", "query", "scan", "update_item", "delete_item", "transact_write_items",
+    "batch_write_item",
+)
+
+
+def _locked(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return method(*args, **kwargs)
+
+    return call
+
+
+def json_copy(value: Any, memo: Any = None) -> Any:
+    """copy.deepcopy for JSON documents: marshal copies dicts, lists and scalars in C; anything
+    marshal cannot carry (or a subclass such as an enum member) falls back to copy.deepcopy."""
+    try:
+        return marshal.loads(marshal.dumps(value))
+    except ValueError:
+        return copy.deepcopy(value, memo)
