@@ -145,6 +145,16 @@ def graph(file: str, workflow: str | None, fmt: str) -> None:
     click.echo(render_graph(wf, fmt))
 
 
+def parse_iso_option(option: str, value: str) -> datetime:
+    """An ISO 8601 date-time given on the command line ('Z' accepted), or a ParameterError."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ParameterError(
+            f"{option} {value!r} is not an ISO 8601 date-time: use e.g. 2026-11-21T00:00:00Z"
+        ) from None
+
+
 def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for pair in pairs:
@@ -190,14 +200,7 @@ def run(
     wf = _pick(file, workflow)
     values = _parse_params(params)
     wf.parse_params(values)  # fail fast on a bad parameter, before the local cloud starts
-    date = None
-    if logical_date:
-        try:
-            date = datetime.fromisoformat(logical_date.replace("Z", "+00:00"))
-        except ValueError:
-            raise ParameterError(
-                f"--logical-date {logical_date!r} is not an ISO 8601 date-time: use e.g. 2026-11-21T00:00:00Z"
-            ) from None
+    date = parse_iso_option("--logical-date", logical_date) if logical_date else None
     import logging
 
     from functions.runtime import logger as task_logger

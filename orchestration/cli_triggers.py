@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from orchestration.cli import FILE, WORKFLOW, _all_or_one, err_console, guarded
+from orchestration.cli import FILE, WORKFLOW, _all_or_one, err_console, guarded, parse_iso_option
 from orchestration.errors import OrchestrationError, ValidationError
 from orchestration.triggers import Schedule, TriggerError, describe, next_fire_times, triggers_of
 from orchestration.validation import problems
@@ -119,12 +118,7 @@ def schedule(file: str, workflow: str | None, count: int, after: str | None) -> 
     """Preview the next fire times of the workflows' schedules, in each schedule's time zone."""
     start = None
     if after:
-        try:
-            start = datetime.fromisoformat(after.replace("Z", "+00:00"))
-        except ValueError:
-            raise OrchestrationError(
-                f"--after {after!r} is not an ISO 8601 date-time: use e.g. 2026-11-21T00:00:00Z"
-            ) from None
+        start = parse_iso_option("--after", after)
         if start.tzinfo is None:
             raise OrchestrationError(f"--after {after!r} has no time zone: add Z or an offset, e.g. {after}Z")
     shown = 0

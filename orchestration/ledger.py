@@ -315,18 +315,7 @@ class RunLedger:
 
     def start_attempt(self, run_id: str, task: str, attempt: int, started_at: str, index: int | None = None) -> bool:
         """Record a running attempt; False if this attempt was already recorded (duplicate delivery)."""
-        item = {
-            "pk": _s(f"RUN#{run_id}"),
-            "sk": _s(_attempt_sk(task, attempt, index)),
-            "kind": _s("attempt"),
-            "task": _s(task),
-            "attempt": _n(attempt),
-            "status": _s("RUNNING"),
-            "status_rank": _n(1),
-            "started_at": _s(started_at),
-        }
-        if index is not None:
-            item["item_index"] = _n(index)
+        item = _attempt_item(run_id, task, attempt, index, "RUNNING", started_at)
         try:
             self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except self._errors.ConditionalCheckFailedException:
@@ -352,24 +341,13 @@ class RunLedger:
         A whole-item put (no update expression): the task runtime may have skipped the RUNNING
         record for a short attempt, so this write must stand on its own.
         """
-        item = {
-            "pk": _s(f"RUN#{run_id}"),
-            "sk": _s(_attempt_sk(task, attempt, index)),
-            "kind": _s("attempt"),
-            "task": _s(task),
-            "attempt": _n(attempt),
-            "status": _s(status),
-            "status_rank": _n(rank(status)),
-            "started_at": _s(started_at),
-            "ended_at": _s(ended_at),
-            "duration_ms": _n(duration_ms),
-        }
+        item = _attempt_item(run_id, task, attempt, index, status, started_at)
+        item["ended_at"] = _s(ended_at)
+        item["duration_ms"] = _n(duration_ms)
         if error is not None:
             item["error"] = _s(error)
         if message is not None:
             item["message"] = _s(message[:2000])
-        if index is not None:
-            item["item_index"] = _n(index)
         try:
             self.client.put_item(
                 TableName=self.table,
@@ -485,6 +463,24 @@ def _join_ready(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
     if not all(f"done_{n}" in attrs for n in needs):
         return None
     return {n: json.loads(attrs[f"done_{n}"]["S"]) for n in needs}
+
+
+def _attempt_item(
+    run_id: str, task: str, attempt: int, index: int | None, status: str, started_at: str
+) -> dict[str, Any]:
+    item = {
+        "pk": _s(f"RUN#{run_id}"),
+        "sk": _s(_attempt_sk(task, attempt, index)),
+        "kind": _s("attempt"),
+        "task": _s(task),
+        "attempt": _n(attempt),
+        "status": _s(status),
+        "status_rank": _n(rank(status)),
+        "started_at": _s(started_at),
+    }
+    if index is not None:
+        item["item_index"] = _n(index)
+    return item
 
 
 def _attempt_sk(task: str, attempt: int, index: int | None) -> str:

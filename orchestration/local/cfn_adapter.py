@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import time
 import uuid
 import zipfile
@@ -38,7 +37,7 @@ from typing import Any
 from orchestration.compiler import render
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, iso
-from orchestration.local.cloud import ACCOUNT, FAKE_ENV, TERMINAL_EXECUTION
+from orchestration.local.cloud import ACCOUNT, TERMINAL_EXECUTION, EmbeddedAws
 from orchestration.local.moto_adapter import Adapter
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
@@ -87,24 +86,13 @@ class DeployedStack:
         self.handlers: dict[str, Handler] = {}  # function name -> in-process handler
         self.resources: dict[str, str] = {}  # logical id -> physical id
         self.invocations: list[tuple[str, dict[str, Any]]] = []  # (function name, event)
-        self._saved_env: dict[str, str | None] = {}
-        self._mock: Any = None
+        self._aws = EmbeddedAws(region)
         self._restore: list[tuple[Any, str, Any]] = []
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def __enter__(self) -> DeployedStack:
-        import boto3
-        from moto import mock_aws
-
-        for key, value in {**FAKE_ENV, "AWS_DEFAULT_REGION": self.region}.items():
-            self._saved_env[key] = os.environ.get(key)
-            os.environ[key] = value
-        self._mock = mock_aws(
-            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-        )
-        self._mock.start()
-        session = boto3.session.Session(region_name=self.region)
+        session = self._aws.start()
         self.session = session
         self.cfn = session.client("cloudformation")
         self.sfn = session.client("stepfunctions")
@@ -126,14 +114,7 @@ class DeployedStack:
             owner, name, value = self._restore.pop()
             setattr(owner, name, value)
         self.adapter.uninstall()
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        self._aws.stop()
 
     # -- deployment -------------------------------------------------------------------------
 

@@ -51,6 +51,41 @@ class Deployment:
     function_arns: dict[str, str]
 
 
+class EmbeddedAws:
+    """Fake credentials plus an in-process moto with Step Functions execution switched on;
+    `stop()` undoes both. Shared by LocalCloud and the CloudFormation-on-moto adapter."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+
+    def start(self) -> Any:
+        """Start moto; returns a boto3 Session for the region."""
+        import boto3
+        from moto import mock_aws
+
+        for key, value in {**FAKE_ENV, "AWS_DEFAULT_REGION": self.region}.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
+        self._mock.start()
+        return boto3.session.Session(region_name=self.region)
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
@@ -70,25 +105,13 @@ class LocalCloud:
         self.bucket_name = bucket_name
         self.adapter = Adapter()
         self.deployments: dict[str, Deployment] = {}
-        self._saved_env: dict[str, str | None] = {}
-        self._mock: Any = None
+        self._aws = EmbeddedAws(region)
         self._platform_arns: dict[str, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> LocalCloud:
-        import boto3
-        from moto import mock_aws
-
-        env = {**FAKE_ENV, "AWS_DEFAULT_REGION": self.region}
-        for key, value in env.items():
-            self._saved_env[key] = os.environ.get(key)
-            os.environ[key] = value
-        self._mock = mock_aws(
-            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-        )
-        self._mock.start()
-        session = boto3.session.Session(region_name=self.region)
+        session = self._aws.start()
         self.dynamodb = session.client("dynamodb")
         self.s3 = session.client("s3")
         self.sfn = session.client("stepfunctions")
@@ -119,13 +142,7 @@ class LocalCloud:
 
     def __exit__(self, *exc: object) -> None:
         self.adapter.uninstall()
-        if self._mock is not None:
-            self._mock.stop()
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        self._aws.stop()
 
     # -- deployment --------------------------------------------------------------------------
 

@@ -153,7 +153,13 @@ def _cached_parse(asl_parser: Any) -> Callable[[str], tuple[Any, Any]]:
 
 
 _DYNAMODB_METHODS = (
-    "put_item", "get_item", "query", "scan", "update_item", "delete_item", "transact_write_items",
+    "put_item",
+    "get_item",
+    "query",
+    "scan",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
     "batch_write_item",
 )
 
