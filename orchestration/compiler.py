@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestration.errors import CompileError
 from orchestration.graph import Block, Node, Par, Plan, Seq, build_plan, tasks_of
 from orchestration.model import Dependency, RunIf, Task, Workflow
 from orchestration.validation import validate
@@ -63,10 +64,35 @@ def inline_output_limit(workflow: Workflow) -> int:
     return max(MIN_INLINE_OUTPUT, min(MAX_INLINE_OUTPUT, share))
 
 
+MAX_DEFINITION_BYTES = 1_048_576
+PAYLOAD_LIMIT_BYTES = 262_144
+RESULT_OVERHEAD_BYTES = 64  # {"status": "SUCCEEDED", "output": ...} around each task's output
+
+
 def compile_workflow(workflow: Workflow) -> dict[str, Any]:
-    """Validate and compile; raises ValidationError listing every problem."""
+    """Validate and compile; raises ValidationError listing every problem, CompileError when the
+    compiled workflow would exceed a Step Functions quota."""
     validate(workflow)
-    return _Compiler(workflow).compile()
+    definition = _Compiler(workflow).compile()
+    _check_quotas(workflow, definition)
+    return definition
+
+
+def _check_quotas(workflow: Workflow, definition: Mapping[str, Any]) -> None:
+    """Pre-deploy checks of the Step Functions limits a run would otherwise hit at run time."""
+    worst_state = len(workflow.tasks) * (inline_output_limit(workflow) + RESULT_OVERHEAD_BYTES) + 16_384
+    if worst_state > PAYLOAD_LIMIT_BYTES:
+        raise CompileError(
+            f"workflow {workflow.name!r} has {len(workflow.tasks)} tasks: even with every output above "
+            f"{MIN_INLINE_OUTPUT} bytes moved to S3, their results could reach {worst_state} bytes of state, over "
+            f"the {PAYLOAD_LIMIT_BYTES}-byte Step Functions payload limit; split it into smaller workflows"
+        )
+    size = len(to_json(definition).encode())
+    if size > MAX_DEFINITION_BYTES:
+        raise CompileError(
+            f"workflow {workflow.name!r} compiles to {size} bytes of ASL, over the {MAX_DEFINITION_BYTES}-byte "
+            "state machine definition limit; split it into smaller workflows"
+        )
 
 
 def to_json(definition: Mapping[str, Any]) -> str:

@@ -197,3 +197,17 @@ def test_retry_zero_means_no_user_retrier() -> None:
             "Lambda.TooManyRequestsException",
         ]
     ]
+
+
+def test_quota_check_rejects_a_workflow_whose_results_cannot_fit_the_state() -> None:
+    from orchestration import CompileError
+
+    wf = Workflow("huge")
+    for i in range(900):
+        wf.task(name=f"t{i}")(lambda: None)
+    with pytest.raises(CompileError, match=r"workflow 'huge' has 900 tasks: .* over the 262144-byte"):
+        compile_workflow(wf)
+    ok = Workflow("large")
+    for i in range(500):
+        ok.task(name=f"t{i}")(lambda: None)
+    assert len(to_json(compile_workflow(ok))) < 1_048_576
