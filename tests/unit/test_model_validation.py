@@ -64,7 +64,8 @@ def test_params_are_typed_validated_and_defaulted() -> None:
     assert wf.parse_params({"day": "x"})["limit"] == 10
     with pytest.raises(ParameterError, match=r"parameter 'limit'.*got 'many'"):
         wf.parse_params({"day": "x", "limit": "many"})
-    with pytest.raises(ParameterError, match=r"parameter 'day' is required: give it a value \(orch run: --param day=VALUE\)"):
+    required = r"parameter 'day' is required: give it a value \(orch run: --param day=VALUE\)"
+    with pytest.raises(ParameterError, match=required):
         wf.parse_params({})
     with pytest.raises(ParameterError, match=r"unknown parameter 'dya' \(known parameters: day, limit\)"):
         wf.parse_params({"day": "x", "dya": "1"})
