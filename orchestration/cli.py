@@ -105,17 +105,21 @@ def validate(file: str, workflow: str | None) -> None:
 @FILE
 @WORKFLOW
 @click.option("-o", "--output-dir", "out", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option("--pretty", is_flag=True, help="Indent the JSON for reading (the deployed definition is compact).")
 @guarded
-def compile_cmd(file: str, workflow: str | None, out: str) -> None:
-    """Write <workflow>.asl.json (Amazon States Language, JSONPath)."""
+def compile_cmd(file: str, workflow: str | None, out: str, pretty: bool) -> None:
+    """Write <workflow>.asl.json (Amazon States Language, JSONPath): the definition `cdk deploy` ships."""
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
     for wf in _all_or_one(file, workflow):
-        text = to_json(compile_workflow(wf))
+        definition = compile_workflow(wf)
+        deployed = to_json(definition)
         path = target / f"{wf.name}.asl.json"
-        path.write_text(text, encoding="utf-8")
-        states = _count_states(json.loads(text))
-        click.echo(f"{path}  ({states} states, {len(text.encode())} bytes, {definition_hash(text)})")
+        path.write_text(to_json(definition, indent=2) if pretty else deployed, encoding="utf-8")
+        click.echo(
+            f"{path}  ({_count_states(definition)} states, {len(deployed.encode())} bytes deployed, "
+            f"{definition_hash(deployed)})"
+        )
 
 
 def _count_states(definition: dict[str, Any]) -> int:

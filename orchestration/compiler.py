@@ -95,9 +95,13 @@ def _check_quotas(workflow: Workflow, definition: Mapping[str, Any]) -> None:
         )
 
 
-def to_json(definition: Mapping[str, Any]) -> str:
-    """Canonical serialisation: byte-identical for the same workflow."""
-    return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+def to_json(definition: Mapping[str, Any], *, indent: int | None = None) -> str:
+    """Canonical serialisation: byte-identical for the same workflow. Compact by default: that is
+    what deploys (deeply nested Parallel states would pay the 1 MB definition limit for indentation);
+    `indent=2` for people."""
+    if indent is None:
+        return json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(definition, indent=indent, ensure_ascii=False) + "\n"
 
 
 def definition_hash(definition: Mapping[str, Any] | str) -> str:
@@ -211,21 +215,30 @@ class _Compiler:
 
     # -- blocks ----------------------------------------------------------------------------
 
-    def block(self, block: Block, states: dict[str, State], scope: dict[str, str], previous: str | None) -> _Fragment:
+    def block(
+        self,
+        block: Block,
+        states: dict[str, State],
+        scope: dict[str, str],
+        previous: str | None,
+        assured: frozenset[str] = frozenset(),
+    ) -> _Fragment:
+        """Emit a block. `previous`: the task whose exits lead here (statuses known per exit);
+        `assured`: tasks known to have SUCCEEDED on every path into this block."""
         if isinstance(block, Node):
-            return self.task(self.wf.tasks[block.task], states, scope, previous)
+            return self.task(self.wf.tasks[block.task], states, scope, previous, assured)
         if isinstance(block, Seq):
-            return self.sequence(block, states, scope)
-        return self.parallel(block, states, scope)
+            return self.sequence(block, states, scope, assured)
+        return self.parallel(block, states, scope, previous, assured)
 
-    def sequence(self, seq: Seq, states: dict[str, State], scope: dict[str, str]) -> _Fragment:
+    def sequence(self, seq: Seq, states: dict[str, State], scope: dict[str, str], assured: frozenset[str]) -> _Fragment:
         local = dict(scope)
         produced: dict[str, str] = {}
         first: _Fragment | None = None
         exits: list[tuple[State, str | None]] = []
         previous: str | None = None
         for item in seq.items:
-            frag = self.block(item, states, local, previous)
+            frag = self.block(item, states, local, previous, assured)
             if first is None:
                 first = frag
             else:
@@ -237,29 +250,40 @@ class _Compiler:
         assert first is not None
         return _Fragment(first.entry, exits, produced)
 
-    def parallel(self, par: Par, states: dict[str, State], scope: dict[str, str]) -> _Fragment:
+    def parallel(
+        self,
+        par: Par,
+        states: dict[str, State],
+        scope: dict[str, str],
+        previous: str | None,
+        assured: frozenset[str],
+    ) -> _Fragment:
         self.parallel_count += 1
         name = f"Parallel {self.parallel_count}"
         key = f"_p{self.parallel_count}"
         inner = set(tasks_of(par))
-        needed = sorted(
-            {d.upstream for t in inner for d in self.deps[t] if d.upstream not in inner and d.upstream in scope}
-        )
+        external = {d.upstream for t in inner for d in self.deps[t] if d.upstream not in inner}
+        needed = sorted(external & set(scope))
+        gated = previous is not None and self.gateable(inner, external, previous)
+        inside = assured | {previous} if gated and previous is not None else assured
         branches = []
         selector: dict[str, str] = {}
         produced: dict[str, str] = {}
         for i, branch in enumerate(par.branches):
             branch_states: dict[str, State] = {}
             branch_scope = {t: f"$.res.{t}" for t in needed}
-            frag = self.block(branch, branch_states, branch_scope, previous=None)
+            frag = self.block(branch, branch_states, branch_scope, None, inside)
             for state, _ in frag.exits:
                 state.pop("Next", None)
                 state["End"] = True
-            entry = frag.entry if isinstance(frag.entry, str) else frag.entry["SUCCEEDED"]
-            branches.append({"StartAt": entry, "States": branch_states})
+            start = frag.entry if isinstance(frag.entry, str) else frag.entry["SUCCEEDED"]
+            branches.append({"StartAt": start, "States": branch_states})
+            # Select each top-level result of the branch once: a nested Parallel's results come as
+            # one object, so selectors stay proportional to the branch's direct children.
             for task, path in sorted(frag.produced.items()):
-                selector[f"{task}.$"] = f"$[{i}]{path[1:]}"
-                produced[task] = f"$.res.{key}.{task}"
+                top = path.removeprefix("$.res.").split(".", 1)[0]
+                selector[f"{top}.$"] = f"$[{i}].res.{top}"
+                produced[task] = f"$.res.{key}.{path.removeprefix('$.res.')}"
         states[name] = {
             "Type": "Parallel",
             "Parameters": {"ctx.$": "$.ctx", "res": {f"{t}.$": scope[t] for t in needed}},
@@ -267,11 +291,50 @@ class _Compiler:
             "ResultSelector": selector,
             "ResultPath": f"$.res.{key}",
         }
-        return _Fragment(name, [(states[name], None)], produced)
+        if not gated:
+            return _Fragment(name, [(states[name], None)], produced)
+        # Entered only when `previous` succeeded, so no branch re-checks it; otherwise one Pass
+        # state marks the whole block as its ALL_SUCCESS run-ifs would.
+        routes: dict[str, str] = {"SUCCEEDED": name}
+        exits: list[tuple[State, str | None]] = [(states[name], None)]
+        for status in ("UPSTREAM_FAILED", "SKIPPED"):
+            bypass = f"{name} {status.lower().replace('_', ' ')}"
+            states[bypass] = {
+                "Type": "Pass",
+                "Result": {t: {"status": status, "output": None} for t in sorted(inner)},
+                "ResultPath": f"$.res.{key}",
+            }
+            exits.append((states[bypass], None))
+            routes[status] = bypass
+        routes["FAILED"] = routes["UPSTREAM_FAILED"]
+        return _Fragment(routes, exits, produced)
+
+    def gateable(self, inner: set[str], external: set[str], previous: str) -> bool:
+        """Can a Parallel block be entered on its predecessor's success alone? Yes when everything in
+        it runs ALL_SUCCESS on plain edges, its only outside dependency is that predecessor, and no
+        join crosses its boundary (a bypassed block must not leave a join waiting)."""
+        return (
+            external == {previous}
+            and previous not in self.signals
+            and all(
+                self.wf.tasks[t].run_if == RunIf.ALL_SUCCESS
+                and all(d.outcome is None for d in self.deps[t])
+                and t not in self.plan.joins
+                and t not in self.signals
+                for t in inner
+            )
+        )
 
     # -- tasks -----------------------------------------------------------------------------
 
-    def task(self, task: Task, states: dict[str, State], scope: dict[str, str], previous: str | None) -> _Fragment:
+    def task(
+        self,
+        task: Task,
+        states: dict[str, State],
+        scope: dict[str, str],
+        previous: str | None,
+        assured: frozenset[str],
+    ) -> _Fragment:
         name = task.name
         result = f"$.res.{name}"
         deps = self.deps[name]
@@ -311,7 +374,15 @@ class _Compiler:
             and previous not in self.signals
         )
         entry: str | dict[str, str] = run_state
-        if static:
+        certain = (
+            bool(deps)
+            and not joined
+            and all(d.outcome is None and d.upstream in assured for d in deps)
+            and task.run_if not in FAILURE_HANDLERS
+        )
+        if certain:
+            pass  # every dependency is known to have succeeded on this path: the task runs
+        elif static:
             entry = {s: self.static_route(task, s) for s in ("SUCCEEDED", "FAILED", "UPSTREAM_FAILED", "SKIPPED")}
         elif deps and (task.run_if != RunIf.ALL_DONE or task.for_each is not None):
             check = f"{name}.check"

@@ -476,3 +476,54 @@ def test_duplicate_run_id_is_a_clear_error(cloud: LocalCloud) -> None:
     cloud.run(wf, run_id="dupe-1")
     with pytest.raises(OrchestrationError, match="run id 'dupe-1' already exists in the ledger"):
         cloud.start(wf, run_id="dupe-1")
+
+
+def gated_block_workflow(name: str) -> Workflow:
+    """root -> (left, right -> right_child): the Parallel is entered only when root succeeded."""
+    wf = Workflow(name, params={"mode": Param(str, default="ok")})
+
+    @wf.condition
+    def go(ctx: Any) -> bool:
+        return bool(ctx.params.mode != "skip")
+
+    @wf.task(after=[go.true])
+    def root(ctx: Any) -> int:
+        if ctx.params.mode == "fail":
+            raise RuntimeError("root failed")
+        return 1
+
+    @wf.task
+    def left(root: int) -> int:
+        return root + 1
+
+    @wf.task
+    def right(root: int) -> int:
+        return root + 2
+
+    @wf.task
+    def right_child(right: int) -> int:
+        return right + 1
+
+    @wf.task(run_if="ALL_DONE", after=["left", "right_child"])
+    def report() -> str:
+        return "done"
+
+    return wf
+
+
+@pytest.mark.parametrize(
+    ("mode", "block_status", "root_status"),
+    [("ok", "SUCCEEDED", "SUCCEEDED"), ("fail", "UPSTREAM_FAILED", "FAILED"), ("skip", "SKIPPED", "SKIPPED")],
+)
+def test_gated_parallel_block_marks_every_task(
+    cloud: LocalCloud, mode: str, block_status: str, root_status: str
+) -> None:
+    wf = gated_block_workflow(f"gated_{mode}")
+    record = cloud.run(wf, {"mode": mode})
+    got = statuses(record)
+    assert got["root"] == root_status
+    assert {got["left"], got["right"], got["right_child"]} == {block_status}
+    assert got["report"] == "SUCCEEDED"
+    history = cloud.execution_history(record.run_id)
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    assert not {"left.check", "right.check", "right_child.check"} & set(entered), entered

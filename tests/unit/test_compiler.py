@@ -41,7 +41,7 @@ def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_examples_match_golden_asl(example: str) -> None:
     """Golden files: regenerate with UPDATE_GOLDEN=1 after an intended compiler change."""
-    text = to_json(compile_workflow(load_workflow(ROOT / "examples" / f"{example}.py")))
+    text = to_json(compile_workflow(load_workflow(ROOT / "examples" / f"{example}.py")), indent=2)
     golden = GOLDEN / f"{example}.asl.json"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
@@ -53,6 +53,7 @@ def test_compilation_is_byte_identical(example: str) -> None:
     wf = load_workflow(ROOT / "examples" / f"{example}.py")
     first, second = to_json(compile_workflow(wf)), to_json(compile_workflow(wf))
     assert first == second
+    assert "\n" not in first and json.loads(first) == compile_workflow(wf)  # compact: what deploys
     assert definition_hash(first) == definition_hash(second)
 
 
