@@ -17,7 +17,7 @@ from functions.runtime import Runtime, from_env, logger
 from orchestration.artifacts import dumps
 from orchestration.context import TaskContext
 from orchestration.errors import OrchestrationError, TaskFailure
-from orchestration.ledger import iso, now_iso
+from orchestration.ledger import now_iso
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME
 
 # Attempts that end sooner than this get a single ledger write (their final record); longer ones
@@ -49,28 +49,13 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     logger.thread_safe_append_keys(run_id=run_id, workflow=run["workflow"], task=name, attempt=attempt)
     if index is not None:
         logger.thread_safe_append_keys(item_index=index)
+    failure: Exception | None = None
+    output: Any = None
     try:
         output = _call(task, event, run, rt, attempt, index)
     except Exception as exc:
-        _settle(running)
-        error = getattr(exc, "error_type", None) or type(exc).__name__
-        rt.ledger.end_attempt(
-            run_id,
-            name,
-            attempt,
-            "FAILED",
-            started_at=started,
-            ended_at=now_iso(),
-            duration_ms=int((time.perf_counter() - t0) * 1000),
-            error=error,
-            message=str(exc),
-            index=index,
-        )
-        logger.exception("task failed")
-        if isinstance(exc, TaskFailure) and exc.error_type != type(exc).__name__:
-            # Lambda names the error after the exception class: give it the chosen name.
-            raise type(exc.error_type, (TaskFailure,), {})(str(exc), error_type=exc.error_type) from exc
-        raise
+        failure = exc
+        logger.error("task failed", exc_info=exc)
     finally:
         logger.thread_safe_clear_keys()
     _settle(running)
@@ -78,12 +63,19 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         run_id,
         name,
         attempt,
-        "SUCCEEDED",
+        "FAILED" if failure else "SUCCEEDED",
         started_at=started,
         ended_at=now_iso(),
         duration_ms=int((time.perf_counter() - t0) * 1000),
+        error=(getattr(failure, "error_type", None) or type(failure).__name__) if failure else None,
+        message=str(failure) if failure else None,
         index=index,
     )
+    if isinstance(failure, TaskFailure) and failure.error_type != type(failure).__name__:
+        # Lambda names the error after the exception class: give it the chosen name.
+        raise type(failure.error_type, (TaskFailure,), {})(str(failure), error_type=failure.error_type) from failure
+    if failure is not None:
+        raise failure
     return {"output": output}
 
 
@@ -138,4 +130,4 @@ def _parse_date(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-__all__ = ["handler", "iso", "run_task"]
+__all__ = ["handler", "run_task"]
