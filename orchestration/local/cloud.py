@@ -4,6 +4,7 @@ task and the compiled state machine; runs execute on moto's ASL interpreter with
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -173,9 +174,15 @@ class LocalCloud:
         }
 
     def deploy(self, workflow: Workflow) -> Deployment:
-        """Compile the workflow and create its functions and state machine (idempotent per name)."""
-        if workflow.name in self.deployments:
-            return self.deployments[workflow.name]
+        """Compile the workflow and create its functions and state machine (once per workflow)."""
+        existing = self.deployments.get(workflow.name)
+        if existing is not None:
+            if existing.workflow is not workflow:
+                raise OrchestrationError(
+                    f"another workflow named {workflow.name!r} is already deployed in this local cloud: "
+                    "give each workflow a unique name"
+                )
+            return existing
         from functions.runtime import Runtime
         from functions.task import run_task
 
@@ -184,7 +191,7 @@ class LocalCloud:
         arns = dict(self._platform_arns)
         for name, task in sorted(workflow.tasks.items()):
             arns[function_placeholder(name)] = self._function(
-                f"{workflow.name}-{name}"[:64],
+                _function_name(workflow.name, name),
                 "functions.task.handler",
                 lambda e: run_task(e, rt),
                 MemorySize=task.resources.memory_mb,
@@ -328,6 +335,14 @@ class LocalCloud:
             if not resp.get("nextToken"):
                 return events
             kwargs["nextToken"] = resp["nextToken"]
+
+
+def _function_name(workflow: str, task: str) -> str:
+    """A Lambda function name (at most 64 characters) unique per workflow and task."""
+    name = f"{workflow}-{task}"
+    if len(name) <= 64:
+        return name
+    return f"{name[:55]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
 
 
 def _empty_zip() -> bytes:

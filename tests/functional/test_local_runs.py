@@ -527,3 +527,24 @@ def test_gated_parallel_block_marks_every_task(
     history = cloud.execution_history(record.run_id)
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
     assert not {"left.check", "right.check", "right_child.check"} & set(entered), entered
+
+
+def test_two_workflows_with_one_name_are_refused(cloud: LocalCloud) -> None:
+    from orchestration import OrchestrationError
+
+    first, second = Workflow("same_name"), Workflow("same_name")
+    first.task(name="a")(lambda: 1)
+    second.task(name="b")(lambda: 2)
+    cloud.deploy(first)
+    with pytest.raises(OrchestrationError, match="another workflow named 'same_name' is already deployed"):
+        cloud.deploy(second)
+
+
+def test_long_names_get_distinct_function_names(cloud: LocalCloud) -> None:
+    wf = Workflow("w" * 48)
+    wf.task(name="t" * 47 + "a")(lambda: 1)
+    wf.task(name="t" * 47 + "b")(lambda: 2)
+    record = cloud.run(wf)
+    assert record.status == "SUCCEEDED"
+    names = set(cloud.deployments[wf.name].function_arns.values())
+    assert len(names) == len(cloud.deployments[wf.name].function_arns)
