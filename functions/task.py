@@ -111,6 +111,12 @@ def _call(task: Any, event: dict[str, Any], run: dict[str, Any], rt: Runtime, at
         raise TypeError(
             f"condition task {task.name!r} must return True or False, got {type(result).__name__} {result!r}"
         )
+    if event.get("items") is not None and not isinstance(result, list):
+        consumers = sorted(t.name for t in rt.workflow.tasks.values() if t.for_each == task.name)
+        raise TypeError(
+            f"task {task.name!r} must return a list: for-each task(s) {', '.join(consumers)} run once per item "
+            f"of its output, got {type(result).__name__}"
+        )
     try:
         dumps(result)
     except (TypeError, ValueError) as exc:

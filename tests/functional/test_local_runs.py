@@ -548,3 +548,41 @@ def test_long_names_get_distinct_function_names(cloud: LocalCloud) -> None:
     assert record.status == "SUCCEEDED"
     names = set(cloud.deployments[wf.name].function_arns.values())
     assert len(names) == len(cloud.deployments[wf.name].function_arns)
+
+
+def test_for_each_source_must_return_a_list(cloud: LocalCloud) -> None:
+    wf = Workflow("foreach_not_list")
+
+    @wf.task
+    def source() -> dict[str, str]:
+        return {"not": "a list"}
+
+    @wf.task(for_each="source")
+    def each(item: Any) -> Any:
+        return item
+
+    record = cloud.run(wf)
+    assert statuses(record) == {"source": "FAILED", "each": "UPSTREAM_FAILED"}
+    assert record.tasks["source"].error == (
+        "TypeError: task 'source' must return a list: for-each task(s) each run once per item of its output, got dict"
+    )
+
+
+def test_for_each_over_an_empty_list(cloud: LocalCloud) -> None:
+    wf = Workflow("foreach_empty")
+
+    @wf.task
+    def nothing() -> list[int]:
+        return []
+
+    @wf.task(for_each="nothing")
+    def each(item: int) -> int:
+        return item
+
+    @wf.task
+    def count(each: list[int]) -> int:
+        assert each == []
+        return len(each)
+
+    record = cloud.run(wf)
+    assert statuses(record) == {"nothing": "SUCCEEDED", "each": "SUCCEEDED", "count": "SUCCEEDED"}
