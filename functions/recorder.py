@@ -86,13 +86,23 @@ def record_status(event: Mapping[str, Any], rt: RecorderRuntime) -> dict[str, An
     if status == "RUNNING":
         moved = ledger.set_run_status(run_id, "RUNNING", at=_ms_to_iso(detail.get("startDate")), execution_arn=arn)
         return {"action": "running", "run_id": run_id, "created": created, "moved": moved}
-    error, cause = detail.get("error"), detail.get("cause")
-    message = f"{error}: {cause}" if error and cause and error != "WorkflowFailed" else None
-    moved = ledger.set_run_status(
-        run_id, CLOSING[status], at=_ms_to_iso(detail.get("stopDate")) or now_iso(), error=message, execution_arn=arn
-    )
+    at = _ms_to_iso(detail.get("stopDate")) or now_iso()
+    if arn:
+        ledger.set_run_status(run_id, "RUNNING", execution_arn=arn)  # keeps the ARN whatever the status
+    moved = ledger.close_run(run_id, CLOSING[status], at=at, error=_close_reason(status, detail))
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, status, detail)
     return {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
+
+
+def _close_reason(status: str, detail: Mapping[str, Any]) -> str:
+    error, cause = detail.get("error"), detail.get("cause")
+    if error and error != "WorkflowFailed":
+        return f"{error}: {cause}" if cause else str(error)
+    if status == "TIMED_OUT":
+        return "States.Timeout: the run exceeded the workflow's timeout_seconds"
+    if status == "ABORTED":
+        return "Aborted: the execution was stopped"
+    return "WorkflowFailed: a task failed and no run-if path handled it"
 
 
 def _ensure_run(rt: RecorderRuntime, run_id: str, workflow: str, detail: Mapping[str, Any], status: str) -> bool:

@@ -49,11 +49,11 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     logger.thread_safe_append_keys(run_id=run_id, workflow=run["workflow"], task=name, attempt=attempt)
     if index is not None:
         logger.thread_safe_append_keys(item_index=index)
-    failure: Exception | None = None
+    failure: BaseException | None = None
     output: Any = None
     try:
         output = _call(task, event, run, rt, attempt, index)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a task calling sys.exit() fails like any other error
         failure = exc
         logger.error("task failed", exc_info=exc)
     finally:
@@ -67,7 +67,7 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         started_at=started,
         ended_at=now_iso(),
         duration_ms=int((time.perf_counter() - t0) * 1000),
-        error=(getattr(failure, "error_type", None) or type(failure).__name__) if failure else None,
+        error=_error_name(failure) if failure else None,
         message=str(failure) if failure else None,
         index=index,
     )
@@ -77,6 +77,12 @@ def run_task(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     if failure is not None:
         raise failure
     return {"output": output}
+
+
+def _error_name(failure: BaseException) -> str:
+    if isinstance(failure, SystemExit):
+        return "Runtime.ExitError"
+    return getattr(failure, "error_type", None) or type(failure).__name__
 
 
 def _settle(timer: threading.Timer) -> None:

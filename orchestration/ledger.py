@@ -226,6 +226,27 @@ class RunLedger:
             return False
         return True
 
+    def close_run(self, run_id: str, status: str, *, at: str, error: str) -> bool:
+        """End a run that no finalize step ended (timeout, abort, a failure before any task ran):
+        set its status and close every attempt still RUNNING as FAILED with `error`."""
+        moved = self.set_run_status(run_id, status, at=at, error=error)
+        for item in self._query_run(run_id, "ATTEMPT#"):
+            att = _attempt_from_item(item)
+            if att.status == "RUNNING":
+                self.end_attempt(
+                    run_id,
+                    att.task,
+                    att.attempt,
+                    "FAILED",
+                    started_at=att.started_at,
+                    ended_at=at,
+                    duration_ms=_ms_between(att.started_at, at),
+                    error=error.split(":", 1)[0],
+                    message=f"the run ended ({status}) while this attempt was running",
+                    index=att.index,
+                )
+        return moved
+
     def _set_once(self, run_id: str, attribute: str, value: str) -> bool:
         try:
             self.client.update_item(

@@ -289,13 +289,24 @@ class LocalCloud:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.05)
         if desc["status"] != "SUCCEEDED":
-            # What the recorder function does on AWS: close the run when no finalize step did.
-            status = {"FAILED": "FAILED", "TIMED_OUT": "TIMED_OUT", "ABORTED": "ABORTED"}[desc["status"]]
+            # On AWS the recorder function receives this status change from EventBridge; here the
+            # same code gets the same event.
+            from functions.recorder import RecorderRuntime, record_status
+
             stop = desc.get("stopDate")
-            error = desc.get("error")
-            cause = desc.get("cause")
-            detail = f"{error}: {cause}" if error and cause and error != "WorkflowFailed" else None
-            self.ledger.set_run_status(run_id, status, at=iso(stop) if stop else now_iso(), error=detail)
+            detail = {
+                "status": desc["status"],
+                "name": run_id,
+                "executionArn": run.execution_arn,
+                "stateMachineArn": desc.get("stateMachineArn"),
+                "error": desc.get("error"),
+                "cause": desc.get("cause"),
+                "stopDate": int(stop.timestamp() * 1000) if stop else None,
+            }
+            record_status(
+                {"detail-type": "Step Functions Execution Status Change", "detail": detail},
+                RecorderRuntime(self.ledger),
+            )
         final = self.ledger.get_run(run_id, attempts=False)
         assert final is not None
         self._complete_tasks(final)

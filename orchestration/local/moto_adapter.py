@@ -120,14 +120,16 @@ class Adapter:
         try:
             result = handler(event)
             payload = json.loads(json.dumps(result))  # what crosses the Lambda boundary is JSON
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
+            # Lambda reports a function that exits as Runtime.ExitError
+            kind = "Runtime.ExitError" if isinstance(exc, SystemExit) else type(exc).__name__
             return {
                 "StatusCode": 200,
                 "FunctionError": "Unhandled",
                 "ExecutedVersion": "$LATEST",
                 "Payload": {
                     "errorMessage": str(exc),
-                    "errorType": type(exc).__name__,
+                    "errorType": kind,
                     "requestId": str(uuid.uuid4()),
                     "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
                 },

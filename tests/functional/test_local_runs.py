@@ -586,3 +586,37 @@ def test_for_each_over_an_empty_list(cloud: LocalCloud) -> None:
 
     record = cloud.run(wf)
     assert statuses(record) == {"nothing": "SUCCEEDED", "each": "SUCCEEDED", "count": "SUCCEEDED"}
+
+
+def test_workflow_timeout_closes_the_run_and_its_running_attempt(cloud: LocalCloud) -> None:
+    wf = Workflow("whole_run_timeout", timeout_seconds=1)
+
+    @wf.task
+    def slow() -> int:
+        time.sleep(2.5)
+        return 1
+
+    @wf.task
+    def later(slow: int) -> int:
+        return slow
+
+    record = cloud.run(wf)
+    assert record.status == "TIMED_OUT"
+    assert record.error == "States.Timeout: the run exceeded the workflow's timeout_seconds"
+    assert record.tasks["slow"].status == "FAILED"
+    assert (record.tasks["slow"].error or "").startswith("States.Timeout")
+    assert record.tasks["later"].status == "PENDING"
+
+
+def test_a_task_calling_sys_exit_fails_like_lambda(cloud: LocalCloud) -> None:
+    import sys
+
+    wf = Workflow("exits")
+
+    @wf.task
+    def bye() -> None:
+        sys.exit(3)
+
+    record = cloud.run(wf)
+    assert record.status == "FAILED"
+    assert record.tasks["bye"].error == "Runtime.ExitError: 3"
