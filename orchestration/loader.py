@@ -37,9 +37,8 @@ def load_file(path: str | Path) -> dict[str, Workflow]:
             spec.loader.exec_module(module)
         except Exception as exc:
             del sys.modules[module_name]
-            frame = traceback.extract_tb(exc.__traceback__)[-1]
             raise WorkflowLoadError(
-                f"importing {str(path)!r} failed at line {frame.lineno}: {type(exc).__name__}: {exc}"
+                f"importing {str(path)!r} failed at line {_user_line(exc, resolved)}: {type(exc).__name__}: {exc}"
             ) from exc
         finally:
             if added:
@@ -53,6 +52,15 @@ def load_file(path: str | Path) -> dict[str, Workflow]:
             f"{str(path)!r} defines no workflow: create one at module level, e.g. wf = Workflow('my_flow')"
         )
     return found
+
+
+def _user_line(exc: BaseException, file: Path) -> int | None:
+    """The line of the user's file where an import failed (not a line inside importlib)."""
+    if isinstance(exc, SyntaxError) and exc.lineno is not None:
+        return exc.lineno
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if Path(f.filename) == file]
+    return (own or frames)[-1].lineno if frames else None
 
 
 def select(workflows: dict[str, Workflow], name: str | None, source: str = "the file") -> Workflow:

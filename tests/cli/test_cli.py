@@ -161,3 +161,11 @@ def test_python_dash_m_entry_point() -> None:
     )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr and "does not exist" in bad.stderr
+
+
+def test_syntax_error_points_at_the_users_line(tmp_path: Path) -> None:
+    broken = tmp_path / "syntax.py"
+    broken.write_text("from orchestration import Workflow\nwf = Workflow('x')\ndef broken(:\n    pass\n")
+    code, _, err = invoke("validate", str(broken))
+    assert code == 2
+    assert "failed at line 3: SyntaxError" in err
