@@ -10,9 +10,9 @@ Three patches, installed for the life of a LocalCloud and removed after:
    the interval instead, so a task retried with 30 s intervals does not make a local run slow.
 3. Callback polling: `.waitForTaskToken` states poll every 0.5 s; joins release at once, so poll
    every 2 ms instead.
-4. Parsing: moto re-parses the whole definition with ANTLR for every execution and builds a new
-   JSONPath parser for every path it evaluates. The parse tree (read-only) and parsed JSONPath
-   expressions are cached; evaluation components are still built fresh for each execution.
+4. Parsing: moto re-parses and re-preprocesses the whole definition for every execution, and builds
+   a new JSONPath parser for every path it evaluates. Both are cached (the parsed program holds
+   configuration only; each execution's state lives in its own Environment).
 5. Copies: the interpreter deep-copies the whole state document on every state; state documents
    are JSON, so a JSON-only copier does it (anything else still goes to copy.deepcopy).
 6. DynamoDB atomicity: DynamoDB applies each write atomically; moto's in-memory table does not when
@@ -138,20 +138,17 @@ class Adapter:
 
 
 def _cached_parse(asl_parser: Any) -> Callable[[str], tuple[Any, Any]]:
-    """AmazonStateLanguageParser.parse with the ANTLR parse tree cached per definition text."""
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+    """AmazonStateLanguageParser.parse, cached per definition text.
 
-    original = asl_parser.AmazonStateLanguageParser.parse
-
-    @functools.lru_cache(maxsize=64)
-    def tree_of(definition: str) -> Any:
-        return original(definition)[1]
-
-    def parse(definition: str) -> tuple[Any, Any]:
-        tree = tree_of(definition)
-        return Preprocessor().visit(tree), tree
-
-    return parse
+    The evaluation components moto builds from a definition hold configuration only: every
+    execution keeps its state in its own Environment (checked: no component assigns to itself while
+    evaluating, except per-evaluation worker objects). So the program built when the state machine
+    was created (moto validates the definition then) serves every execution of it.
+    """
+    cached: Callable[[str], tuple[Any, Any]] = functools.lru_cache(maxsize=64)(
+        asl_parser.AmazonStateLanguageParser.parse
+    )
+    return cached
 
 
 _DYNAMODB_METHODS = (

@@ -620,3 +620,35 @@ def test_a_task_calling_sys_exit_fails_like_lambda(cloud: LocalCloud) -> None:
     record = cloud.run(wf)
     assert record.status == "FAILED"
     assert record.tasks["bye"].error == "Runtime.ExitError: 3"
+
+
+def test_concurrent_runs_of_one_workflow_are_independent(cloud: LocalCloud) -> None:
+    """Executions share the parsed definition, never their state."""
+    wf = Workflow("concurrent", params={"n": Param(int, default=0)})
+
+    @wf.task
+    def first(ctx: Any) -> int:
+        time.sleep(0.05)
+        return int(ctx.params.n)
+
+    @wf.task
+    def left(first: int) -> int:
+        time.sleep(0.05)
+        return first * 10
+
+    @wf.task
+    def right(first: int) -> int:
+        return first * 100
+
+    @wf.task
+    def total(left: int, right: int) -> int:
+        if left == 20:
+            raise ValueError("run 2 fails on purpose")
+        return left + right
+
+    run_ids = [cloud.start(wf, {"n": n}) for n in (1, 2, 3)]
+    records = [cloud.wait(r) for r in run_ids]
+    assert [r.status for r in records] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+    assert [r.params["n"] for r in records] == [1, 2, 3]
+    assert records[1].tasks["total"].error == "ValueError: run 2 fails on purpose"
+    assert [statuses(r)["total"] for r in records] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
