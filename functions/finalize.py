@@ -1,5 +1,6 @@
 """The finalize function: last state of every run. Records each task's final status (including
-tasks the state machine skipped, which no task code saw) and the run outcome in the ledger."""
+tasks the state machine skipped, which no task code saw) and the run outcome in the ledger, and
+returns that summary, which becomes the execution's output."""
 
 from __future__ import annotations
 
@@ -33,10 +34,15 @@ def run_finalize(event: dict[str, Any], rt: Runtime) -> dict[str, Any]:
             logical_date=run.get("logical_date"),
         )
     )
-    rt.ledger.finalize_tasks(
+    records = rt.ledger.finalize_tasks(
         run_id, {name: {"status": r.get("status"), "error": r.get("error")} for name, r in results.items()}, at
     )
     failed = sorted(n for n, s in statuses.items() if s in ("FAILED", "UPSTREAM_FAILED"))
     error = None if status != "FAILED" else "tasks failed: " + ", ".join(failed)
     rt.ledger.set_run_status(run_id, status, at=at, error=error)
-    return {"status": status, "tasks": statuses}
+    # Also the execution's output: the run's summary, as the ledger now holds it.
+    return {
+        "status": status,
+        "error": error,
+        "tasks": {name: {**rec.as_dict(), "items": rec.items} for name, rec in records.items()},
+    }

@@ -90,6 +90,8 @@ class Attempt:
 
 @dataclass
 class TaskRecord:
+    """A task's view of a run (also the shape of each task in Finalize's output)."""
+
     name: str
     status: str = "PENDING"
     attempts: int = 0
@@ -282,13 +284,17 @@ class RunLedger:
         item = got.get("Item")
         return item["created_at"]["S"] if item else None
 
+    def get_run_item(self, run_id: str) -> RunRecord | None:
+        """The run record alone, without its tasks."""
+        got = self.client.get_item(TableName=self.table, Key={"pk": _s(f"RUN#{run_id}"), "sk": _s("RUN")})
+        return _run_from_item(got["Item"]) if "Item" in got else None
+
     def get_run(self, run_id: str, *, attempts: bool = True) -> RunRecord | None:
         """A run with its tasks; with `attempts=False` only the run and its final task summaries
         are read (what a finished run needs), not every attempt."""
-        got = self.client.get_item(TableName=self.table, Key={"pk": _s(f"RUN#{run_id}"), "sk": _s("RUN")})
-        if "Item" not in got:
+        run = self.get_run_item(run_id)
+        if run is None:
             return None
-        run = _run_from_item(got["Item"])
         summaries = {item["task"]["S"]: item for item in self._query_run(run_id, "TASK#")}
         if attempts or not summaries:
             run.attempts = [_attempt_from_item(item) for item in self._query_run(run_id, "ATTEMPT#")]

@@ -27,7 +27,7 @@ from orchestration.compiler import (
     to_json,
 )
 from orchestration.errors import OrchestrationError, ParameterError
-from orchestration.ledger import RunLedger, RunRecord, iso, now_iso, table_spec
+from orchestration.ledger import RunLedger, RunRecord, TaskRecord, iso, now_iso, table_spec
 from orchestration.local.moto_adapter import Adapter
 from orchestration.model import Workflow
 
@@ -307,10 +307,21 @@ class LocalCloud:
                 {"detail-type": "Step Functions Execution Status Change", "detail": detail},
                 RecorderRuntime(self.ledger),
             )
-        final = self.ledger.get_run(run_id, attempts=False)
+        final = self._finished_run(run_id, desc)
         assert final is not None
         self._complete_tasks(final)
         return final
+
+    def _finished_run(self, run_id: str, desc: Mapping[str, Any]) -> RunRecord | None:
+        """A finished run: its task summaries come with the execution's output (Finalize returns
+        what it wrote to the ledger), so only the run item is read; otherwise the ledger is read."""
+        output = json.loads(desc.get("output") or "null")
+        if desc["status"] == "SUCCEEDED" and isinstance(output, dict) and isinstance(output.get("tasks"), dict):
+            run = self.ledger.get_run_item(run_id)
+            if run is not None:
+                run.tasks = {name: TaskRecord(name, **fields) for name, fields in output["tasks"].items()}
+                return run
+        return self.ledger.get_run(run_id, attempts=False)
 
     def run(
         self,
@@ -330,8 +341,6 @@ class LocalCloud:
         dep = self.deployments.get(run.workflow)
         if dep is None:
             return
-        from orchestration.ledger import TaskRecord
-
         run.tasks = {name: run.tasks.get(name, TaskRecord(name)) for name in dep.workflow.tasks}
 
     def execution_history(self, run_id: str) -> list[dict[str, Any]]:

@@ -204,10 +204,15 @@ def test_for_each_respects_the_concurrency_limit(cloud: LocalCloud) -> None:
             "output"
         ]
     )
-    assert final == {
-        "status": "SUCCEEDED",
-        "tasks": {"items": "SUCCEEDED", "square": "SUCCEEDED", "total": "SUCCEEDED"},
-    }
+    assert final["status"] == "SUCCEEDED" and final["error"] is None
+    assert {n: t["status"] for n, t in final["tasks"].items()} == dict.fromkeys(
+        ["items", "square", "total"], "SUCCEEDED"
+    )
+    assert final["tasks"]["square"]["attempts"] == 1
+    # the run's view equals what the ledger holds
+    ledger_view = cloud.ledger.get_run(record.run_id, attempts=False)
+    assert ledger_view is not None
+    assert {n: {**t.as_dict(), "items": t.items} for n, t in ledger_view.tasks.items()} == final["tasks"]
 
 
 def test_for_each_item_failure_fails_the_task(cloud: LocalCloud) -> None:
