@@ -153,9 +153,6 @@ class Task:
             if p.name not in CONTEXT_PARAM_NAMES and not (self.for_each and p.name == ITEM_PARAM_NAME)
         ]
 
-    def wants_context(self) -> bool:
-        return any(p in CONTEXT_PARAM_NAMES for p in self.signature.parameters)
-
     def data_inputs(self) -> list[str]:
         """Upstream tasks whose outputs this task receives (parameter names naming tasks)."""
         return [n for n in self.argument_names() if n != self.name]
