@@ -340,6 +340,7 @@ class _Compiler:
         deps = self.deps[name]
         scope = dict(scope)
         joined = self.plan.joins.get(name, ())
+        catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": result, "Next": f"{name}.failed"}]
         chain: list[str] = []  # states before the run state, in order
         if joined:
             wait_name = f"{name}.join"
@@ -358,7 +359,7 @@ class _Compiler:
                     },
                 },
                 "ResultPath": f"$.res._j_{name}",
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": result, "Next": f"{name}.failed"}],
+                "Catch": catch,
             }
             chain.append(wait_name)
             for up in joined:
@@ -380,11 +381,10 @@ class _Compiler:
             and all(d.outcome is None and d.upstream in assured for d in deps)
             and task.run_if not in FAILURE_HANDLERS
         )
-        if certain:
-            pass  # every dependency is known to have succeeded on this path: the task runs
-        elif static:
+        # `certain`: every dependency is known to have succeeded on this path, so the task just runs
+        if static and not certain:
             entry = {s: self.static_route(task, s) for s in ("SUCCEEDED", "FAILED", "UPSTREAM_FAILED", "SKIPPED")}
-        elif deps and (task.run_if != RunIf.ALL_DONE or task.for_each is not None):
+        elif not certain and deps and (task.run_if != RunIf.ALL_DONE or task.for_each is not None):
             check = f"{name}.check"
             choices: list[State] = [{**self.run_rule(task, deps, scope), "Next": run_state}]
             if task.run_if not in FAILURE_HANDLERS:
@@ -396,7 +396,6 @@ class _Compiler:
             if joined:
                 states[chain[0]]["Next"] = chain[1] if len(chain) > 1 else run_state
 
-        catch = [{"ErrorEquals": ["States.ALL"], "ResultPath": result, "Next": f"{name}.failed"}]
         states[run_state] = self.map_state(task, scope, catch) if task.for_each else self.task_state(task, scope, catch)
         states[f"{name}.failed"] = {
             "Type": "Pass",

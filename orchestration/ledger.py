@@ -190,9 +190,6 @@ class RunLedger:
         execution_arn: str | None = None,
     ) -> bool:
         """Move a run forward; False when the ledger already holds a status as advanced or later."""
-        created = self._run_created(run_id)
-        if created is None:
-            raise LedgerError(f"run {run_id!r} is not in the ledger table {self.table!r}")
         names = {"#s": "status"}
         values: dict[str, Any] = {
             ":s": _s(status),
@@ -221,6 +218,8 @@ class RunLedger:
                 ExpressionAttributeValues=values,
             )
         except self._errors.ConditionalCheckFailedException:
+            if self.get_run_item(run_id) is None:
+                raise LedgerError(f"run {run_id!r} is not in the ledger table {self.table!r}") from None
             if execution_arn is not None:
                 # The run already moved on (e.g. it finished before its starter recorded RUNNING):
                 # keep the execution ARN anyway.
@@ -235,19 +234,25 @@ class RunLedger:
         for item in self._query_run(run_id, "ATTEMPT#"):
             att = _attempt_from_item(item)
             if att.status == "RUNNING":
-                self.end_attempt(
-                    run_id,
-                    att.task,
-                    att.attempt,
-                    "FAILED",
-                    started_at=att.started_at,
-                    ended_at=at,
-                    duration_ms=_ms_between(att.started_at, at),
-                    error=error.split(":", 1)[0],
-                    message=f"the run ended ({status}) while this attempt was running",
-                    index=att.index,
+                self._cut_off(
+                    run_id, att, at, error.split(":", 1)[0], f"the run ended ({status}) while this attempt was running"
                 )
         return moved
+
+    def _cut_off(self, run_id: str, att: Attempt, at: str, error: str, message: str) -> None:
+        """Close an attempt that was still RUNNING when something outside its code ended it."""
+        self.end_attempt(
+            run_id,
+            att.task,
+            att.attempt,
+            "FAILED",
+            started_at=att.started_at,
+            ended_at=at,
+            duration_ms=_ms_between(att.started_at, at),
+            error=error,
+            message=message,
+            index=att.index,
+        )
 
     def _set_once(self, run_id: str, attribute: str, value: str) -> bool:
         try:
@@ -274,15 +279,6 @@ class RunLedger:
             Key={"pk": _s(f"RUN#{run_id}"), "sk": _s("RUN")},
             UpdateExpression="REMOVE alerted_at",
         )
-
-    def _run_created(self, run_id: str) -> str | None:
-        got = self.client.get_item(
-            TableName=self.table,
-            Key={"pk": _s(f"RUN#{run_id}"), "sk": _s("RUN")},
-            ProjectionExpression="created_at",
-        )
-        item = got.get("Item")
-        return item["created_at"]["S"] if item else None
 
     def get_run_item(self, run_id: str) -> RunRecord | None:
         """The run record alone, without its tasks."""
@@ -408,20 +404,16 @@ class RunLedger:
                 error,
                 rec.items,
             )
-            for att in attempts:
-                if att.task == name and att.status == "RUNNING" and status != "SUCCEEDED":
-                    self.end_attempt(
-                        run_id,
-                        name,
-                        att.attempt,
-                        "FAILED",
-                        started_at=att.started_at,
-                        ended_at=at,
-                        duration_ms=_ms_between(att.started_at, at),
-                        error=str(error or "States.Timeout"),
-                        message="the state machine ended this attempt (timeout or abort)",
-                        index=att.index,
-                    )
+        for att in attempts:
+            final = records.get(att.task)
+            if att.status == "RUNNING" and final is not None and final.status != "SUCCEEDED":
+                self._cut_off(
+                    run_id,
+                    att,
+                    at,
+                    str(final.error or "States.Timeout"),
+                    "the state machine ended this attempt (timeout or abort)",
+                )
         self._write_summaries(run_id, records.values())
         return records
 
