@@ -37,7 +37,7 @@ from typing import Any
 from orchestration.compiler import render
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, iso
-from orchestration.local.cloud import ACCOUNT, TERMINAL_EXECUTION, EmbeddedAws
+from orchestration.local.cloud import ACCOUNT, TERMINAL_EXECUTION, EmbeddedAws, status_change_event
 from orchestration.local.moto_adapter import Adapter
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
@@ -267,30 +267,7 @@ class DeployedStack:
     def emit_status_change(self, execution_arn: str) -> list[dict[str, Any]]:
         """The "Step Functions Execution Status Change" event of an execution's current status."""
         desc = self.sfn.describe_execution(executionArn=execution_arn)
-
-        def ms(value: Any) -> int | None:
-            return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
-
-        detail = {
-            "executionArn": execution_arn,
-            "stateMachineArn": desc["stateMachineArn"],
-            "name": desc["name"],
-            "status": desc["status"],
-            "startDate": ms(desc.get("startDate")),
-            "stopDate": ms(desc.get("stopDate")),
-            "input": desc.get("input"),
-            "output": desc.get("output"),
-            "error": desc.get("error"),
-            "cause": desc.get("cause"),
-        }
-        return self.put_event(
-            {
-                "source": "aws.states",
-                "detail-type": "Step Functions Execution Status Change",
-                "resources": [execution_arn],
-                "detail": detail,
-            }
-        )
+        return self.put_event(status_change_event(execution_arn, desc))
 
     # -- Scheduler --------------------------------------------------------------------------
 

@@ -87,6 +87,31 @@ class EmbeddedAws:
         self._saved_env.clear()
 
 
+def status_change_event(execution_arn: str, desc: Mapping[str, Any]) -> dict[str, Any]:
+    """The EventBridge "Step Functions Execution Status Change" event for a DescribeExecution result."""
+
+    def ms(value: Any) -> int | None:
+        return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
+
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn,
+            "stateMachineArn": desc.get("stateMachineArn"),
+            "name": desc.get("name"),
+            "status": desc["status"],
+            "startDate": ms(desc.get("startDate")),
+            "stopDate": ms(desc.get("stopDate")),
+            "input": desc.get("input"),
+            "output": desc.get("output"),
+            "error": desc.get("error"),
+            "cause": desc.get("cause"),
+        },
+    }
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
@@ -293,20 +318,7 @@ class LocalCloud:
             # same code gets the same event.
             from functions.recorder import RecorderRuntime, record_status
 
-            stop = desc.get("stopDate")
-            detail = {
-                "status": desc["status"],
-                "name": run_id,
-                "executionArn": run.execution_arn,
-                "stateMachineArn": desc.get("stateMachineArn"),
-                "error": desc.get("error"),
-                "cause": desc.get("cause"),
-                "stopDate": int(stop.timestamp() * 1000) if stop else None,
-            }
-            record_status(
-                {"detail-type": "Step Functions Execution Status Change", "detail": detail},
-                RecorderRuntime(self.ledger),
-            )
+            record_status(status_change_event(run.execution_arn, desc), RecorderRuntime(self.ledger))
         final = self._finished_run(run_id, desc)
         assert final is not None
         self._complete_tasks(final)
