@@ -16,7 +16,8 @@ from orchestration.errors import (
     WorkflowLoadError,
 )
 from orchestration.loader import load_file, load_workflow
-from orchestration.model import Outcome, Param, Resources, Retry, RunIf, RunStatus, Task, TaskStatus, Workflow
+from orchestration.model import Outcome, Param, Resources, Retry, RunIf, Task, Workflow
+from orchestration.status import RunStatus, TaskStatus
 from orchestration.validation import validate
 
 __version__ = "0.1.0"

@@ -39,25 +39,6 @@ class RunIf(StrEnum):
     ALL_FAILED = "ALL_FAILED"
 
 
-class TaskStatus(StrEnum):
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    SKIPPED = "SKIPPED"
-    UPSTREAM_FAILED = "UPSTREAM_FAILED"
-
-
-class RunStatus(StrEnum):
-    QUEUED = "QUEUED"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    SUCCEEDED_WITH_FAILURES = "SUCCEEDED_WITH_FAILURES"
-    FAILED = "FAILED"
-    TIMED_OUT = "TIMED_OUT"
-    ABORTED = "ABORTED"
-
-
 @dataclass(frozen=True)
 class Retry:
     """Retry policy of a task attempt (maps onto an ASL Retrier).

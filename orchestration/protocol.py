@@ -1,0 +1,250 @@
+"""The contract between the compiler, the platform functions, the local runtime and infra (pure).
+
+Every payload that crosses a boundary is a model here, and so is every limit two sides share:
+
+- the compiler emits payload templates with `Payload.template(...)`, which checks each key against
+  the model, so a key the handler does not read cannot be emitted;
+- handlers parse what they receive with `Model.model_validate(event)`;
+- infra builds trigger target inputs with the same `template` call.
+
+State document while a run executes (`StateDocument`)::
+
+    {"ctx": RunContext, "res": {"<task>": TaskResult, "_p<n>": {...}, "_j_<task>": {...}}}
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from orchestration.status import ExecutionStatus, RunStatus, TaskStatus
+
+# -- limits shared by the compiler, the task runtime and the run starters -----------------------------
+
+PAYLOAD_LIMIT_BYTES = 262_144  # Step Functions: state input/output
+STATE_BUDGET_BYTES = 180_000  # of PAYLOAD_LIMIT_BYTES, what task results may use
+MAX_INLINE_OUTPUT = 32_768  # a task output above its limit goes to the artifact bucket
+MIN_INLINE_OUTPUT = 256
+FOR_EACH_ITEM_INLINE = 128  # per-item results of a for-each stay tiny: big ones travel as refs
+RESULT_OVERHEAD_BYTES = 64  # {"status": "SUCCEEDED", "output": ...} around each task's output
+MAX_PARAMS_BYTES = 8_192  # a run's parameters as JSON
+
+# -- definition substitutions: `${placeholder}` names of the Lambda ARNs a definition needs -------------
+
+JOIN_FUNCTION = "fn__join"
+FINALIZE_FUNCTION = "fn__finalize"
+
+
+def function_placeholder(task: str) -> str:
+    """Name of the definition substitution that holds the Lambda ARN of a task."""
+    return f"fn_{task}"
+
+
+class JsonPath(str):
+    """A value a state takes from its input or context: emitted as ``"key.$": "<path>"``."""
+
+    __slots__ = ()
+
+
+class Payload(BaseModel):
+    """Base of every exchanged payload: unknown keys are refused, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @classmethod
+    def key(cls, name: str) -> str:
+        """The wire name of field `name` (raises KeyError for a field the model does not have)."""
+        field = cls.model_fields[name]
+        return field.alias or name
+
+    @classmethod
+    def template(cls, **fields: Any) -> dict[str, Any]:
+        """This payload as an ASL `Parameters`/`ItemSelector` template (or any literal shape), in the
+        order given: `JsonPath` values become ``"key.$"`` fields. Only the model's own keys pass."""
+        out: dict[str, Any] = {}
+        for name, value in fields.items():
+            key = cls.key(name)
+            if isinstance(value, JsonPath):
+                out[f"{key}.$"] = str(value)
+            else:
+                out[key] = value
+        return out
+
+
+# -- the state document ------------------------------------------------------------------------------
+
+
+class RunContext(Payload):
+    """`$.ctx` of the state document; every task and the finalize step receive it as `run`."""
+
+    run_id: str
+    workflow: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    logical_date: str | None = None
+
+
+class TaskResult(Payload):
+    """A task's entry in `$.res`: what the run-if rules and the finalize step read."""
+
+    status: TaskStatus
+    output: Any = None
+    error: Any = None  # the Error name from the task's Catch
+
+
+class StateDocument(Payload):
+    ctx: RunContext
+    res: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExecutionInput(Payload):
+    """What a run's execution is started with (the Start state reads it)."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    logical_date: str | None = None
+
+
+def state_path(*parts: str) -> str:
+    """JSONPath into the state document: state_path("res", "extract", "output")."""
+    return ".".join(["$", *parts])
+
+
+CTX_PATH = state_path("ctx")
+RES_PATH = state_path("res")
+
+# -- task function -----------------------------------------------------------------------------------
+
+
+class TaskEvent(Payload):
+    """Input of the task runtime (one task attempt, or one item of a for-each)."""
+
+    run: RunContext
+    task: str
+    attempt: int = 0  # $$.State.RetryCount: 0 on the first attempt
+    inputs: dict[str, Any] = Field(default_factory=dict)  # upstream task -> its output (or a ref)
+    limit: int = MAX_INLINE_OUTPUT  # largest output kept inline, in bytes of JSON
+    items: int | None = None  # set when the output feeds a for-each: per-item inline limit
+    item: Any = None  # for-each: the item
+    index: int | None = None  # for-each: the item's index
+
+
+class TaskResponse(Payload):
+    """Output of the task runtime."""
+
+    output: Any = None
+
+
+class ArtifactRef(Payload):
+    """A task output stored in the artifact bucket, travelling in the state in its place."""
+
+    uri: str = Field(alias="__orch_ref__")
+    bytes: int
+
+
+REF_KEY = ArtifactRef.key("uri")
+
+# -- joins -------------------------------------------------------------------------------------------
+
+
+class JoinWait(Payload):
+    """A `.waitForTaskToken` task: store the token, release it when every awaited task signalled."""
+
+    action: Literal["wait"] = "wait"
+    token: str
+    run_id: str
+    task: str
+    needs: list[str]
+
+
+class JoinSignal(Payload):
+    """An awaited task ended (whatever its status): record its result, release complete joins."""
+
+    action: Literal["signal"] = "signal"
+    run_id: str
+    task: str
+    result: dict[str, Any]
+    joins: list[str]
+
+
+JoinRequest = Annotated[JoinWait | JoinSignal, Field(discriminator="action")]
+JOIN_REQUEST: TypeAdapter[JoinWait | JoinSignal] = TypeAdapter(JoinRequest)
+
+
+class JoinResponse(Payload):
+    released: int
+
+
+# -- end of a run ------------------------------------------------------------------------------------
+
+
+class FinalizeEvent(Payload):
+    run: RunContext
+    leaves: list[str]
+    tasks: dict[str, TaskResult]
+
+
+class TaskSummary(Payload):
+    """A task's final record (also each task of the execution's output)."""
+
+    status: str
+    attempts: int = 0
+    started_at: str | None = None
+    ended_at: str | None = None
+    error: str | None = None
+    items: int | None = None
+
+
+class FinalizeResult(Payload):
+    """The finalize step's output, which is the execution's output."""
+
+    status: RunStatus
+    error: str | None = None
+    tasks: dict[str, TaskSummary]
+
+
+# -- triggers ----------------------------------------------------------------------------------------
+
+
+class ScheduleDelivery(Payload):
+    """What an EventBridge Scheduler schedule sends the trigger function."""
+
+    trigger: str
+    scheduled_time: str | None = None
+    execution_id: str | None = None
+    attempt: str | int | None = None
+
+
+class EventDelivery(Payload):
+    """What an EventBridge rule sends the trigger function: the whole event."""
+
+    trigger: str
+    event: Any = None
+
+
+class TriggerResult(Payload):
+    status: Literal["started", "resumed", "duplicate", "rejected"]
+    workflow: str
+    run_id: str | None = None
+    execution_arn: str | None = None
+    error: str | None = None
+
+
+class StatusChangeDetail(Payload):
+    """`detail` of the "Step Functions Execution Status Change" event."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    executionArn: str | None = None  # AWS field names
+    stateMachineArn: str | None = None
+    name: str | None = None
+    status: ExecutionStatus | None = None
+    startDate: int | float | str | None = None  # epoch milliseconds
+    stopDate: int | float | str | None = None
+    input: str | None = None
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+STATUS_CHANGE_SOURCE = "aws.states"
+STATUS_CHANGE_DETAIL_TYPE = "Step Functions Execution Status Change"
