@@ -1,1 +1,1 @@
-"""Lambda handlers: the task runtime that wraps every user task, and the platform functions."""
+"""Lambda entry points, one per platform function; the work is done in `orchestration.runtime`."""

@@ -11,12 +11,19 @@ import json
 from typing import Any
 
 from orchestration.errors import ArtifactError
+from orchestration.protocol import REF_KEY, ArtifactRef
 
-REF_KEY = "__orch_ref__"
+ARTIFACT_PREFIX = "runs/"  # every task output lives under it (infra grants and expires this prefix)
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def artifact_key(workflow: str, run_id: str, task: str, attempt: int, index: int | None = None) -> str:
+    """Where one attempt's output is stored (without the .json suffix)."""
+    key = f"{ARTIFACT_PREFIX}{workflow}/{run_id}/{task}/attempt-{attempt}"
+    return key if index is None else f"{key}/item-{index:06d}"
 
 
 def is_ref(value: Any) -> bool:
@@ -36,7 +43,7 @@ class ArtifactStore:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
         except Exception as exc:  # boto errors carry the details
             raise ArtifactError(f"could not write s3://{self.bucket}/{key}: {exc}") from exc
-        return {REF_KEY: f"s3://{self.bucket}/{key}", "bytes": len(body)}
+        return ArtifactRef(uri=f"s3://{self.bucket}/{key}", bytes=len(body)).model_dump(by_alias=True)
 
     def get(self, uri: str) -> Any:
         if not uri.startswith("s3://"):

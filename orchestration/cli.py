@@ -207,10 +207,9 @@ def run(
     date = parse_iso_option("--logical-date", logical_date) if logical_date else None
     import logging
 
-    from functions.runtime import logger as task_logger
     from orchestration.local import LocalCloud
 
-    task_logger.setLevel(logging.INFO if verbose else logging.CRITICAL)
+    logging.getLogger("orchestration").setLevel(logging.INFO if verbose else logging.CRITICAL)
     logging.getLogger("moto").setLevel(logging.CRITICAL)  # the interpreter logs every task failure
     console = Console(stderr=as_json)
     with LocalCloud() as cloud:

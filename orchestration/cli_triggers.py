@@ -74,10 +74,9 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
             for wf, name in matched:
                 click.echo(f"would start {wf.name} (trigger {name})")
         return
-    from functions.runtime import logger as task_logger
     from orchestration.local import LocalCloud
 
-    task_logger.setLevel(logging.CRITICAL)
+    logging.getLogger("orchestration").setLevel(logging.CRITICAL)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     worst = 0
     with LocalCloud() as cloud:

@@ -36,9 +36,12 @@ from typing import Any
 
 from orchestration.compiler import render
 from orchestration.errors import OrchestrationError
-from orchestration.ledger import RunLedger, iso
-from orchestration.local.cloud import ACCOUNT, TERMINAL_EXECUTION, EmbeddedAws, status_change_event
+from orchestration.local.aws import ACCOUNT, EmbeddedAws, status_change_event
 from orchestration.local.moto_adapter import Adapter
+from orchestration.runtime.deps import bind, build_runtime
+from orchestration.runtime.registry import by_handler
+from orchestration.status import TERMINAL_EXECUTION
+from orchestration.times import iso
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
 Handler = Callable[[dict[str, Any]], Any]
@@ -198,33 +201,12 @@ class DeployedStack:
         self.adapter.register(config["FunctionArn"], call)
 
     def _handler(self, path: str, env: Mapping[str, str]) -> Handler:
-        from functions.runtime import runtime_from
-
-        ledger = RunLedger(env["ORCH_LEDGER_TABLE"], self.dynamodb)
-        if path == "functions.trigger.handler":
-            from functions.trigger import TriggerRuntime, run_trigger
-
-            trt = TriggerRuntime.from_config(env, ledger=ledger, stepfunctions=self.sfn)
-            return lambda e: run_trigger(e, trt)
-        if path == "functions.recorder.handler":
-            from functions.recorder import RecorderRuntime, record_status
-
-            rrt = RecorderRuntime.from_config(env, ledger=ledger, sns=self.sns)
-            return lambda e: record_status(e, rrt)
-        rt = runtime_from(env, dynamodb=self.dynamodb, s3=self.s3, stepfunctions=self.sfn)
-        if path == "functions.task.handler":
-            from functions.task import run_task
-
-            return lambda e: run_task(e, rt)
-        if path == "functions.join.handler":
-            from functions.join import run_join
-
-            return lambda e: run_join(e, rt)
-        if path == "functions.finalize.handler":
-            from functions.finalize import run_finalize
-
-            return lambda e: run_finalize(e, rt)
-        raise OrchestrationError(f"no in-process handler for {path!r}")
+        clients = {"dynamodb": self.dynamodb, "s3": self.s3, "stepfunctions": self.sfn, "sns": self.sns}
+        try:
+            fn = by_handler(path)
+        except LookupError as exc:
+            raise OrchestrationError(f"no in-process handler: {exc}") from None
+        return bind(fn, build_runtime(fn, env, clients.__getitem__))
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke a deployed function (by name or ARN) in-process; a JSON round trip as Lambda does."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import time
 import uuid
 import zipfile
@@ -16,31 +15,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
+
 from orchestration.artifacts import ArtifactStore
-from orchestration.compiler import (
-    FINALIZE_FUNCTION,
-    JOIN_FUNCTION,
-    compile_workflow,
-    definition_hash,
-    function_placeholder,
-    render,
-    to_json,
-)
-from orchestration.errors import OrchestrationError, ParameterError
-from orchestration.ledger import RunLedger, RunRecord, TaskRecord, iso, now_iso, table_spec
+from orchestration.compiler import compile_workflow, definition_hash, render, to_json
+from orchestration.errors import OrchestrationError
+from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
+from orchestration.local.aws import EmbeddedAws, status_change_event
 from orchestration.local.moto_adapter import Adapter
 from orchestration.model import Workflow
-
-ACCOUNT = "123456789012"
-FAKE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "MOTO_ACCOUNT_ID": ACCOUNT,
-}
-MAX_PARAMS_BYTES = 8_192
-TERMINAL_EXECUTION = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, FinalizeResult, function_placeholder
+from orchestration.runtime.deps import Runtime, bind
+from orchestration.runtime.registry import FINALIZE, JOIN, TASK, Env, PlatformFunction
+from orchestration.runtime.starter import start_run
+from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
+from orchestration.times import iso
 
 
 @dataclass
@@ -50,66 +39,6 @@ class Deployment:
     definition_hash: str
     state_machine_arn: str
     function_arns: dict[str, str]
-
-
-class EmbeddedAws:
-    """Fake credentials plus an in-process moto with Step Functions execution switched on;
-    `stop()` undoes both. Shared by LocalCloud and the CloudFormation-on-moto adapter."""
-
-    def __init__(self, region: str) -> None:
-        self.region = region
-        self._saved_env: dict[str, str | None] = {}
-        self._mock: Any = None
-
-    def start(self) -> Any:
-        """Start moto; returns a boto3 Session for the region."""
-        import boto3
-        from moto import mock_aws
-
-        for key, value in {**FAKE_ENV, "AWS_DEFAULT_REGION": self.region}.items():
-            self._saved_env[key] = os.environ.get(key)
-            os.environ[key] = value
-        self._mock = mock_aws(
-            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-        )
-        self._mock.start()
-        return boto3.session.Session(region_name=self.region)
-
-    def stop(self) -> None:
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env.clear()
-
-
-def status_change_event(execution_arn: str, desc: Mapping[str, Any]) -> dict[str, Any]:
-    """The EventBridge "Step Functions Execution Status Change" event for a DescribeExecution result."""
-
-    def ms(value: Any) -> int | None:
-        return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
-
-    return {
-        "source": "aws.states",
-        "detail-type": "Step Functions Execution Status Change",
-        "resources": [execution_arn],
-        "detail": {
-            "executionArn": execution_arn,
-            "stateMachineArn": desc.get("stateMachineArn"),
-            "name": desc.get("name"),
-            "status": desc["status"],
-            "startDate": ms(desc.get("startDate")),
-            "stopDate": ms(desc.get("stopDate")),
-            "input": desc.get("input"),
-            "output": desc.get("output"),
-            "error": desc.get("error"),
-            "cause": desc.get("cause"),
-        },
-    }
 
 
 def new_run_id() -> str:
@@ -172,30 +101,25 @@ class LocalCloud:
 
     # -- deployment --------------------------------------------------------------------------
 
-    def _function(self, name: str, handler_path: str, handler: Callable[[dict[str, Any]], Any], **settings: Any) -> str:
+    def _function(self, name: str, fn: PlatformFunction, rt: Runtime, **settings: Any) -> str:
+        """A moto Lambda function whose invocations the adapter answers with `fn`'s work in-process."""
         arn = self.lambda_.create_function(
             FunctionName=name,
             Runtime="python3.12",
             Role=self.role_arn,
-            Handler=handler_path,
+            Handler=fn.handler,
             Code={"ZipFile": _EMPTY_ZIP},
-            Environment={"Variables": {"ORCH_LEDGER_TABLE": self.table_name, "ORCH_ARTIFACT_BUCKET": self.bucket_name}},
+            Environment={"Variables": {Env.LEDGER_TABLE: self.table_name, Env.ARTIFACT_BUCKET: self.bucket_name}},
             **settings,
         )["FunctionArn"]
-        self.adapter.register(arn, handler)
+        self.adapter.register(arn, bind(fn, rt))
         return str(arn)
 
     def _deploy_platform(self) -> None:
-        from functions.finalize import run_finalize
-        from functions.join import run_join
-        from functions.runtime import Runtime
-
         rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, stepfunctions=self.sfn)
         self._platform_arns = {
-            JOIN_FUNCTION: self._function("orch-join", "functions.join.handler", lambda e: run_join(e, rt)),
-            FINALIZE_FUNCTION: self._function(
-                "orch-finalize", "functions.finalize.handler", lambda e: run_finalize(e, rt)
-            ),
+            JOIN_FUNCTION: self._function("orch-join", JOIN, rt),
+            FINALIZE_FUNCTION: self._function("orch-finalize", FINALIZE, rt),
         }
 
     def deploy(self, workflow: Workflow) -> Deployment:
@@ -208,17 +132,14 @@ class LocalCloud:
                     "give each workflow a unique name"
                 )
             return existing
-        from functions.runtime import Runtime
-        from functions.task import run_task
-
         text = to_json(compile_workflow(workflow))
         rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, workflow=workflow)
         arns = dict(self._platform_arns)
         for name, task in sorted(workflow.tasks.items()):
             arns[function_placeholder(name)] = self._function(
                 _function_name(workflow.name, name),
-                "functions.task.handler",
-                lambda e: run_task(e, rt),
+                TASK,
+                rt,
                 MemorySize=task.resources.memory_mb,
                 Timeout=task.resources.timeout_seconds,
                 EphemeralStorage={"Size": task.resources.ephemeral_storage_mb},
@@ -243,34 +164,20 @@ class LocalCloud:
     ) -> str:
         """Validate parameters, record the run and start its execution; returns the run id."""
         dep = self.deploy(workflow)
-        values = workflow.parse_params(params or {})
-        size = len(json.dumps(values))
-        if size > MAX_PARAMS_BYTES:
-            raise ParameterError(
-                f"parameters of {workflow.name!r} take {size} bytes as JSON; the limit is {MAX_PARAMS_BYTES}: "
-                "pass large inputs as an S3 URI instead"
-            )
         run_id = run_id or new_run_id()
-        created = now_iso()
-        date = iso(logical_date) if logical_date else None
-        record = RunRecord(
-            run_id=run_id,
-            workflow=workflow.name,
-            status="QUEUED",
-            created_at=created,
-            params=values,
-            logical_date=date,
-            trigger=dict(trigger or {"type": "manual"}),
+        started = start_run(
+            workflow=workflow,
+            ledger=self.ledger,
+            stepfunctions=self.sfn,
+            state_machine_arn=dep.state_machine_arn,
             definition_hash=dep.definition_hash,
+            run_id=run_id,
+            params=params or {},
+            logical_date=iso(logical_date) if logical_date else None,
+            trigger=trigger or {"type": "manual"},
         )
-        if not self.ledger.create_run(record):
+        if started.status == "duplicate":
             raise OrchestrationError(f"run id {run_id!r} already exists in the ledger: choose another run id")
-        resp = self.sfn.start_execution(
-            stateMachineArn=dep.state_machine_arn,
-            name=run_id,
-            input=json.dumps({"params": values, "logical_date": date}),
-        )
-        self.ledger.set_run_status(run_id, "RUNNING", at=now_iso(), execution_arn=resp["executionArn"])
         return run_id
 
     def wait(
@@ -313,12 +220,12 @@ class LocalCloud:
                 next_progress = time.monotonic() + max(progress_interval, 2 * (time.monotonic() - began))
             time.sleep(delay)
             delay = min(delay * 1.5, 0.05)
-        if desc["status"] != "SUCCEEDED":
+        if desc["status"] != ExecutionStatus.SUCCEEDED:
             # On AWS the recorder function receives this status change from EventBridge; here the
             # same code gets the same event.
-            from functions.recorder import RecorderRuntime, record_status
+            from orchestration.runtime.recorder import record_status
 
-            record_status(status_change_event(run.execution_arn, desc), RecorderRuntime(self.ledger))
+            record_status(status_change_event(run.execution_arn, desc), Runtime(ledger=self.ledger))
         final = self._finished_run(run_id, desc)
         assert final is not None
         self._complete_tasks(final)
@@ -327,11 +234,14 @@ class LocalCloud:
     def _finished_run(self, run_id: str, desc: Mapping[str, Any]) -> RunRecord | None:
         """A finished run: its task summaries come with the execution's output (Finalize returns
         what it wrote to the ledger), so only the run item is read; otherwise the ledger is read."""
-        output = json.loads(desc.get("output") or "null")
-        if desc["status"] == "SUCCEEDED" and isinstance(output, dict) and isinstance(output.get("tasks"), dict):
+        if desc["status"] == ExecutionStatus.SUCCEEDED:
+            try:
+                output = FinalizeResult.model_validate_json(desc.get("output") or "{}")
+            except PydanticValidationError:
+                return self.ledger.get_run(run_id, attempts=False)
             run = self.ledger.get_run_item(run_id)
             if run is not None:
-                run.tasks = {name: TaskRecord(name, **fields) for name, fields in output["tasks"].items()}
+                run.tasks = {name: TaskRecord(name, **t.model_dump()) for name, t in output.tasks.items()}
                 return run
         return self.ledger.get_run(run_id, attempts=False)
 

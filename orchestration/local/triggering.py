@@ -14,8 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from orchestration.errors import OrchestrationError
-from orchestration.local.cloud import ACCOUNT, LocalCloud
+from orchestration.local.aws import ACCOUNT
+from orchestration.local.cloud import LocalCloud
 from orchestration.model import Workflow
+from orchestration.protocol import EventDelivery, ScheduleDelivery
+from orchestration.runtime.deps import Runtime
+from orchestration.runtime.trigger import run_trigger
 from orchestration.triggers import EventTrigger, triggers_of
 
 
@@ -58,19 +62,23 @@ def matching_triggers(workflows: Iterable[Workflow], event: Mapping[str, Any]) -
 
 def deliver(cloud: LocalCloud, wf: Workflow, trigger: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """What the rule's target does on AWS: invoke the trigger function with {"trigger", "event"}."""
-    from functions.trigger import TriggerRuntime, run_trigger
-
-    dep = cloud.deploy(wf)
-    rt = TriggerRuntime(wf, cloud.ledger, cloud.sfn, dep.state_machine_arn, dep.definition_hash)
-    payload = json.loads(json.dumps({"trigger": trigger, "event": dict(event)}))
-    return run_trigger(payload, rt)
+    payload = json.loads(json.dumps(EventDelivery(trigger=trigger, event=dict(event)).model_dump()))
+    return run_trigger(payload, _trigger_runtime(cloud, wf))
 
 
 def fire(cloud: LocalCloud, wf: Workflow, trigger: str, scheduled_time: datetime) -> dict[str, Any]:
     """What a schedule's target does on AWS when it fires at `scheduled_time`."""
-    from functions.trigger import TriggerRuntime, run_trigger
-
-    dep = cloud.deploy(wf)
-    rt = TriggerRuntime(wf, cloud.ledger, cloud.sfn, dep.state_machine_arn, dep.definition_hash)
     stamp = scheduled_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return run_trigger({"trigger": trigger, "scheduled_time": stamp, "execution_id": f"local-{uuid.uuid4()}"}, rt)
+    delivery = ScheduleDelivery(trigger=trigger, scheduled_time=stamp, execution_id=f"local-{uuid.uuid4()}")
+    return run_trigger(delivery.model_dump(exclude_none=True), _trigger_runtime(cloud, wf))
+
+
+def _trigger_runtime(cloud: LocalCloud, wf: Workflow) -> Runtime:
+    dep = cloud.deploy(wf)
+    return Runtime(
+        ledger=cloud.ledger,
+        workflow=wf,
+        stepfunctions=cloud.sfn,
+        state_machine_arn=dep.state_machine_arn,
+        definition_hash=dep.definition_hash,
+    )

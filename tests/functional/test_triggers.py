@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from functions.recorder import RecorderRuntime, record_status
-from functions.trigger import TriggerRuntime, run_id_for, run_trigger
 from orchestration.loader import load_workflow
 from orchestration.local import LocalCloud
 from orchestration.local.triggering import complete_event, deliver, fire, matches, matching_triggers
+from orchestration.runtime.deps import Runtime
+from orchestration.runtime.recorder import record_status
+from orchestration.runtime.trigger import run_id_for, run_trigger
 from tests.conftest import EXAMPLES
 
 FILE = str(EXAMPLES / "file_arrival.py")
@@ -97,7 +98,7 @@ def test_event_fields_that_make_bad_parameters_are_rejected_without_a_run(cloud:
 
 def test_unknown_trigger_and_malformed_deliveries_are_rejected(cloud: LocalCloud, wf: Any) -> None:
     dep = cloud.deploy(wf)
-    rt = TriggerRuntime(wf, cloud.ledger, cloud.sfn, dep.state_machine_arn)
+    rt = Runtime(cloud.ledger, workflow=wf, stepfunctions=cloud.sfn, state_machine_arn=dep.state_machine_arn)
     assert run_trigger({"trigger": "nope", "event": S3_EVENT}, rt)["status"] == "rejected"
     assert run_trigger({"trigger": "csv_arrived", "event": {"detail": {}}}, rt)["status"] == "rejected"
     assert run_trigger({"trigger": "weekday_morning", "scheduled_time": "soon"}, rt)["status"] == "rejected"
@@ -120,7 +121,12 @@ def test_recorder_closes_runs_and_alerts_once(cloud: LocalCloud) -> None:
             self.published.append(kwargs)
 
     topic = Topic()
-    rt = RecorderRuntime(cloud.ledger, topic, "arn:aws:sns:us-east-1:123456789012:alerts", {"orch-x": "x"})
+    rt = Runtime(
+        cloud.ledger,
+        sns=topic,
+        alert_topic_arn="arn:aws:sns:us-east-1:123456789012:alerts",
+        state_machines={"orch-x": "x"},
+    )
     detail = {
         "name": "rec-1",
         "status": "TIMED_OUT",

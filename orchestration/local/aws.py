@@ -1,0 +1,83 @@
+"""The embedded AWS: fake credentials plus an in-process moto with Step Functions execution on.
+
+Shared by `LocalCloud` and the CloudFormation-on-moto adapter, with the event both emit when an
+execution ends (what EventBridge delivers to the recorder on AWS).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from orchestration.protocol import STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE, StatusChangeDetail
+
+ACCOUNT = "123456789012"
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "MOTO_ACCOUNT_ID": ACCOUNT,
+}
+
+
+class EmbeddedAws:
+    """`start()` sets fake credentials and starts moto; `stop()` undoes both."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+
+    def start(self) -> Any:
+        """Start moto; returns a boto3 Session for the region."""
+        import boto3
+        from moto import mock_aws
+
+        for key, value in {**FAKE_ENV, "AWS_DEFAULT_REGION": self.region}.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
+        self._mock.start()
+        return boto3.session.Session(region_name=self.region)
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+
+def status_change_event(execution_arn: str, desc: Mapping[str, Any]) -> dict[str, Any]:
+    """The EventBridge "Step Functions Execution Status Change" event for a DescribeExecution result."""
+
+    def ms(value: Any) -> int | None:
+        return int(value.timestamp() * 1000) if isinstance(value, datetime) else None
+
+    detail = StatusChangeDetail(
+        executionArn=execution_arn,
+        stateMachineArn=desc.get("stateMachineArn"),
+        name=desc.get("name"),
+        status=desc["status"],
+        startDate=ms(desc.get("startDate")),
+        stopDate=ms(desc.get("stopDate")),
+        input=desc.get("input"),
+        output=desc.get("output"),
+        error=desc.get("error"),
+        cause=desc.get("cause"),
+    )
+    return {
+        "source": STATUS_CHANGE_SOURCE,
+        "detail-type": STATUS_CHANGE_DETAIL_TYPE,
+        "resources": [execution_arn],
+        "detail": detail.model_dump(mode="json"),
+    }

@@ -1,0 +1,46 @@
+"""The finalize function: last state of every run. Records each task's final status (including
+tasks the state machine skipped, which no task code saw) and the run outcome in the ledger, and
+returns that summary, which becomes the execution's output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestration.ledger import RunRecord
+from orchestration.protocol import FinalizeEvent, FinalizeResult, TaskSummary
+from orchestration.runtime.deps import Runtime
+from orchestration.status import RunStatus, is_failed_like, run_outcome
+from orchestration.times import now_iso
+
+
+def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
+    event = FinalizeEvent.model_validate(payload)
+    run = event.run
+    statuses = {name: r.status for name, r in event.tasks.items()}
+    status = run_outcome(statuses, event.leaves)
+    at = now_iso()
+    # A run started outside `orch` / the trigger function (e.g. from the console) has no record yet.
+    rt.ledger.create_run(
+        RunRecord(
+            run_id=run.run_id,
+            workflow=run.workflow,
+            status=RunStatus.RUNNING,
+            created_at=at,
+            started_at=at,
+            params=run.params,
+            logical_date=run.logical_date,
+        )
+    )
+    records = rt.ledger.finalize_tasks(
+        run.run_id, {name: r.model_dump(include={"status", "error"}) for name, r in event.tasks.items()}, at
+    )
+    failed = sorted(n for n, s in statuses.items() if is_failed_like(s))
+    error = None if status != RunStatus.FAILED else "tasks failed: " + ", ".join(failed)
+    rt.ledger.set_run_status(run.run_id, status, at=at, error=error)
+    # Also the execution's output: the run's summary, as the ledger now holds it.
+    result = FinalizeResult(
+        status=status,
+        error=error,
+        tasks={name: TaskSummary(**rec.as_dict(), items=rec.items) for name, rec in records.items()},
+    )
+    return result.model_dump(mode="json")

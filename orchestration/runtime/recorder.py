@@ -1,0 +1,142 @@
+"""The recorder function: keeps the run ledger right for what task code cannot see.
+
+It receives Step Functions "Execution Status Change" events (an EventBridge rule on the stack's
+state machines) and:
+
+- RUNNING: creates the run record for an execution started outside the trigger function or `orch`
+  (e.g. from the console), and stores the execution ARN;
+- TIMED_OUT / ABORTED / FAILED: closes the run with that status (a monotonic write: a status the
+  finalize step already recorded is kept), creating the record if the run failed before any of
+  our code ran (e.g. a bad input);
+- FAILED / TIMED_OUT: publishes ONE alert to the SNS topic per failed run. Retries happen inside
+  the execution and raise no status-change event; a duplicated EventBridge delivery is absorbed by
+  a conditional write (`alerted_at` on the run record) claimed before publishing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from orchestration.ledger import RunRecord
+from orchestration.protocol import ExecutionInput, StatusChangeDetail
+from orchestration.runtime.deps import Runtime
+from orchestration.runtime.log import logger
+from orchestration.status import ALERTING, CLOSING, ExecutionStatus, RunStatus, is_failed_like
+from orchestration.times import iso, now_iso
+
+
+def _ms_to_iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        return iso(datetime.fromtimestamp(value / 1000, UTC))
+    return str(value)
+
+
+def _detail(event: Any) -> StatusChangeDetail | None:
+    raw = event.get("detail") if isinstance(event, Mapping) else None
+    try:
+        detail = StatusChangeDetail.model_validate(raw or {})
+    except PydanticValidationError:
+        return None
+    return detail if detail.name and detail.status else None
+
+
+def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
+    detail = _detail(event)
+    if detail is None or detail.name is None or detail.status is None:
+        logger.warning("not an execution status change event", extra={"event_type": type(event).__name__})
+        return {"action": "ignored"}
+    run_id, status, arn = detail.name, detail.status, detail.executionArn
+    machine = str(detail.stateMachineArn or "").rsplit(":", 1)[-1]
+    workflow = rt.state_machines.get(machine, machine)
+    ledger = rt.ledger
+    if status != ExecutionStatus.RUNNING and status not in CLOSING:
+        return {"action": "none", "run_id": run_id, "status": status}  # SUCCEEDED: finalize recorded it
+    created = _ensure_run(rt, run_id, workflow, detail)
+    if status == ExecutionStatus.RUNNING:
+        moved = ledger.set_run_status(run_id, RunStatus.RUNNING, at=_ms_to_iso(detail.startDate), execution_arn=arn)
+        return {"action": "running", "run_id": run_id, "created": created, "moved": moved}
+    at = _ms_to_iso(detail.stopDate) or now_iso()
+    if arn:
+        ledger.set_run_status(run_id, RunStatus.RUNNING, execution_arn=arn)  # keeps the ARN whatever the status
+    moved = ledger.close_run(run_id, CLOSING[status], at=at, error=_close_reason(status, detail))
+    alerted = status in ALERTING and _alert_once(rt, run_id, workflow, status, detail)
+    return {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
+
+
+def _close_reason(status: str, detail: StatusChangeDetail) -> str:
+    error, cause = detail.error, detail.cause
+    if error and error != "WorkflowFailed":
+        return f"{error}: {cause}" if cause else str(error)
+    if status == ExecutionStatus.TIMED_OUT:
+        return "States.Timeout: the run exceeded the workflow's timeout_seconds"
+    if status == ExecutionStatus.ABORTED:
+        return "Aborted: the execution was stopped"
+    return "WorkflowFailed: a task failed and no run-if path handled it"
+
+
+def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDetail) -> bool:
+    """Create the run record when the ledger has never seen this execution."""
+    try:
+        raw = json.loads(detail.input or "{}")
+    except ValueError:
+        raw = {}
+    known = {k: raw[k] for k in ExecutionInput.model_fields if k in raw} if isinstance(raw, dict) else {}
+    try:
+        start = ExecutionInput.model_validate(known)
+    except PydanticValidationError:  # a start input of another shape: the run is still recorded
+        start = ExecutionInput()
+    started = _ms_to_iso(detail.startDate) or now_iso()
+    return rt.ledger.create_run(
+        RunRecord(
+            run_id=run_id,
+            workflow=workflow,
+            status=RunStatus.RUNNING,
+            created_at=started,
+            started_at=started,
+            params=start.params,
+            logical_date=start.logical_date,
+            trigger={"type": "external", "note": "started outside the trigger function"},
+            execution_arn=detail.executionArn,
+        )
+    )
+
+
+def _alert_once(rt: Runtime, run_id: str, workflow: str, status: str, detail: StatusChangeDetail) -> bool:
+    """Claim the run's alert with a conditional write, then publish; False when already alerted."""
+    if not rt.alert_topic_arn or rt.sns is None:
+        return False
+    if not rt.ledger.claim_alert(run_id):
+        logger.info("alert already sent for this run", extra={"run_id": run_id})
+        return False
+    run = rt.ledger.get_run(run_id)
+    failed = sorted(n for n, t in (run.tasks if run else {}).items() if is_failed_like(t.status))
+    body = {
+        "workflow": workflow,
+        "run_id": run_id,
+        "status": status,
+        "error": detail.error,
+        "cause": detail.cause,
+        "failed_tasks": failed,
+        "execution_arn": detail.executionArn,
+        "started_at": _ms_to_iso(detail.startDate),
+        "stopped_at": _ms_to_iso(detail.stopDate),
+        "ledger_error": run.error if run else None,
+    }
+    try:
+        rt.sns.publish(
+            TopicArn=rt.alert_topic_arn,
+            Subject=f"[orch] {workflow} run {status}"[:100],
+            Message=json.dumps(body, indent=2, default=str),
+        )
+    except Exception:
+        # Release the claim so the retried delivery can alert.
+        rt.ledger.release_alert(run_id)
+        raise
+    return True

@@ -1,0 +1,130 @@
+"""The task runtime: one handler wraps every user task.
+
+It resolves the task's inputs (fetching large ones from the artifact bucket), calls the task with
+its run context, stores a large output in the bucket, records the attempt in the run ledger and
+returns `TaskResponse`. An exception propagates, so Lambda reports it (errorType = the exception
+class name) and the state machine's Retry/Catch decide what happens next.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from orchestration.artifacts import artifact_key, dumps
+from orchestration.context import TaskContext
+from orchestration.errors import OrchestrationError, TaskFailure
+from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
+from orchestration.protocol import TaskEvent, TaskResponse
+from orchestration.runtime.deps import Runtime
+from orchestration.runtime.log import logger
+from orchestration.status import TaskStatus
+from orchestration.times import now_iso, parse_iso
+
+# Attempts that end sooner than this get a single ledger write (their final record); longer ones
+# are also recorded as RUNNING while they run. Halves ledger writes for short tasks.
+RUNNING_RECORD_DELAY_SECONDS = 0.05
+
+
+def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
+    workflow = rt.need_workflow()
+    event = TaskEvent.model_validate(payload)
+    run_id, name = event.run.run_id, event.task
+    attempt = event.attempt + 1
+    task = workflow.tasks.get(name)
+    if task is None:
+        raise OrchestrationError(f"workflow {workflow.name!r} has no task {name!r}: redeploy the workflow")
+    started = now_iso()
+    t0 = time.perf_counter()
+    running = threading.Timer(
+        RUNNING_RECORD_DELAY_SECONDS, rt.ledger.start_attempt, (run_id, name, attempt, started, event.index)
+    )
+    running.daemon = True
+    running.start()
+    logger.thread_safe_append_keys(run_id=run_id, workflow=event.run.workflow, task=name, attempt=attempt)
+    if event.index is not None:
+        logger.thread_safe_append_keys(item_index=event.index)
+    failure: BaseException | None = None
+    output: Any = None
+    try:
+        output = _call(workflow, task, event, rt, attempt)
+    except (Exception, SystemExit) as exc:  # a task calling sys.exit() fails like any other error
+        failure = exc
+        logger.error("task failed", exc_info=exc)
+    finally:
+        logger.thread_safe_clear_keys()
+    _settle(running)
+    rt.ledger.end_attempt(
+        run_id,
+        name,
+        attempt,
+        TaskStatus.FAILED if failure else TaskStatus.SUCCEEDED,
+        started_at=started,
+        ended_at=now_iso(),
+        duration_ms=int((time.perf_counter() - t0) * 1000),
+        error=_error_name(failure) if failure else None,
+        message=str(failure) if failure else None,
+        index=event.index,
+    )
+    if isinstance(failure, TaskFailure) and failure.error_type != type(failure).__name__:
+        # Lambda names the error after the exception class: give it the chosen name.
+        raise type(failure.error_type, (TaskFailure,), {})(str(failure), error_type=failure.error_type) from failure
+    if failure is not None:
+        raise failure
+    return TaskResponse(output=output).model_dump()
+
+
+def _error_name(failure: BaseException) -> str:
+    if isinstance(failure, SystemExit):
+        return "Runtime.ExitError"
+    return getattr(failure, "error_type", None) or type(failure).__name__
+
+
+def _settle(timer: threading.Timer) -> None:
+    """Cancel the pending RUNNING write, or wait for it if it already started (Lambda freezes on return)."""
+    timer.cancel()
+    if timer.is_alive():
+        timer.join()
+
+
+def _call(workflow: Workflow, task: Task, event: TaskEvent, rt: Runtime, attempt: int) -> Any:
+    artifacts = rt.need_artifacts()
+    inputs = {k: artifacts.resolve(v) for k, v in event.inputs.items()}
+    kwargs: dict[str, Any] = {}
+    for param in task.signature.parameters.values():
+        if param.name in CONTEXT_PARAM_NAMES:
+            kwargs[param.name] = TaskContext(
+                run_id=event.run.run_id,
+                workflow=event.run.workflow,
+                task=task.name,
+                params=workflow.params_model.model_validate(event.run.params),
+                attempt=attempt,
+                logical_date=parse_iso(event.run.logical_date),
+                logger=logger,
+                item_index=event.index,
+            )
+        elif task.for_each and param.name == ITEM_PARAM_NAME:
+            kwargs[param.name] = artifacts.resolve(event.item)
+        elif param.name in inputs:
+            kwargs[param.name] = inputs[param.name]
+    result = task.fn(**kwargs)
+    if task.condition and not isinstance(result, bool):
+        raise TypeError(
+            f"condition task {task.name!r} must return True or False, got {type(result).__name__} {result!r}"
+        )
+    if event.items is not None and not isinstance(result, list):
+        consumers = sorted(t.name for t in workflow.tasks.values() if t.for_each == task.name)
+        raise TypeError(
+            f"task {task.name!r} must return a list: for-each task(s) {', '.join(consumers)} run once per item "
+            f"of its output, got {type(result).__name__}"
+        )
+    try:
+        dumps(result)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"task {task.name!r} returned a value that is not JSON-serialisable ({exc}); "
+            "return dicts, lists, strings, numbers, booleans or None"
+        ) from exc
+    key = artifact_key(event.run.workflow, event.run.run_id, task.name, attempt, event.index)
+    return artifacts.offload(result, limit=event.limit, key=key, item_limit=event.items)

@@ -1,0 +1,153 @@
+"""The trigger function: EventBridge Scheduler schedules and EventBridge rules start runs through it.
+
+Input: a `ScheduleDelivery` (``{"trigger", "scheduled_time", "execution_id", "attempt"}``) or an
+`EventDelivery` (``{"trigger", "event"}``), as infra configures the targets.
+
+EventBridge delivers at least once, so a delivery may repeat. Exactly one run starts per event:
+the run id (also the execution name) is derived from what identifies the delivery (the event id,
+or the schedule's scheduled time, which a retried invocation keeps), and `start_run` writes the
+run record conditionally and starts the execution under that name (see `starter`).
+
+Parameters come from the trigger declaration (constants, event fields) and are validated with the
+workflow's parameter model; an event that cannot make valid parameters is rejected (logged, no run)
+rather than retried, since retrying would not fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from orchestration.errors import OrchestrationError, ParameterError
+from orchestration.model import Workflow
+from orchestration.protocol import EventDelivery, ScheduleDelivery, TriggerResult
+from orchestration.runtime.deps import Runtime
+from orchestration.runtime.log import logger
+from orchestration.runtime.starter import start_run
+from orchestration.times import iso, parse_iso
+from orchestration.triggers import EventTrigger, Schedule, event_params, triggers_of
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """What a delivery asks for: run id, parameters (unvalidated), logical date, trigger record."""
+
+    run_id: str
+    params: dict[str, Any]
+    logical_date: str | None
+    trigger: dict[str, Any]
+
+
+def run_id_for(workflow: str, trigger: str, key: str, moment: datetime | None) -> str:
+    """Deterministic run id (= execution name): the same delivery always gets the same id.
+
+    ``s-20261121T060000Z-<hash>`` for a schedule, ``e-<event time>-<hash>`` for an event; the hash
+    covers the workflow, the trigger and the delivery key (event id or scheduled time), so ids are
+    unique across the workflows sharing a ledger. 1-80 characters of [A-Za-z0-9-_] as Step
+    Functions requires.
+    """
+    digest = hashlib.sha256(f"{workflow}\x00{trigger}\x00{key}".encode()).hexdigest()[:16]
+    stamp = (moment or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{'s' if key.startswith('schedule:') else 'e'}-{stamp}-{digest}"
+
+
+def _aware(value: Any) -> datetime | None:
+    moment = parse_iso(value)
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def plan_run(payload: Mapping[str, Any], wf: Workflow) -> PlannedRun:
+    """Read a delivery; ParameterError when it does not fit the workflow's triggers."""
+    name = payload.get("trigger") if isinstance(payload, Mapping) else None
+    triggers = triggers_of(wf)
+    trig = triggers.get(str(name))
+    if trig is None:
+        known = ", ".join(triggers) or "none"
+        raise ParameterError(f"workflow {wf.name!r} has no trigger {name!r} (its triggers: {known}): redeploy")
+    try:
+        if isinstance(trig, Schedule):
+            return _plan_schedule(wf, trig, ScheduleDelivery.model_validate(payload))
+        assert isinstance(trig, EventTrigger)
+        return _plan_event(wf, trig, EventDelivery.model_validate(payload))
+    except PydanticValidationError as exc:
+        fields = ", ".join(".".join(map(str, e["loc"])) or "<delivery>" for e in exc.errors())
+        raise ParameterError(f"delivery for trigger {name!r} is malformed (fields: {fields})") from None
+
+
+def _plan_schedule(wf: Workflow, trig: Schedule, delivery: ScheduleDelivery) -> PlannedRun:
+    scheduled = _aware(delivery.scheduled_time)
+    if scheduled is None:
+        raise ParameterError(f"schedule delivery without a valid scheduled_time ({delivery.scheduled_time!r})")
+    date = iso(scheduled)
+    return PlannedRun(
+        run_id=run_id_for(wf.name, delivery.trigger, f"schedule:{date}", scheduled),
+        params=dict(trig.params),
+        logical_date=date,
+        trigger={
+            "type": "schedule",
+            "name": delivery.trigger,
+            "expression": trig.expression,
+            "timezone": trig.timezone,
+            "scheduled_time": date,
+            "execution_id": delivery.execution_id,
+        },
+    )
+
+
+def _plan_event(wf: Workflow, trig: EventTrigger, delivery: EventDelivery) -> PlannedRun:
+    event = delivery.event
+    if not isinstance(event, Mapping) or not event.get("id"):
+        raise ParameterError(f"event delivery for trigger {delivery.trigger!r} has no event with an id")
+    values, missing = event_params(trig, event)
+    if missing:
+        logger.info("event fields absent; parameters take their defaults", extra={"missing": missing})
+    return PlannedRun(
+        run_id=run_id_for(wf.name, delivery.trigger, f"event:{event['id']}", _aware(event.get("time"))),
+        params=values,
+        logical_date=None,
+        trigger={
+            "type": "event",
+            "name": delivery.trigger,
+            "event_id": event["id"],
+            "source": event.get("source"),
+            "detail_type": event.get("detail-type"),
+            "time": event.get("time"),
+        },
+    )
+
+
+def run_trigger(payload: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
+    """Start (at most) one run for a delivery; returns a `TriggerResult`."""
+    wf = rt.need_workflow()
+    if rt.state_machine_arn is None:
+        raise OrchestrationError("the trigger function has no state machine: set ORCH_STATE_MACHINE_ARN")
+    try:
+        plan = plan_run(payload, wf)
+        started = start_run(
+            workflow=wf,
+            ledger=rt.ledger,
+            stepfunctions=rt.stepfunctions,
+            state_machine_arn=rt.state_machine_arn,
+            definition_hash=rt.workflow_hash(),
+            run_id=plan.run_id,
+            params=plan.params,
+            logical_date=plan.logical_date,
+            trigger=plan.trigger,
+        )
+    except ParameterError as exc:
+        logger.error("delivery rejected: no run started", extra={"workflow": wf.name, "reason": str(exc)})
+        return TriggerResult(status="rejected", workflow=wf.name, error=str(exc)).model_dump(exclude_none=True)
+    if started.status == "duplicate":
+        logger.info("duplicate delivery ignored", extra={"run_id": started.run_id})
+        return TriggerResult(status="duplicate", workflow=wf.name, run_id=started.run_id).model_dump(exclude_none=True)
+    logger.info("run started", extra={"run_id": started.run_id, "trigger": plan.trigger})
+    return TriggerResult(
+        status=started.status, workflow=wf.name, run_id=started.run_id, execution_arn=started.execution_arn
+    ).model_dump(exclude_none=True)
