@@ -105,7 +105,6 @@ class Task:
     run_if: RunIf = RunIf.ALL_SUCCESS
     retry: Retry = NO_RETRY
     timeout_seconds: int | None = None
-    heartbeat_seconds: int | None = None
     resources: Resources = field(default_factory=Resources)
     condition: bool = False
     for_each: str | None = None
@@ -234,7 +233,6 @@ class Workflow:
         run_if: RunIf | str = RunIf.ALL_SUCCESS,
         retry: Retry | int | None = None,
         timeout_seconds: int | None = None,
-        heartbeat_seconds: int | None = None,
         resources: Resources | None = None,
         for_each: str | Task | None = None,
         max_concurrency: int = 10,
@@ -251,7 +249,6 @@ class Workflow:
         run_if: RunIf | str = RunIf.ALL_SUCCESS,
         retry: Retry | int | None = None,
         timeout_seconds: int | None = None,
-        heartbeat_seconds: int | None = None,
         resources: Resources | None = None,
         for_each: str | Task | None = None,
         max_concurrency: int = 10,
@@ -267,7 +264,6 @@ class Workflow:
                 run_if=run_if,
                 retry=retry,
                 timeout_seconds=timeout_seconds,
-                heartbeat_seconds=heartbeat_seconds,
                 resources=resources,
                 condition=False,
                 for_each=for_each,
@@ -300,7 +296,6 @@ class Workflow:
                 run_if=run_if,
                 retry=retry,
                 timeout_seconds=timeout_seconds,
-                heartbeat_seconds=None,
                 resources=resources,
                 condition=True,
                 for_each=None,
@@ -319,7 +314,6 @@ class Workflow:
         run_if: RunIf | str,
         retry: Retry | int | None,
         timeout_seconds: int | None,
-        heartbeat_seconds: int | None,
         resources: Resources | None,
         condition: bool,
         for_each: str | Task | None,
@@ -358,7 +352,6 @@ class Workflow:
             run_if=run_if_value,
             retry=retry_value,
             timeout_seconds=timeout_seconds,
-            heartbeat_seconds=heartbeat_seconds,
             resources=resources or self.default_resources,
             condition=condition,
             for_each=source,

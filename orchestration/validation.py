@@ -144,11 +144,6 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
                 f"{t}: timeout_seconds={task.timeout_seconds} exceeds its Lambda timeout "
                 f"({res.timeout_seconds} s): raise Resources(timeout_seconds=...) or lower the task timeout"
             )
-    if task.heartbeat_seconds is not None:
-        out.append(
-            f"{t}: heartbeat_seconds={task.heartbeat_seconds!r} applies only to callback tasks; a Lambda task "
-            "is bounded by timeout_seconds instead: remove heartbeat_seconds"
-        )
     if not _int_in(res.memory_mb, 128, 10_240):
         out.append(f"{t}: memory_mb={res.memory_mb!r} must be an integer from 128 to 10240")
     if not _int_in(res.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT):
