@@ -1,6 +1,6 @@
 """Lambda entry point of the task function (its work: `orchestration.runtime.task`)."""
 
-from orchestration.runtime.deps import lambda_handler
+from orchestration.runtime.entry import lambda_handler
 from orchestration.runtime.registry import TASK
 
 handler = lambda_handler(TASK)

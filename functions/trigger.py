@@ -1,6 +1,6 @@
 """Lambda entry point of the trigger function (its work: `orchestration.runtime.trigger`)."""
 
-from orchestration.runtime.deps import lambda_handler
+from orchestration.runtime.entry import lambda_handler
 from orchestration.runtime.registry import TRIGGER
 
 handler = lambda_handler(TRIGGER)

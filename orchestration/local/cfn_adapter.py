@@ -38,7 +38,7 @@ from orchestration.compiler import render
 from orchestration.errors import OrchestrationError
 from orchestration.local.aws import ACCOUNT, EmbeddedAws, status_change_event
 from orchestration.local.moto_adapter import Adapter
-from orchestration.runtime.deps import bind, build_runtime
+from orchestration.runtime.entry import bind, build_runtime
 from orchestration.runtime.registry import by_handler
 from orchestration.status import TERMINAL_EXECUTION
 from orchestration.times import iso

@@ -25,7 +25,8 @@ from orchestration.local.aws import EmbeddedAws, status_change_event
 from orchestration.local.moto_adapter import Adapter
 from orchestration.model import Workflow
 from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, FinalizeResult, function_placeholder
-from orchestration.runtime.deps import Runtime, bind
+from orchestration.runtime.deps import Runtime
+from orchestration.runtime.entry import bind
 from orchestration.runtime.registry import FINALIZE, JOIN, TASK, Env, PlatformFunction
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus

@@ -8,10 +8,7 @@ entry points in `functions/` are built from it.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 
 class Env:
@@ -41,11 +38,6 @@ class PlatformFunction:
     optional_env: tuple[str, ...] = ()
     clients: tuple[str, ...] = ()  # boto3 clients the runtime needs
     loads_workflow: bool = False  # the function imports the user's workflow file
-
-    def implementation(self) -> Callable[[Any, Any], Any]:
-        module, _, attr = self.run.partition(":")
-        fn: Callable[[Any, Any], Any] = getattr(importlib.import_module(module), attr)
-        return fn
 
 
 TASK = PlatformFunction(
