@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -30,4 +30,4 @@ def ms_between(start: str | None, end: str | None) -> int | None:
     a, b = parse_iso(start), parse_iso(end)
     if a is None or b is None:
         return None
-    return max(0, int((b - a).total_seconds() * 1000))
+    return max(0, (b - a) // timedelta(milliseconds=1))
