@@ -1,0 +1,303 @@
+"""RunLedger: runs, task attempts and task summaries in the ledger table.
+
+Writes are conditional on a status rank (queued/pending 0 < running 1 < terminal 2), so a late or
+duplicated write never moves a run, task or attempt backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from orchestration.errors import LedgerError
+from orchestration.ledger.codec import Item, encode
+from orchestration.ledger.joins import Joins
+from orchestration.ledger.keys import (
+    ATTEMPT_PREFIX,
+    BY_STATUS,
+    BY_WORKFLOW,
+    PK,
+    SK,
+    TASK_PREFIX,
+    Index,
+    run_key,
+    run_pk,
+    status_pk,
+    workflow_pk,
+)
+from orchestration.ledger.records import (
+    Attempt,
+    RunRecord,
+    TaskRecord,
+    attempt_from_item,
+    attempt_item,
+    run_from_item,
+    run_item,
+    summary_from_item,
+    summary_item,
+    task_records,
+)
+from orchestration.status import TaskStatus, is_terminal, rank
+from orchestration.times import ms_between, now_iso
+
+BATCH_SIZE = 25  # BatchWriteItem's limit
+IS_NEW = f"attribute_not_exists({PK})"
+EXISTS = f"attribute_exists({PK})"
+
+
+class RunLedger:
+    """DynamoDB store for runs; takes an injectable boto3 DynamoDB client."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.table = table_name
+        self.client = client
+        self.joins = Joins(table_name, client)
+        self._errors = client.exceptions
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def create_run(self, run: RunRecord) -> bool:
+        """Insert a run; False (and nothing written) when a run with that id already exists."""
+        return self._put_new(run_item(run))
+
+    def set_run_status(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        at: str | None = None,
+        error: str | None = None,
+        execution_arn: str | None = None,
+    ) -> bool:
+        """Move a run forward; False when the ledger already holds a status as advanced or later."""
+        names = {"#s": "status"}
+        values: dict[str, str | int | None] = {":s": status, ":r": rank(status), ":g": status_pk(status)}
+        sets = ["#s = :s", "status_rank = :r", f"{BY_STATUS.pk} = :g"]
+        if at is not None:
+            sets.append(f"{'ended_at' if is_terminal(status) else 'started_at'} = :t")
+            values[":t"] = at
+        if error is not None:
+            sets.append("#e = :e")
+            names["#e"] = "error"
+            values[":e"] = error
+        if execution_arn is not None:
+            sets.append("execution_arn = :x")
+            values[":x"] = execution_arn
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=encode(run_key(run_id)),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=f"{EXISTS} AND status_rank < :r",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=encode(values),
+            )
+        except self._errors.ConditionalCheckFailedException:
+            if self.get_run_item(run_id) is None:
+                raise LedgerError(f"run {run_id!r} is not in the ledger table {self.table!r}") from None
+            if execution_arn is not None:
+                # The run already moved on (e.g. it finished before its starter recorded RUNNING):
+                # keep the execution ARN anyway.
+                self._set_once(run_id, "execution_arn", execution_arn)
+            return False
+        return True
+
+    def close_run(self, run_id: str, status: str, *, at: str, error: str) -> bool:
+        """End a run that no finalize step ended (timeout, abort, a failure before any task ran):
+        set its status and close every attempt still running as failed with `error`."""
+        moved = self.set_run_status(run_id, status, at=at, error=error)
+        for att in self._attempts(run_id):
+            if att.status == TaskStatus.RUNNING:
+                self._cut_off(
+                    run_id, att, at, error.split(":", 1)[0], f"the run ended ({status}) while this attempt was running"
+                )
+        return moved
+
+    def _cut_off(self, run_id: str, att: Attempt, at: str, error: str, message: str) -> None:
+        """Close an attempt that was still running when something outside its code ended it."""
+        self.end_attempt(
+            run_id,
+            att.task,
+            att.attempt,
+            TaskStatus.FAILED,
+            started_at=att.started_at,
+            ended_at=at,
+            duration_ms=ms_between(att.started_at, at) or 0,
+            error=error,
+            message=message,
+            index=att.index,
+        )
+
+    def _set_once(self, run_id: str, attribute: str, value: str) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key=encode(run_key(run_id)),
+                UpdateExpression="SET #a = :v",
+                ConditionExpression=f"{EXISTS} AND attribute_not_exists(#a)",
+                ExpressionAttributeNames={"#a": attribute},
+                ExpressionAttributeValues=encode({":v": value}),
+            )
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def claim_alert(self, run_id: str) -> bool:
+        """Claim the right to send the run's failure alert: True for exactly one caller."""
+        return self._set_once(run_id, "alerted_at", now_iso())
+
+    def release_alert(self, run_id: str) -> None:
+        """Give the claim back (the alert could not be sent) so a retried delivery can send it."""
+        self.client.update_item(TableName=self.table, Key=encode(run_key(run_id)), UpdateExpression="REMOVE alerted_at")
+
+    def get_run_item(self, run_id: str) -> RunRecord | None:
+        """The run record alone, without its tasks."""
+        got = self.client.get_item(TableName=self.table, Key=encode(run_key(run_id)))
+        return run_from_item(got["Item"]) if "Item" in got else None
+
+    def get_run(self, run_id: str, *, attempts: bool = True) -> RunRecord | None:
+        """A run with its tasks; with `attempts=False` only the run and its final task summaries
+        are read (what a finished run needs), not every attempt."""
+        run = self.get_run_item(run_id)
+        if run is None:
+            return None
+        summaries = [summary_from_item(item) for item in self._query_run(run_id, TASK_PREFIX)]
+        if attempts or not summaries:
+            run.attempts = self._attempts(run_id)
+        run.tasks = task_records(run.attempts, summaries)
+        return run
+
+    def list_runs(self, workflow: str, *, limit: int = 20) -> list[RunRecord]:
+        """Runs of a workflow, newest first."""
+        return self._query_index(BY_WORKFLOW, workflow_pk(workflow), limit)
+
+    def runs_by_status(self, status: str, *, limit: int = 50) -> list[RunRecord]:
+        """Runs with a status, newest first."""
+        return self._query_index(BY_STATUS, status_pk(status), limit)
+
+    def _query_index(self, index: Index, pk: str, limit: int) -> list[RunRecord]:
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName=index.name,
+            KeyConditionExpression=f"{index.pk} = :p",
+            ExpressionAttributeValues=encode({":p": pk}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [run_from_item(i) for i in resp["Items"]]
+
+    def _query_run(self, run_id: str, prefix: str) -> list[Item]:
+        """Every item of a run whose sort key starts with `prefix`."""
+        items: list[Item] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": f"{PK} = :p AND begins_with({SK}, :s)",
+            "ExpressionAttributeValues": encode({":p": run_pk(run_id), ":s": prefix}),
+        }
+        while True:
+            resp = self.client.query(**kwargs)
+            items.extend(resp["Items"])
+            if "LastEvaluatedKey" not in resp:
+                return items
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def _attempts(self, run_id: str) -> list[Attempt]:
+        return [attempt_from_item(item) for item in self._query_run(run_id, ATTEMPT_PREFIX)]
+
+    def _put_new(self, item: Item) -> bool:
+        """Put an item that must not exist yet; False (nothing written) when it does."""
+        try:
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression=IS_NEW)
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    # -- attempts -------------------------------------------------------------------------
+
+    def start_attempt(self, run_id: str, task: str, attempt: int, started_at: str, index: int | None = None) -> bool:
+        """Record a running attempt; False if this attempt was already recorded (duplicate delivery)."""
+        return self._put_new(attempt_item(run_id, Attempt(task, attempt, TaskStatus.RUNNING, started_at, index=index)))
+
+    def end_attempt(
+        self,
+        run_id: str,
+        task: str,
+        attempt: int,
+        status: str,
+        *,
+        started_at: str,
+        ended_at: str,
+        duration_ms: int,
+        error: str | None = None,
+        message: str | None = None,
+        index: int | None = None,
+    ) -> bool:
+        """Write an attempt's final record; never overwrites an attempt that is already terminal.
+
+        A whole-item put (no update expression): the task runtime may have skipped the running
+        record for a short attempt, so this write must stand on its own.
+        """
+        att = Attempt(task, attempt, status, started_at, ended_at, duration_ms, error, message, index)
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=attempt_item(run_id, att),
+                ConditionExpression=f"{IS_NEW} OR status_rank < :r",
+                ExpressionAttributeValues=encode({":r": rank(status)}),
+            )
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def finalize_tasks(self, run_id: str, outcomes: Mapping[str, Mapping[str, Any]], at: str) -> dict[str, TaskRecord]:
+        """Write each task's final summary from the state machine's view; close dangling attempts.
+
+        `outcomes` maps task -> {"status", "error"?}. An attempt still running for a task that ended
+        failed was cut off by the state machine (timeout); it is closed as failed with that error.
+        """
+        attempts = self._attempts(run_id)
+        derived = task_records(attempts, [])
+        records: dict[str, TaskRecord] = {}
+        for name, outcome in sorted(outcomes.items()):
+            status = str(outcome.get("status") or TaskStatus.FAILED)
+            rec = derived.get(name, TaskRecord(name))
+            error = (rec.error or outcome.get("error")) if status == TaskStatus.FAILED else None
+            records[name] = TaskRecord(
+                name,
+                status,
+                rec.attempts,
+                rec.started_at,
+                rec.ended_at or (at if rec.started_at else None),
+                error,
+                rec.items,
+            )
+        for att in attempts:
+            final = records.get(att.task)
+            if att.status == TaskStatus.RUNNING and final is not None and final.status != TaskStatus.SUCCEEDED:
+                self._cut_off(
+                    run_id,
+                    att,
+                    at,
+                    str(final.error or "States.Timeout"),
+                    "the state machine ended this attempt (timeout or abort)",
+                )
+        self._write_summaries(run_id, records.values())
+        return records
+
+    def _write_summaries(self, run_id: str, records: Iterable[TaskRecord]) -> None:
+        requests = [{"PutRequest": {"Item": summary_item(run_id, rec)}} for rec in records]
+        for i in range(0, len(requests), BATCH_SIZE):
+            batch = {self.table: requests[i : i + BATCH_SIZE]}
+            while batch:
+                resp = self.client.batch_write_item(RequestItems=batch)
+                batch = resp.get("UnprocessedItems") or {}
+
+    # -- joins ----------------------------------------------------------------------------
+
+    def join_wait(self, run_id: str, task: str, token: str, needs: list[str]) -> dict[str, Any] | None:
+        """Register a waiting task's token; returns the awaited results if all already arrived."""
+        return self.joins.wait(run_id, task, token, needs)
+
+    def join_signal(self, run_id: str, task: str, result: Any, joins: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        """Record a finished upstream task; returns (token, results) for every join now complete."""
+        return self.joins.signal(run_id, task, result, joins)
