@@ -6,8 +6,9 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from bench.analysis import level_plan, longest_path, makespan
 from bench.corpus import SHAPES, Dag, is_series_parallel
-from orchestration.graph import build_plan, is_exact, level_plan, longest_path, makespan
+from orchestration.graph import build_plan, is_exact
 
 EPS = 1e-9
 

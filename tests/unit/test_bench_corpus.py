@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from bench.analysis import longest_path, makespan
 from bench.corpus import MAX_TASKS, MIN_TASKS, SHAPES, Dag, generate_corpus, is_series_parallel
 from bench.makespan import measure_dag
 from bench.transitions import static_count_of, stratified_subset
 from bench.workflows import workflow_of
-from orchestration.graph import build_plan, find_cycle, is_exact, longest_path, makespan
+from orchestration.graph import build_plan, find_cycle, is_exact
 
 SP_SHAPES = {"chain", "fan_out", "fan_in", "diamond", "layered", "series_parallel"}
 

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from bench.analysis import level_plan, longest_path, makespan
 from orchestration.graph import (
     Node,
     Par,
@@ -13,9 +14,6 @@ from orchestration.graph import (
     build_plan,
     find_cycle,
     is_exact,
-    level_plan,
-    longest_path,
-    makespan,
     topological_order,
     transitive_reduction,
 )

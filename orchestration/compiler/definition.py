@@ -1,0 +1,65 @@
+"""Operations on a compiled definition: canonical JSON, its hash, its substitutions, pruning (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from orchestration.compiler.states import substitution
+from orchestration.model import Workflow
+from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder
+
+
+def to_json(definition: Mapping[str, Any], *, indent: int | None = None) -> str:
+    """Canonical serialisation: byte-identical for the same workflow. Compact by default: that is
+    what deploys (deeply nested Parallel states would pay the 1 MB definition limit for indentation);
+    `indent=2` for people."""
+    if indent is None:
+        return json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(definition, indent=indent, ensure_ascii=False) + "\n"
+
+
+def definition_hash(definition: Mapping[str, Any] | str) -> str:
+    text = definition if isinstance(definition, str) else to_json(definition)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def placeholders(workflow: Workflow) -> dict[str, str]:
+    """Every substitution a compiled definition needs: placeholder -> task name or platform role."""
+    subs = {function_placeholder(t): t for t in sorted(workflow.tasks)}
+    subs[JOIN_FUNCTION] = "join"
+    subs[FINALIZE_FUNCTION] = "finalize"
+    return subs
+
+
+def render(definition: Mapping[str, Any] | str, arns: Mapping[str, str]) -> str:
+    """Fill `${placeholder}` substitutions (what CloudFormation's DefinitionSubstitutions does)."""
+    text = definition if isinstance(definition, str) else to_json(definition)
+    for key, value in arns.items():
+        text = text.replace(substitution(key), value)
+    return text
+
+
+def prune_unreachable(scope: dict[str, Any]) -> None:
+    """Drop states no transition reaches (Step Functions rejects them), e.g. the SKIPPED path of a
+    task whose only upstream can never be skipped. Recurses into Parallel branches and Map processors."""
+    states: dict[str, dict[str, Any]] = scope["States"]
+    seen: set[str] = set()
+    todo = [scope["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        state = states[name]
+        todo += [state[k] for k in ("Next", "Default") if k in state]
+        todo += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+    for name in [n for n in states if n not in seen]:
+        del states[name]
+    for state in states.values():
+        for branch in state.get("Branches", []):
+            prune_unreachable(branch)
+        if "ItemProcessor" in state:
+            prune_unreachable(state["ItemProcessor"])
