@@ -14,10 +14,22 @@ from typing import Any
 
 import click
 
-from orchestration.cli import FILE, WORKFLOW, _all_or_one, err_console, guarded, parse_iso_option
-from orchestration.errors import OrchestrationError, ValidationError
-from orchestration.triggers import Schedule, TriggerError, describe, next_fire_times, triggers_of
-from orchestration.validation import problems
+from orchestration.cli.common import (
+    EXIT_OK,
+    EXIT_USAGE,
+    FILE,
+    WORKFLOW,
+    err_console,
+    guarded,
+    parse_iso_option,
+    require_valid,
+    run_exit,
+    set_local_log_levels,
+    workflows_in,
+)
+from orchestration.errors import OrchestrationError
+from orchestration.status import is_ok_run
+from orchestration.triggers import EventTrigger, Schedule, TriggerError, describe, next_fire_times, triggers_of
 
 EXIT_NO_MATCH = 3
 
@@ -44,21 +56,17 @@ def _read_event(source: str) -> Any:
 @guarded
 def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_json: bool) -> None:
     """Deliver an EventBridge event to the file's workflows, as their rules would on AWS."""
-    import logging
-
     from orchestration.local.triggering import complete_event, deliver, matching_triggers
 
-    workflows = _all_or_one(file, workflow)
+    workflows = workflows_in(file, workflow)
     for wf in workflows:
-        found = problems(wf)
-        if found:
-            raise ValidationError(wf.name, found)
+        require_valid(wf)
     event = complete_event(_read_event(event_file))
     matched = matching_triggers(workflows, event)
     names = [f"{wf.name}/{name}" for wf, name in matched]
     report: dict[str, Any] = {"event_id": event["id"], "matched": names, "runs": []}
     if not matched:
-        declared = sum(1 for wf in workflows for t in triggers_of(wf).values() if t.kind == "event")
+        declared = sum(1 for wf in workflows for t in triggers_of(wf).values() if isinstance(t, EventTrigger))
         msg = (
             f"no workflow matched: the event (source={event.get('source')!r}, "
             f"detail-type={event.get('detail-type')!r}) matches none of the {declared} event trigger(s) in {file}"
@@ -76,25 +84,23 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
         return
     from orchestration.local import LocalCloud
 
-    logging.getLogger("orchestration").setLevel(logging.CRITICAL)
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-    worst = 0
+    worst = EXIT_OK
     with LocalCloud() as cloud:
+        set_local_log_levels()
         for wf, name in matched:
             result = deliver(cloud, wf, name, event)
             entry: dict[str, Any] = {"workflow": wf.name, "trigger": name, **result}
             if result["status"] == "rejected":
-                worst = max(worst, 2)
+                worst = max(worst, EXIT_USAGE)
                 err_console.print(
                     f"[red]✗[/] {wf.name} ({name}): rejected: {result['error']}", highlight=False, soft_wrap=True
                 )
             else:
                 record = cloud.wait(result["run_id"])
                 entry["run"] = record.as_dict()
-                ok = record.status in ("SUCCEEDED", "SUCCEEDED_WITH_FAILURES")
-                worst = max(worst, 0 if ok else 1)
+                worst = max(worst, run_exit(record.status))
                 if not as_json:
-                    mark = "[green]✓[/]" if ok else "[red]✗[/]"
+                    mark = "[green]✓[/]" if is_ok_run(record.status) else "[red]✗[/]"
                     err_console.print(
                         f"{mark} {wf.name} ({name}): run {record.run_id} {record.status} "
                         f"params={json.dumps(record.params)}",
@@ -121,7 +127,7 @@ def schedule(file: str, workflow: str | None, count: int, after: str | None) -> 
         if start.tzinfo is None:
             raise OrchestrationError(f"--after {after!r} has no time zone: add Z or an offset, e.g. {after}Z")
     shown = 0
-    for wf in _all_or_one(file, workflow):
+    for wf in workflows_in(file, workflow):
         for name, trig in triggers_of(wf).items():
             if not isinstance(trig, Schedule):
                 continue

@@ -1,0 +1,24 @@
+"""`orch`: validate, compile, graph and run workflows locally; deliver events, preview schedules.
+
+Exit status: 0 success, 1 the run failed, 2 a user error (bad file, invalid workflow, bad parameter).
+
+One module per command group; `main` lists their commands. Command modules import
+`orchestration.cli.common`, never this package, and import the local runtime inside the command.
+"""
+
+from __future__ import annotations
+
+import click
+
+from orchestration.cli.runs import run
+from orchestration.cli.triggers import schedule, trigger
+from orchestration.cli.workflows import compile_cmd, graph, validate
+
+
+@click.group(
+    commands=[validate, compile_cmd, graph, run, trigger, schedule],
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(package_name="orchestration")
+def main() -> None:
+    """Serverless workflows for AWS: author in Python, compile to Step Functions, run offline on moto."""

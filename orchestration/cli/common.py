@@ -1,0 +1,112 @@
+"""What every `orch` command shares: exit codes, the error guard, the FILE/WORKFLOW arguments,
+workflow loading, option parsing and the local runtime's log levels."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+
+from orchestration.errors import OrchestrationError, ParameterError, ValidationError
+from orchestration.loader import load_file, select
+from orchestration.model import Workflow
+from orchestration.runtime.registry import SERVICE
+from orchestration.status import is_ok_run
+from orchestration.times import parse_iso
+from orchestration.validation import problems
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+err_console = Console(stderr=True)
+
+FILE = click.argument("file", type=click.Path(dir_okay=False))
+WORKFLOW = click.option(
+    "--workflow", "-w", "workflow", metavar="NAME", help="Workflow to use when the file has several."
+)
+
+
+def fail(message: str) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    sys.exit(EXIT_USAGE)
+
+
+def guarded(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn library errors (user mistakes) into a message and exit status 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except OrchestrationError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def run_exit(status: str) -> int:
+    """The exit status for a run that ended with `status`."""
+    return EXIT_OK if is_ok_run(status) else EXIT_RUN_FAILED
+
+
+def pick_workflow(file: str, workflow: str | None) -> Workflow:
+    """The workflow named `workflow` in `file`, or its only one."""
+    return select(load_file(file), workflow, source=repr(file))
+
+
+def workflows_in(file: str, workflow: str | None) -> list[Workflow]:
+    """The workflow named `workflow` in `file`, or all of them sorted by name."""
+    found = load_file(file)
+    return [select(found, workflow, source=repr(file))] if workflow else [found[n] for n in sorted(found)]
+
+
+def require_valid(wf: Workflow) -> None:
+    found = problems(wf)
+    if found:
+        raise ValidationError(wf.name, found)
+
+
+def parse_iso_option(option: str, value: str) -> datetime:
+    """An ISO 8601 date-time given on the command line ('Z' accepted), or a ParameterError."""
+    moment = parse_iso(value)
+    if moment is None:
+        raise ParameterError(f"{option} {value!r} is not an ISO 8601 date-time: use e.g. 2026-11-21T00:00:00Z")
+    return moment
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    """--param KEY=VALUE pairs; a value starting with [ or { is read as JSON."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"--param {pair!r} is not KEY=VALUE: write it as --param name=value")
+        if key in params:
+            raise ParameterError(f"--param {key!r} is given twice: pass each parameter once")
+        stripped = value.strip()
+        if stripped[:1] in ("[", "{"):
+            try:
+                params[key] = json.loads(stripped)
+                continue
+            except json.JSONDecodeError as exc:
+                raise ParameterError(f"--param {key}={value!r} looks like JSON but is not valid ({exc.msg})") from None
+        params[key] = value
+    return params
+
+
+def set_local_log_levels(*, verbose: bool = False) -> None:
+    """Show the tasks' log lines only when verbose, and never moto's (it logs every task failure).
+
+    Call it once the local cloud is up: the Powertools logger sets its own level when first created.
+    """
+    logging.getLogger(SERVICE).setLevel(logging.INFO if verbose else logging.CRITICAL)
+    logging.getLogger("moto").setLevel(logging.CRITICAL)

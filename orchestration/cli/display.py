@@ -1,0 +1,66 @@
+"""How `orch` shows a run: the live task table and the one-line summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.ledger import RunRecord
+from orchestration.model import Workflow
+from orchestration.status import RunStatus, TaskStatus
+from orchestration.times import ms_between
+
+# A StrEnum member equals its string, so one key covers a status both enums spell.
+STATUS_STYLE: dict[str, str] = {
+    TaskStatus.PENDING: "dim",
+    TaskStatus.RUNNING: "cyan",
+    TaskStatus.SUCCEEDED: "green",
+    TaskStatus.FAILED: "red",
+    TaskStatus.SKIPPED: "dim",
+    TaskStatus.UPSTREAM_FAILED: "red",
+    RunStatus.QUEUED: "dim",
+    RunStatus.SUCCEEDED_WITH_FAILURES: "yellow",
+    RunStatus.TIMED_OUT: "red",
+    RunStatus.ABORTED: "red",
+}
+
+
+def duration(start: str | None, end: str | None) -> str:
+    ms = ms_between(start, end)
+    return "" if ms is None else f"{ms} ms"
+
+
+def run_table(wf: Workflow, record: RunRecord | None) -> Table:
+    """One row per task of `wf`, in declaration order; tasks the run has not reached are PENDING."""
+    table = Table(title=f"{wf.name}" + (f"  run {record.run_id}" if record else ""), title_justify="left")
+    for col in ("task", "status", "attempts", "duration", "error"):
+        table.add_column(col)
+    tasks = record.tasks if record else {}
+    for name in wf.tasks:
+        t = tasks.get(name)
+        status = t.status if t else TaskStatus.PENDING
+        style = STATUS_STYLE.get(status, "")
+        table.add_row(
+            name,
+            f"[{style}]{status}[/]",
+            str(t.attempts if t else 0),
+            duration(t.started_at, t.ended_at) if t else "",
+            (t.error or "") if t else "",
+        )
+    return table
+
+
+def print_summary(console: Console, record: RunRecord) -> None:
+    counts = Counter(t.status for t in record.tasks.values())
+    style = STATUS_STYLE.get(record.status, "")
+    parts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+    console.print(
+        f"run [bold]{record.run_id}[/] of [bold]{record.workflow}[/]: [{style}]{record.status}[/] "
+        f"in {duration(record.started_at, record.ended_at)} ({parts})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if record.error:
+        console.print(f"  {record.error}", highlight=False, soft_wrap=True)
