@@ -39,6 +39,10 @@ class CompileError(OrchestrationError):
     """The workflow cannot be compiled to Amazon States Language."""
 
 
+class TriggerError(OrchestrationError):
+    """A trigger declaration is unusable, or an event cannot be mapped to parameters."""
+
+
 class LedgerError(OrchestrationError):
     """The run ledger rejected or could not perform an operation."""
 

@@ -1,0 +1,57 @@
+"""Trigger declarations: what starts a workflow's runs on AWS (pure: no AWS SDK, no I/O).
+
+Two kinds, both declared on the workflow (``Workflow(..., schedule=..., triggers=[...])``):
+
+- `Schedule`: an EventBridge Scheduler schedule, ``cron`` (EventBridge's 6-field syntax, see
+  `orchestration.triggers.cron`) or ``rate``, in a time zone, with a flexible window and a retry
+  policy. A scheduled run gets the scheduled time as its logical date.
+- `EventTrigger`: an EventBridge rule with an event pattern; ``params`` maps workflow parameters to
+  fields of the event (``"$.detail.object.key"``). `on_s3_object_created` builds one for file arrival.
+
+`trigger_problems(wf)` validates the declarations (called by `orchestration.validation.problems`);
+`next_fire_times` previews a schedule. The deployable stack (`infra/`) and the trigger function
+(`functions/trigger.py`) read the same declarations.
+
+Modules: `declarations` (the classes, naming), `cron` (EventBridge cron), `schedules` (rates, time
+zones, preview), `patterns` (event patterns), `events` (event paths), `checks` (`trigger_problems`).
+"""
+
+from orchestration.errors import TriggerError
+from orchestration.triggers.checks import trigger_problems
+from orchestration.triggers.cron import Cron, parse_cron, to_croniter
+from orchestration.triggers.declarations import (
+    EventTrigger,
+    Schedule,
+    Trigger,
+    all_triggers,
+    declared,
+    describe,
+    on_s3_object_created,
+    triggers_of,
+)
+from orchestration.triggers.events import event_params, event_value
+from orchestration.triggers.patterns import pattern_problems
+from orchestration.triggers.schedules import next_fire_times, parse_rate, schedule_problems, zone
+
+__all__ = [
+    "Cron",
+    "EventTrigger",
+    "Schedule",
+    "Trigger",
+    "TriggerError",
+    "all_triggers",
+    "declared",
+    "describe",
+    "event_params",
+    "event_value",
+    "next_fire_times",
+    "on_s3_object_created",
+    "parse_cron",
+    "parse_rate",
+    "pattern_problems",
+    "schedule_problems",
+    "to_croniter",
+    "trigger_problems",
+    "triggers_of",
+    "zone",
+]
