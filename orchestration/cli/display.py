@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.ledger import RunRecord
 from orchestration.model import Workflow
 from orchestration.status import RunStatus, TaskStatus
 from orchestration.times import ms_between
+
+if TYPE_CHECKING:  # the ledger imports boto3: keep the CLI fast to import
+    from orchestration.ledger import RunRecord
 
 # A StrEnum member equals its string, so one key covers a status both enums spell.
 STATUS_STYLE: dict[str, str] = {
