@@ -1,9 +1,22 @@
+"""Fixtures shared by every test folder (pytest's `pythonpath` setting puts the project root first)."""
+
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import logging
+from collections.abc import Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import pytest
+
+from orchestration.runtime.registry import SERVICE
+
+
+@pytest.fixture(scope="module")
+def quiet_logs() -> Iterator[None]:
+    """Silence moto's interpreter (it logs every task failure) and the platform functions' logger."""
+    loggers = [logging.getLogger(name) for name in ("moto", SERVICE)]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from orchestration.cli import main
+from tests.samples import ROOT, example
 
-ROOT = Path(__file__).resolve().parents[2]
-ETL = str(ROOT / "examples" / "etl.py")
+ETL = str(example("etl"))
 ISO_MS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 

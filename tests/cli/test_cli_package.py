@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 from orchestration.cli.display import STATUS_STYLE
 from orchestration.status import RunStatus, TaskStatus
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.samples import ROOT
 
 
 def test_every_status_has_a_style() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,12 +13,6 @@ from orchestration import Param, Retry, RunIf, TaskFailure, Workflow
 from orchestration.artifacts import REF_KEY
 from orchestration.ledger import RunRecord
 from orchestration.local import LocalCloud
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
-    with LocalCloud() as c:
-        yield c
 
 
 def statuses(record: RunRecord) -> dict[str, str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,24 +14,9 @@ from orchestration.local.triggering import complete_event, deliver, fire, matche
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.recorder import record_status
 from orchestration.runtime.trigger import run_id_for, run_trigger
-from tests.conftest import EXAMPLES
+from tests.samples import S3_EVENT, example
 
-FILE = str(EXAMPLES / "file_arrival.py")
-S3_EVENT = {
-    "source": "aws.s3",
-    "detail-type": "Object Created",
-    "id": "11111111-2222-4333-8444-555555555555",
-    "time": "2026-11-21T08:30:00Z",
-    "detail": {"bucket": {"name": "my-landing-bucket"}, "object": {"key": "incoming/x.csv"}},
-}
-
-
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
-    logging.getLogger("moto").setLevel(logging.CRITICAL)
-    logging.getLogger("orchestration").setLevel(logging.CRITICAL)
-    with LocalCloud() as c:
-        yield c
+FILE = str(example("file_arrival"))
 
 
 @pytest.fixture(scope="module")

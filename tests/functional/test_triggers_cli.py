@@ -9,15 +9,10 @@ from typing import Any
 from click.testing import CliRunner
 
 from orchestration.cli import main
-from tests.conftest import EXAMPLES
+from tests.samples import example, s3_object_created
 
-FILE = str(EXAMPLES / "file_arrival.py")
-S3_EVENT = {
-    "source": "aws.s3",
-    "detail-type": "Object Created",
-    "id": "11111111-2222-4333-8444-555555555555",
-    "detail": {"bucket": {"name": "my-landing-bucket"}, "object": {"key": "incoming/x.csv"}},
-}
+FILE = str(example("file_arrival"))
+S3_EVENT = s3_object_created(time=None)  # EventBridge's envelope time is filled in by `orch trigger`
 
 
 def _event_file(tmp_path: Path, event: dict[str, Any]) -> str:
@@ -72,7 +67,7 @@ def test_cli_schedule_previews_fire_times_in_the_time_zone() -> None:
 
 def test_cli_schedule_user_errors() -> None:
     runner = CliRunner()
-    none = runner.invoke(main, ["schedule", str(EXAMPLES / "etl.py")])
+    none = runner.invoke(main, ["schedule", str(example("etl"))])
     assert none.exit_code == 2 and "declares no schedule" in none.output
     naive = runner.invoke(main, ["schedule", FILE, "--after", "2026-11-21T00:00:00"])
     assert naive.exit_code == 2 and "no time zone" in naive.output

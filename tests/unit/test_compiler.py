@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,9 @@ from orchestration.compiler import (
     placeholders,
     render,
 )
+from tests.samples import GOLDEN
+from tests.samples import example as example_file
 
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
 EXAMPLES = ["etl", "fanout", "branching", "n_shape"]
 
 
@@ -41,7 +40,7 @@ def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_examples_match_golden_asl(example: str) -> None:
     """Golden files: regenerate with UPDATE_GOLDEN=1 after an intended compiler change."""
-    text = to_json(compile_workflow(load_workflow(ROOT / "examples" / f"{example}.py")), indent=2)
+    text = to_json(compile_workflow(load_workflow(example_file(example))), indent=2)
     golden = GOLDEN / f"{example}.asl.json"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
@@ -50,7 +49,7 @@ def test_examples_match_golden_asl(example: str) -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_compilation_is_byte_identical(example: str) -> None:
-    wf = load_workflow(ROOT / "examples" / f"{example}.py")
+    wf = load_workflow(example_file(example))
     first, second = to_json(compile_workflow(wf)), to_json(compile_workflow(wf))
     assert first == second
     assert "\n" not in first and json.loads(first) == compile_workflow(wf)  # compact: what deploys
@@ -59,7 +58,7 @@ def test_compilation_is_byte_identical(example: str) -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_every_next_target_exists_and_every_state_is_reachable(example: str) -> None:
-    definition = compile_workflow(load_workflow(ROOT / "examples" / f"{example}.py"))
+    definition = compile_workflow(load_workflow(example_file(example)))
 
     def check(scope: dict[str, Any]) -> None:
         states = scope["States"]
@@ -81,7 +80,7 @@ def test_every_next_target_exists_and_every_state_is_reachable(example: str) -> 
 
 
 def test_etl_structure_and_static_routing() -> None:
-    definition = compile_workflow(load_workflow(ROOT / "examples" / "etl.py"))
+    definition = compile_workflow(load_workflow(example_file("etl")))
     states = all_states(definition)
     # transform follows extract directly: no Choice, extract's exits route by status
     assert states["extract"]["Next"] == "transform"
@@ -110,7 +109,7 @@ def test_etl_structure_and_static_routing() -> None:
 
 
 def test_n_shape_compiles_to_a_join_with_signal() -> None:
-    definition = compile_workflow(load_workflow(ROOT / "examples" / "n_shape.py"))
+    definition = compile_workflow(load_workflow(example_file("n_shape")))
     states = all_states(definition)
     wait = states["join_customers.join"]
     assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -151,7 +150,7 @@ def test_run_if_rules() -> None:
 
 
 def test_placeholders_and_render() -> None:
-    wf = load_workflow(ROOT / "examples" / "etl.py")
+    wf = load_workflow(example_file("etl"))
     text = to_json(compile_workflow(wf))
     subs = placeholders(wf)
     assert set(subs) == {f"fn_{t}" for t in wf.tasks} | {JOIN_FUNCTION, FINALIZE_FUNCTION}
@@ -173,7 +172,7 @@ def test_inline_output_limit_keeps_the_state_under_the_payload_limit() -> None:
 
 
 def test_for_each_map_state() -> None:
-    wf = load_workflow(ROOT / "examples" / "fanout.py")
+    wf = load_workflow(example_file("fanout"))
     states = all_states(compile_workflow(wf))
     m = states["process"]
     assert m["Type"] == "Map"
