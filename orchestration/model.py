@@ -10,7 +10,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, overload
+from typing import Any, TypedDict, Unpack, overload
 
 from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import ValidationError as PydanticValidationError
@@ -147,6 +147,29 @@ class Task:
         return [Dependency(n, data=n in data, outcome=outcomes.get(n)) for n in sorted(data | set(outcomes) | order)]
 
 
+class TaskOptions(TypedDict, total=False):
+    """Options of `@workflow.task` and `@workflow.condition`."""
+
+    name: str | None
+    after: Iterable[str | Task | Outcome]
+    run_if: RunIf | str
+    retry: Retry | int | None
+    timeout_seconds: int | None
+    resources: Resources | None
+    description: str
+
+
+class ForEachOptions(TaskOptions, total=False):
+    """`@workflow.task` also runs a task once per item of an upstream task's list."""
+
+    for_each: str | Task | None
+    max_concurrency: int
+
+
+TASK_OPTIONS = frozenset(TaskOptions.__annotations__)
+FOR_EACH_OPTIONS = frozenset(ForEachOptions.__annotations__) | TASK_OPTIONS
+
+
 class Workflow:
     """A named DAG of tasks with typed parameters.
 
@@ -223,85 +246,29 @@ class Workflow:
     def task(self, fn: TaskFn, /) -> Task: ...
 
     @overload
-    def task(
-        self,
-        fn: None = None,
-        /,
-        *,
-        name: str | None = None,
-        after: Iterable[str | Task | Outcome] = (),
-        run_if: RunIf | str = RunIf.ALL_SUCCESS,
-        retry: Retry | int | None = None,
-        timeout_seconds: int | None = None,
-        resources: Resources | None = None,
-        for_each: str | Task | None = None,
-        max_concurrency: int = 10,
-        description: str = "",
-    ) -> Callable[[TaskFn], Task]: ...
+    def task(self, fn: None = None, /, **options: Unpack[ForEachOptions]) -> Callable[[TaskFn], Task]: ...
 
-    def task(
-        self,
-        fn: TaskFn | None = None,
-        /,
-        *,
-        name: str | None = None,
-        after: Iterable[str | Task | Outcome] = (),
-        run_if: RunIf | str = RunIf.ALL_SUCCESS,
-        retry: Retry | int | None = None,
-        timeout_seconds: int | None = None,
-        resources: Resources | None = None,
-        for_each: str | Task | None = None,
-        max_concurrency: int = 10,
-        description: str = "",
-    ) -> Task | Callable[[TaskFn], Task]:
+    def task(self, fn: TaskFn | None = None, /, **options: Unpack[ForEachOptions]) -> Task | Callable[[TaskFn], Task]:
         """Declare a task. Parameters of the function named after other tasks receive their outputs."""
+        return self._declare(fn, False, FOR_EACH_OPTIONS, options)
 
-        def register(f: TaskFn) -> Task:
-            return self._add(
-                f,
-                name=name,
-                after=after,
-                run_if=run_if,
-                retry=retry,
-                timeout_seconds=timeout_seconds,
-                resources=resources,
-                condition=False,
-                for_each=for_each,
-                max_concurrency=max_concurrency,
-                description=description,
-            )
-
-        return register(fn) if fn is not None else register
-
-    def condition(
-        self,
-        fn: TaskFn | None = None,
-        /,
-        *,
-        name: str | None = None,
-        after: Iterable[str | Task | Outcome] = (),
-        run_if: RunIf | str = RunIf.ALL_SUCCESS,
-        retry: Retry | int | None = None,
-        timeout_seconds: int | None = None,
-        resources: Resources | None = None,
-        description: str = "",
-    ) -> Any:
+    def condition(self, fn: TaskFn | None = None, /, **options: Unpack[TaskOptions]) -> Any:
         """Declare a condition task: it returns a bool; downstream tasks depend on `.true` or `.false`."""
+        return self._declare(fn, True, TASK_OPTIONS, options)
+
+    def _declare(
+        self, fn: TaskFn | None, condition: bool, allowed: frozenset[str], options: Mapping[str, Any]
+    ) -> Task | Callable[[TaskFn], Task]:
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            kind = "@workflow.condition" if condition else "@workflow.task"
+            raise WorkflowDefinitionError(
+                f"{kind} got unknown option(s) {', '.join(map(repr, unknown))}; its options are: "
+                + ", ".join(sorted(allowed))
+            )
 
         def register(f: TaskFn) -> Task:
-            return self._add(
-                f,
-                name=name,
-                after=after,
-                run_if=run_if,
-                retry=retry,
-                timeout_seconds=timeout_seconds,
-                resources=resources,
-                condition=True,
-                for_each=None,
-                max_concurrency=10,
-                description=description,
-            )
+            return self._add(f, condition=condition, **options)
 
         return register(fn) if fn is not None else register
 
@@ -309,16 +276,16 @@ class Workflow:
         self,
         fn: TaskFn,
         *,
-        name: str | None,
-        after: Iterable[str | Task | Outcome],
-        run_if: RunIf | str,
-        retry: Retry | int | None,
-        timeout_seconds: int | None,
-        resources: Resources | None,
         condition: bool,
-        for_each: str | Task | None,
-        max_concurrency: int,
-        description: str,
+        name: str | None = None,
+        after: Iterable[str | Task | Outcome] = (),
+        run_if: RunIf | str = RunIf.ALL_SUCCESS,
+        retry: Retry | int | None = None,
+        timeout_seconds: int | None = None,
+        resources: Resources | None = None,
+        for_each: str | Task | None = None,
+        max_concurrency: int = 10,
+        description: str = "",
     ) -> Task:
         if not callable(fn):
             raise WorkflowDefinitionError(f"@task expects a function, got {fn!r}")

@@ -192,7 +192,7 @@ def test_empty_workflow_and_bad_name() -> None:
 def test_heartbeat_is_not_part_of_the_task_api() -> None:
     """A Lambda task is bounded by timeout_seconds; there is no callback task type to heartbeat."""
     wf = Workflow("hb")
-    with pytest.raises(TypeError, match="heartbeat_seconds"):
+    with pytest.raises(WorkflowDefinitionError, match=r"unknown option.*'heartbeat_seconds'.*timeout_seconds"):
         wf.task(heartbeat_seconds=10)  # type: ignore[call-overload]
 
 
