@@ -1,7 +1,7 @@
 """The deployable stack: `cdk deploy` builds one CloudFormation stack for a project's workflows.
 
-`infra/app.py` is the CDK app (cdk.json runs it); `infra/stack.py` assembles the constructs:
-`platform.py` (ledger table, artifact bucket, alerts, shared code, platform functions),
-`workflow.py` (per workflow: task functions, state machine, trigger function, schedules and
-rules) and `nag.py` (cdk-nag AwsSolutions checks and the reasoned acknowledgments).
+`app.py` is the CDK app (cdk.json runs it); `settings.py` reads its context; `discovery.py` loads and
+checks the workflows; `asset.py` stages the code asset; `stack.py` composes the constructs of
+`constructs/` (ledger, artifacts, alerts, platform functions, one `WorkflowDeployment` with its
+triggers per workflow) and wires their grants; `nag.py` holds the cdk-nag acknowledgments.
 """

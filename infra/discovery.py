@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.asset import asset_path
 from infra.settings import InfraError
 from orchestration.compiler import LAMBDA_CALLBACK, compile_workflow, to_json
 from orchestration.errors import WorkflowLoadError
@@ -64,8 +65,7 @@ def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
             continue
         definition = to_json(compile_workflow(wf))
         errors.extend(deploy_problems(wf, definition))
-        rel = _asset_path(root, folder, file)
-        out.append(Discovered(wf, rel, file, definition))
+        out.append(Discovered(wf, asset_path(root, file), file, definition))
     if errors:
         raise InfraError("cannot build the stack:\n" + "\n".join(f"  - {e}" for e in errors))
     return folder, out
@@ -87,18 +87,3 @@ def deploy_problems(wf: Workflow, definition: str) -> list[str]:
                 f"timeout_seconds={wf.timeout_seconds}: lower it or use type='STANDARD'"
             )
     return out
-
-
-def _asset_path(root: Path, folder: Path, file: Path) -> str:
-    """Where the workflow file sits inside the code asset (folders outside the project go to workflows/)."""
-    try:
-        return file.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return f"workflows/{folder.name}/{file.name}"
-
-
-def asset_folder(root: Path, folder: Path) -> str:
-    try:
-        return folder.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return f"workflows/{folder.name}"

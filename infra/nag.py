@@ -8,22 +8,22 @@ finding by its exact id, on the narrowest construct, with the reason it stays.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import aws_cdk as cdk
 from constructs import IConstruct
 
-if TYPE_CHECKING:  # pragma: no cover
-    from infra.stack import OrchestratorStack
+from infra.constructs.artifacts import ARTIFACT_PREFIX, Artifacts
+from infra.constructs.workflow import WorkflowDeployment
 
 REASONS = {
     "L1": (
         "Functions run on Python 3.13 to match AWS's public Powertools V3 layer built for python3.13 "
-        "(it ships pydantic-core compiled per Python version); raise both together in infra/shared.py."
+        "(it ships pydantic-core compiled per Python version); raise both together in infra/constructs/functions.py."
     ),
     "S1": (
         "The artifact bucket holds transient task outputs, written and read only by the task functions' "
-        "roles (s3:GetObject/PutObject on runs/*); enable CloudTrail S3 data events for an access audit "
+        f"roles (s3:GetObject/PutObject on {ARTIFACT_PREFIX}*); enable CloudTrail S3 data events for an access audit "
         "rather than a second, itself unlogged, log bucket."
     ),
     "SQS3": (
@@ -31,8 +31,8 @@ REASONS = {
         "on their targets, which cdk-nag does not see); a DLQ of a DLQ adds nothing."
     ),
     "IAM5-artifacts": (
-        "Task outputs are stored under runs/<workflow>/<run id>/<task>/..., keys known only at run time: "
-        "object access is limited to the runs/ prefix of this stack's artifact bucket."
+        f"Task outputs are stored under {ARTIFACT_PREFIX}<workflow>/<run id>/<task>/..., keys known only at "
+        f"run time: object access is limited to the {ARTIFACT_PREFIX} prefix of this stack's artifact bucket."
     ),
     "IAM5-scheduler": (
         "CDK's Scheduler target grant allows invoking the trigger function and its versions/aliases "
@@ -50,21 +50,26 @@ def _ack(scope: IConstruct, rule: str, reason_key: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule, reason=REASONS[reason_key]))
 
 
-def acknowledge(stack: OrchestratorStack) -> None:
-    platform = stack.platform
+def _logical_id(construct: IConstruct) -> str:
+    resource = construct.node.default_child
+    assert isinstance(resource, cdk.CfnElement)
+    return cdk.Stack.of(construct).get_logical_id(resource)
+
+
+def acknowledge(
+    stack: cdk.Stack, *, artifacts: Artifacts, delivery_dlq: IConstruct, workflows: Iterable[WorkflowDeployment]
+) -> None:
+    """Acknowledge the remaining findings on `stack` and on the constructs they concern."""
     _ack(stack, "AwsSolutions-L1", "L1")
-    _ack(platform.bucket, "AwsSolutions-S1", "S1")
-    _ack(platform.dlq, "AwsSolutions-SQS3", "SQS3")
-    bucket_resource = platform.bucket.node.default_child
-    assert isinstance(bucket_resource, cdk.CfnElement)
-    bucket_id = stack.get_logical_id(bucket_resource)
-    for dep in stack.workflows.values():
+    _ack(artifacts.bucket, "AwsSolutions-S1", "S1")
+    _ack(delivery_dlq, "AwsSolutions-SQS3", "SQS3")
+    objects = f"AwsSolutions-IAM5[Resource::<{_logical_id(artifacts.bucket)}.Arn>/{ARTIFACT_PREFIX}*]"
+    for dep in workflows:
         _ack(dep.state_machine.role, "AwsSolutions-IAM5[Resource::*]", "IAM5-sfn")
-        if dep.schedule_role is not None and dep.trigger_function is not None:
-            trigger = dep.trigger_function.node.default_child
-            assert isinstance(trigger, cdk.CfnElement)
-            rule = f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(trigger)}.Arn>:*]"
-            _ack(dep.schedule_role, rule, "IAM5-scheduler")
+        triggers = dep.triggers
+        if triggers is not None and triggers.schedule_role is not None:
+            rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"
+            _ack(triggers.schedule_role, rule, "IAM5-scheduler")
         for fn in dep.task_functions.values():
             assert fn.role is not None
-            _ack(fn.role, f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/runs/*]", "IAM5-artifacts")
+            _ack(fn.role, objects, "IAM5-artifacts")

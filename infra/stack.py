@@ -8,13 +8,19 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.discovery import Discovered, asset_folder, discover
+from infra.asset import stage_code
+from infra.constructs.functions import public_powertools_layer
+from infra.constructs.platform import Platform
+from infra.constructs.workflow import WorkflowDeployment, state_machine_name
+from infra.discovery import Discovered, discover
 from infra.nag import acknowledge
 from infra.settings import Settings
-from infra.shared import Platform, stage_code
-from infra.workflow import WorkflowDeployment
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _construct_id(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
 class OrchestratorStack(cdk.Stack):
@@ -23,19 +29,35 @@ class OrchestratorStack(cdk.Stack):
         self.settings = settings
         folder, found = discover(root, settings.workflows)
         self.discovered: list[Discovered] = found
-        code_dir = stage_code(root, folder, asset_folder(root, folder))
-        self.platform = Platform(self, "Platform", settings=settings, code_dir=code_dir)
+        self.platform = Platform(
+            self,
+            "Platform",
+            code_dir=stage_code(root, folder),
+            layer_arn=settings.powertools_layer_arn or public_powertools_layer(settings.powertools_layer_version),
+            retain_data=settings.retain_data,
+            artifact_retention_days=settings.artifact_retention_days,
+            log_retention_days=settings.log_retention_days,
+            alert_email=settings.alert_email,
+        )
+        functions = self.platform.functions
         self.workflows: dict[str, WorkflowDeployment] = {}
         for item in found:
-            cid = "Wf_" + "".join(ch if ch.isalnum() else "_" for ch in item.workflow.name)
-            self.workflows[item.workflow.name] = WorkflowDeployment(self, cid, item=item, platform=self.platform)
-        self.recorder = self.platform.recorder(
-            {dep.name: name for name, dep in self.workflows.items()},
-            [dep.state_machine.state_machine_arn for dep in self.workflows.values()],
-        )
-        cdk.CfnOutput(self, "LedgerTableName", value=self.platform.table.table_name)
-        cdk.CfnOutput(self, "ArtifactBucketName", value=self.platform.bucket.bucket_name)
-        cdk.CfnOutput(self, "AlertTopicArn", value=self.platform.topic.topic_arn)
+            dep = WorkflowDeployment(
+                self,
+                f"Wf_{_construct_id(item.workflow.name)}",
+                item=item,
+                state_machine_name=state_machine_name(settings.stack_name, item.workflow.name),
+                functions=functions,
+                ledger=self.platform.ledger,
+                artifacts=self.platform.artifacts,
+            )
+            if dep.uses_join:
+                dep.grant_task_response(functions.join)
+            self.workflows[item.workflow.name] = dep
+        self.recorder = self.platform.add_recorder(list(self.workflows.values()))
+        cdk.CfnOutput(self, "LedgerTableName", value=self.platform.ledger.table_name)
+        cdk.CfnOutput(self, "ArtifactBucketName", value=self.platform.artifacts.bucket_name)
+        cdk.CfnOutput(self, "AlertTopicArn", value=self.platform.alerts.topic_arn)
         for name, dep in sorted(self.workflows.items()):
             cdk.CfnOutput(
                 self,
@@ -43,7 +65,12 @@ class OrchestratorStack(cdk.Stack):
                 value=dep.state_machine.state_machine_arn,
                 description=f"workflow {name}",
             )
-        acknowledge(self)
+        acknowledge(
+            self,
+            artifacts=self.platform.artifacts,
+            delivery_dlq=functions.delivery_dlq,
+            workflows=self.workflows.values(),
+        )
 
 
 def build_app(

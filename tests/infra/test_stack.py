@@ -111,6 +111,16 @@ def test_ledger_table(synth: Synth) -> None:
     assert table["DeletionPolicy"] == "Retain"
 
 
+def test_stateful_resources_keep_their_logical_ids(synth: Synth) -> None:
+    """A changed logical id replaces the resource on deploy: the run history or the artifacts would be lost."""
+    kinds = {
+        "PlatformLedgerC2560360": "AWS::DynamoDB::Table",
+        "PlatformArtifactsD98FDC30": "AWS::S3::Bucket",
+        "PlatformDeliveryDLQEDAB9709": "AWS::SQS::Queue",
+    }
+    assert {k: synth.raw["Resources"][k]["Type"] for k in kinds} == kinds
+
+
 def test_artifact_bucket(synth: Synth) -> None:
     (bucket,) = resources(synth.raw, "AWS::S3::Bucket").values()
     props = bucket["Properties"]

@@ -1,0 +1,163 @@
+"""The platform's functions: the code asset and Powertools layer they all run with, a factory for
+such functions, EventBridge delivery to them (with its dead-letter queue), and the platform's own
+join, finalize and recorder functions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.settings import POWERTOOLS_ACCOUNT, PYTHON_VERSION, RETENTION_DAYS, InfraError
+from orchestration.protocol import STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE, StatusChangeDetail
+from orchestration.runtime.registry import FINALIZE, JOIN, RECORDER, Env, PlatformFunction
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13  # the Powertools layer is built per Python version: PYTHON_VERSION
+EVENT_RETRY_ATTEMPTS = 185  # EventBridge's maximum: delivery is retried for up to a day
+EVENT_MAX_AGE_HOURS = 24
+
+
+def public_powertools_layer(version: int) -> str:
+    """ARN of AWS's public Powertools for AWS Lambda (Python) V3 layer, in the stack's region."""
+    return cdk.Fn.sub(
+        f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:{POWERTOOLS_ACCOUNT}:layer:"
+        f"AWSLambdaPowertoolsPythonV3-python{PYTHON_VERSION.replace('.', '')}-x86_64:{version}"
+    )
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """CloudWatch's allowed retention periods, in the order CDK's enum lists them (INFINITE last)."""
+    members = [m for m in logs.RetentionDays if m.name != "INFINITE"]
+    return dict(zip(RETENTION_DAYS, members, strict=True))[days]  # Settings.problems() checked `days`
+
+
+class PlatformFunctions(Construct):
+    """Every function of the stack is made here: same code asset, layer, runtime and base environment,
+    each with its own log group and its own role (allowed to write to that log group only)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        code_dir: Path,
+        layer_arn: str,
+        log_retention_days: int,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, id)
+        self.delivery_dlq = sqs.Queue(
+            self,
+            "DeliveryDLQ",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.code = lambda_.Code.from_asset(str(code_dir))
+        self.layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
+        self.log_retention = retention(log_retention_days)
+        self.environment = dict(environment)
+        self.join = self.function(
+            self, "Join", runs=JOIN, description="Releases tasks waiting on joins (SendTaskSuccess)"
+        )
+        self.finalize = self.function(
+            self, "Finalize", runs=FINALIZE, description="Records the run outcome and skipped tasks"
+        )
+
+    def function(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        runs: PlatformFunction,
+        description: str,
+        memory_mb: int = 256,
+        timeout_seconds: int = 60,
+        ephemeral_storage_mb: int = 512,
+        environment: Mapping[str, str] | None = None,
+    ) -> lambda_.Function:
+        """A function running the registry entry `runs`, in `scope` (construct ids `<id>`, `<id>Logs`,
+        `<id>Role`). Its environment is the base environment plus `environment`."""
+        env = {**self.environment, **(environment or {})}
+        missing = [name for name in runs.env if name not in env]
+        if missing:
+            raise InfraError(
+                f"function {id} runs {runs.handler}, which reads {missing}, but its environment has only "
+                f"{sorted(env)}: pass them in `environment`"
+            )
+        group = logs.LogGroup(
+            scope, f"{id}Logs", retention=self.log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
+        role = iam.Role(
+            scope,
+            f"{id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=description[:900],
+        )
+        group.grant_write(role)
+        return lambda_.Function(
+            scope,
+            id,
+            runtime=RUNTIME,
+            handler=runs.handler,
+            code=self.code,
+            layers=[self.layer],
+            memory_size=memory_mb,
+            timeout=cdk.Duration.seconds(timeout_seconds),
+            ephemeral_storage_size=cdk.Size.mebibytes(ephemeral_storage_mb),
+            environment=env,
+            description=description[:256],
+            log_group=group,
+            role=role,
+        )
+
+    def event_target(
+        self, fn: lambda_.IFunction, *, event: events.RuleTargetInput | None = None
+    ) -> targets.LambdaFunction:
+        """An EventBridge rule target invoking `fn`, retried for a day, then dead-lettered."""
+        return targets.LambdaFunction(
+            fn,
+            event=event,
+            dead_letter_queue=self.delivery_dlq,
+            retry_attempts=EVENT_RETRY_ATTEMPTS,
+            max_event_age=cdk.Duration.hours(EVENT_MAX_AGE_HOURS),
+        )
+
+    def add_recorder(
+        self, *, state_machines: Mapping[str, str], state_machine_arns: Sequence[str], alert_topic_arn: str
+    ) -> lambda_.Function:
+        """The recorder and the rule feeding it every status change of `state_machine_arns`.
+
+        `state_machines` maps each state machine name to its workflow name."""
+        fn = self.function(
+            self,
+            "Recorder",
+            runs=RECORDER,
+            description="Keeps the run ledger right on execution status changes; alerts on failures",
+            environment={
+                Env.ALERT_TOPIC_ARN: alert_topic_arn,
+                Env.STATE_MACHINES: json.dumps(dict(state_machines), sort_keys=True, separators=(",", ":")),
+            },
+        )
+        if state_machine_arns:
+            events.Rule(
+                self,
+                "ExecutionStatusRule",
+                description="Step Functions execution status changes of this stack's workflows -> recorder",
+                event_pattern=events.EventPattern(
+                    source=[STATUS_CHANGE_SOURCE],
+                    detail_type=[STATUS_CHANGE_DETAIL_TYPE],
+                    detail={StatusChangeDetail.key("stateMachineArn"): list(state_machine_arns)},
+                ),
+                targets=[self.event_target(fn)],
+            )
+        return fn

@@ -1,0 +1,74 @@
+"""The run ledger: the DynamoDB table and indexes of `orchestration.ledger.table_spec`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from orchestration.ledger import table_spec
+
+# Exactly the DynamoDB calls orchestration/ledger.py makes, on the table and its two indexes.
+LEDGER_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:BatchWriteItem",
+)
+
+
+def _keys(key_schema: list[dict[str, Any]]) -> dict[str, dynamodb.Attribute]:
+    return {
+        k["KeyType"]: dynamodb.Attribute(name=k["AttributeName"], type=dynamodb.AttributeType.STRING)
+        for k in key_schema
+    }
+
+
+class Ledger(Construct):
+    """The table the platform functions record runs, tasks and attempts in."""
+
+    def __init__(self, scope: Construct, id: str, *, removal_policy: cdk.RemovalPolicy) -> None:
+        super().__init__(scope, id)
+        spec = table_spec("unused")  # the name comes from CloudFormation
+        key = _keys(spec["KeySchema"])
+        # CDK leaves an id "Default" out of logical ids: the table keeps the one it had before this
+        # construct (a new logical id would replace the table and lose the run history).
+        self.table = dynamodb.Table(
+            self,
+            "Default",
+            partition_key=key["HASH"],
+            sort_key=key["RANGE"],
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=removal_policy,
+        )
+        self.index_names: list[str] = []
+        for index in spec["GlobalSecondaryIndexes"]:
+            ks = _keys(index["KeySchema"])
+            self.table.add_global_secondary_index(
+                index_name=index["IndexName"],
+                partition_key=ks["HASH"],
+                sort_key=ks["RANGE"],
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+            self.index_names.append(index["IndexName"])
+
+    @property
+    def table_name(self) -> str:
+        return self.table.table_name
+
+    def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """The ledger's actions on the table and its named indexes (no `index/*`)."""
+        arn = self.table.table_arn
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(LEDGER_ACTIONS),
+            resource_arns=[arn, *(f"{arn}/index/{name}" for name in self.index_names)],
+        )

@@ -1,0 +1,66 @@
+"""What every workflow shares, composed and wired: ledger, artifacts, alerts, platform functions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.constructs.alerts import Alerts
+from infra.constructs.artifacts import Artifacts
+from infra.constructs.functions import PlatformFunctions
+from infra.constructs.ledger import Ledger
+from infra.constructs.workflow import WorkflowDeployment
+from orchestration.runtime.registry import SERVICE, Env
+
+
+class Platform(Construct):
+    """The run ledger and artifact bucket (kept on stack deletion when `retain_data`), the failure
+    alerts, and the platform functions, whose base environment names the ledger and the bucket."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        code_dir: Path,
+        layer_arn: str,
+        retain_data: bool,
+        artifact_retention_days: int,
+        log_retention_days: int,
+        alert_email: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        removal = cdk.RemovalPolicy.RETAIN if retain_data else cdk.RemovalPolicy.DESTROY
+        self.ledger = Ledger(self, "Ledger", removal_policy=removal)
+        self.artifacts = Artifacts(self, "Artifacts", expiration_days=artifact_retention_days, removal_policy=removal)
+        self.alerts = Alerts(self, "FailureAlerts", email=alert_email)
+        # CDK leaves an id "Default" out of logical ids: the functions keep those they had as children of Platform.
+        self.functions = PlatformFunctions(
+            self,
+            "Default",
+            code_dir=code_dir,
+            layer_arn=layer_arn,
+            log_retention_days=log_retention_days,
+            environment={
+                Env.LEDGER_TABLE: self.ledger.table_name,
+                Env.ARTIFACT_BUCKET: self.artifacts.bucket_name,
+                Env.SERVICE_NAME: SERVICE,
+            },
+        )
+        self.ledger.grant_read_write(self.functions.join)
+        self.ledger.grant_read_write(self.functions.finalize)
+
+    def add_recorder(self, workflows: Sequence[WorkflowDeployment]) -> lambda_.Function:
+        """The recorder, following the state machines of `workflows`; it may use the ledger and alert."""
+        fn = self.functions.add_recorder(
+            state_machines={dep.name: dep.workflow.name for dep in workflows},
+            state_machine_arns=[dep.state_machine.state_machine_arn for dep in workflows],
+            alert_topic_arn=self.alerts.topic_arn,
+        )
+        self.ledger.grant_read_write(fn)
+        self.alerts.grant_publish(fn)
+        return fn

@@ -1,0 +1,117 @@
+"""A workflow's triggers: the trigger function, its Scheduler schedules and its EventBridge rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.constructs.functions import PlatformFunctions
+from infra.constructs.ledger import Ledger
+from orchestration.protocol import EventDelivery, ScheduleDelivery
+from orchestration.runtime.registry import TRIGGER
+from orchestration.triggers import EventTrigger, Schedule, Trigger
+
+
+def _cid(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+class WorkflowTriggers(Construct):
+    """One trigger function starting `state_machine` (at most one run per firing or event), fed by a
+    Scheduler schedule per `Schedule` and an EventBridge rule per `EventTrigger`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        workflow: str,
+        triggers: Mapping[str, Trigger],
+        state_machine: sfn.StateMachine,
+        environment: Mapping[str, str],
+        functions: PlatformFunctions,
+        ledger: Ledger,
+    ) -> None:
+        super().__init__(scope, id)
+        self.workflow = workflow
+        self.function = functions.function(
+            self,
+            "Trigger",
+            runs=TRIGGER,
+            description=f"Starts exactly one {workflow} run per schedule firing or matching event",
+            environment=environment,
+        )
+        ledger.grant_read_write(self.function)
+        state_machine.grant_start_execution(self.function)
+        self.schedule_role: iam.Role | None = None
+        if any(isinstance(t, Schedule) for t in triggers.values()):
+            self.schedule_role = iam.Role(
+                self,
+                "ScheduleRole",
+                assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                description=f"EventBridge Scheduler invokes the {workflow} trigger function",
+            )
+        self.schedules: dict[str, scheduler.Schedule] = {}
+        self.rules: dict[str, events.Rule] = {}
+        for name, trig in triggers.items():
+            if isinstance(trig, Schedule):
+                self.schedules[name] = self._schedule(name, trig, functions)
+            elif isinstance(trig, EventTrigger):
+                self.rules[name] = self._rule(name, trig, functions)
+
+    def _schedule(self, name: str, trig: Schedule, functions: PlatformFunctions) -> scheduler.Schedule:
+        window = (
+            scheduler.TimeWindow.flexible(cdk.Duration.minutes(trig.flexible_window_minutes))
+            if trig.flexible_window_minutes
+            else scheduler.TimeWindow.off()
+        )
+        delivery = ScheduleDelivery.template(
+            trigger=name,
+            scheduled_time=scheduler.ContextAttribute.scheduled_time,
+            execution_id=scheduler.ContextAttribute.execution_id,
+            attempt=scheduler.ContextAttribute.attempt_number,
+        )
+        return scheduler.Schedule(
+            self,
+            f"Schedule_{_cid(name)}",
+            schedule=scheduler.ScheduleExpression.expression(trig.expression, cdk.TimeZone.of(trig.timezone)),
+            description=(trig.description or f"{self.workflow}: {trig.expression} {trig.timezone}")[:512],
+            enabled=trig.enabled,
+            time_window=window,
+            target=scheduler_targets.LambdaInvoke(
+                self.function,
+                input=scheduler.ScheduleTargetInput.from_object(delivery),
+                dead_letter_queue=functions.delivery_dlq,
+                retry_attempts=trig.retry_attempts,
+                max_event_age=cdk.Duration.seconds(trig.max_event_age_seconds),
+                role=self.schedule_role,
+            ),
+        )
+
+    def _rule(self, name: str, trig: EventTrigger, functions: PlatformFunctions) -> events.Rule:
+        cid = _cid(name)
+        bus = (
+            None
+            if trig.event_bus == "default"
+            else events.EventBus.from_event_bus_name(self, f"Bus_{cid}", trig.event_bus)
+        )
+        delivery = EventDelivery.template(trigger=name, event=events.EventField.from_path("$"))
+        rule = events.Rule(
+            self,
+            f"Rule_{cid}",
+            description=(trig.description or f"{self.workflow}: event trigger {name}")[:512],
+            event_bus=bus,
+            event_pattern=events.EventPattern(source=["placeholder"]),  # replaced below, verbatim
+            targets=[functions.event_target(self.function, event=events.RuleTargetInput.from_object(delivery))],
+        )
+        cfn_rule = rule.node.default_child
+        assert isinstance(cfn_rule, events.CfnRule)
+        cfn_rule.add_property_override("EventPattern", dict(trig.pattern))
+        return rule

@@ -1,0 +1,121 @@
+"""One workflow on AWS: a Lambda function per task and the state machine running the compiled
+definition (placeholders filled by DefinitionSubstitutions); its triggers are in `triggers.py`."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.constructs.artifacts import Artifacts
+from infra.constructs.functions import PlatformFunctions
+from infra.constructs.ledger import Ledger
+from infra.constructs.triggers import WorkflowTriggers
+from infra.discovery import Discovered
+from orchestration.compiler import placeholders
+from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder
+from orchestration.runtime.registry import TASK, Env
+from orchestration.triggers import triggers_of
+
+TASK_RESPONSE_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure")
+
+
+def state_machine_name(stack_name: str, workflow: str) -> str:
+    return f"{stack_name}-{workflow}"
+
+
+class WorkflowDeployment(Construct):
+    """The task functions (each may use the ledger and the artifacts), the state machine named
+    `state_machine_name`, its execution log group, and the workflow's triggers if it declares any."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        item: Discovered,
+        state_machine_name: str,
+        functions: PlatformFunctions,
+        ledger: Ledger,
+        artifacts: Artifacts,
+    ) -> None:
+        super().__init__(scope, id)
+        wf = item.workflow
+        self.workflow = wf
+        self.name = state_machine_name
+        env = {Env.WORKFLOW_FILE: item.file, Env.WORKFLOW: wf.name}
+        self.task_functions: dict[str, lambda_.Function] = {}
+        for name, task in sorted(wf.tasks.items()):
+            res = task.resources
+            fn = functions.function(
+                self,
+                f"Task_{name}",
+                runs=TASK,
+                description=f"{wf.name}.{name}: {task.description}" if task.description else f"{wf.name}.{name}",
+                memory_mb=res.memory_mb,
+                timeout_seconds=res.timeout_seconds,
+                ephemeral_storage_mb=res.ephemeral_storage_mb,
+                environment=env,
+            )
+            ledger.grant_read_write(fn)
+            artifacts.grant_read_write_objects(fn)
+            self.task_functions[name] = fn
+        arns = {function_placeholder(name): fn.function_arn for name, fn in self.task_functions.items()}
+        arns[JOIN_FUNCTION] = functions.join.function_arn
+        arns[FINALIZE_FUNCTION] = functions.finalize.function_arn
+        log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"/aws/vendedlogs/states/{self.name}",
+            retention=functions.log_retention,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=self.name,
+            definition_body=sfn.DefinitionBody.from_string(item.definition),
+            definition_substitutions={placeholder: arns[placeholder] for placeholder in placeholders(wf)},
+            state_machine_type=sfn.StateMachineType.EXPRESS if wf.type == "EXPRESS" else sfn.StateMachineType.STANDARD,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            tracing_enabled=True,
+        )
+        self.uses_join = "${" + JOIN_FUNCTION + "}" in item.definition
+        invoked = [*self.task_functions.values(), functions.finalize, *([functions.join] if self.uses_join else [])]
+        # Exactly the functions the definition names, unqualified (the ARNs the substitutions hold).
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn for fn in invoked])
+        )
+        # Built from the known name, not referenced: the join function may then act on the state
+        # machine that invokes it without a dependency cycle.
+        self.arn_literal = cdk.Stack.of(self).format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=self.name,
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        found = triggers_of(wf)
+        # CDK leaves an id "Default" out of logical ids: the triggers keep those they had as children of this.
+        self.triggers = (
+            WorkflowTriggers(
+                self,
+                "Default",
+                workflow=wf.name,
+                triggers=found,
+                state_machine=self.state_machine,
+                environment={**env, Env.STATE_MACHINE_ARN: self.state_machine.state_machine_arn},
+                functions=functions,
+                ledger=ledger,
+            )
+            if found
+            else None
+        )
+
+    def grant_task_response(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Complete this state machine's waiting tasks (what the join function does to release them)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(TASK_RESPONSE_ACTIONS), resource_arns=[self.arn_literal]
+        )

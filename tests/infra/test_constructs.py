@@ -1,0 +1,74 @@
+"""The constructs' grant methods: any IGrantable, an iam.Grant back, exactly the resource's actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_iam as iam
+
+from infra.constructs.alerts import Alerts
+from infra.constructs.artifacts import ARTIFACT_PREFIX, Artifacts
+from infra.constructs.functions import PlatformFunctions
+from infra.constructs.ledger import LEDGER_ACTIONS, Ledger
+from infra.settings import InfraError
+from orchestration.ledger import table_spec
+from orchestration.runtime.registry import TASK, Env
+
+pytestmark = pytest.mark.infra
+
+
+def _stack() -> tuple[cdk.Stack, iam.Role]:
+    stack = cdk.Stack(cdk.App(), "T")
+    return stack, iam.Role(stack, "Grantee", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+
+
+def _statements(stack: cdk.Stack) -> list[dict[str, Any]]:
+    (policy,) = assertions.Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_ledger_grant_covers_the_table_and_its_named_indexes() -> None:
+    stack, role = _stack()
+    ledger = Ledger(stack, "Ledger", removal_policy=cdk.RemovalPolicy.DESTROY)
+    grant = ledger.grant_read_write(role)
+    assert isinstance(grant, iam.Grant) and grant.success
+    (statement,) = _statements(stack)
+    assert statement["Action"] == list(LEDGER_ACTIONS)
+    indexes = [i["IndexName"] for i in table_spec("x")["GlobalSecondaryIndexes"]]
+    table = stack.resolve(ledger.table.table_arn)
+    assert statement["Resource"] == [table] + [{"Fn::Join": ["", [table, f"/index/{name}"]]} for name in indexes]
+
+
+def test_artifacts_grant_is_limited_to_the_prefix() -> None:
+    stack, role = _stack()
+    artifacts = Artifacts(stack, "Artifacts", expiration_days=3, removal_policy=cdk.RemovalPolicy.DESTROY)
+    assert artifacts.grant_read_write_objects(role).success
+    (statement,) = _statements(stack)
+    assert statement["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert f"/{ARTIFACT_PREFIX}*" in str(statement["Resource"])
+
+
+def test_alerts_grant_publish() -> None:
+    stack, role = _stack()
+    assert Alerts(stack, "Alerts").grant_publish(role).success
+    (statement,) = _statements(stack)
+    assert statement["Action"] == "sns:Publish"
+
+
+def test_function_factory_refuses_a_missing_environment_variable(tmp_path: Path) -> None:
+    stack, _ = _stack()
+    functions = PlatformFunctions(
+        stack,
+        "Functions",
+        code_dir=tmp_path,
+        layer_arn="arn:aws:lambda:eu-west-1:123456789012:layer:x:1",
+        log_retention_days=7,
+        environment={Env.LEDGER_TABLE: "t"},
+    )
+    with pytest.raises(InfraError, match=Env.ARTIFACT_BUCKET):
+        functions.function(stack, "Task_x", runs=TASK, description="x", environment={Env.WORKFLOW: "w"})
