@@ -1,4 +1,8 @@
-"""The code asset every function runs from: the two packages and the workflows folder."""
+"""The code asset every function runs from: the two packages and the workflows folder.
+
+The library ships without what only runs on a developer's machine (the CLI and the local runtime,
+which imports moto): a handler cannot import them by accident.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 CODE_PACKAGES = ("orchestration", "functions")
+LOCAL_ONLY = ("orchestration/cli", "orchestration/local")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 
@@ -30,6 +35,8 @@ def stage_code(root: Path, workflows_folder: Path) -> Path:
     atexit.register(shutil.rmtree, stage, True)
     for package in CODE_PACKAGES:
         shutil.copytree(root / package, stage / package, ignore=_IGNORE)
+    for folder in LOCAL_ONLY:
+        shutil.rmtree(stage / folder)
     dest = stage / asset_folder(root, workflows_folder)
     if not dest.exists():
         shutil.copytree(workflows_folder, dest, ignore=_IGNORE)

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 import aws_cdk as cdk
 from constructs import IConstruct
 
-from infra.constructs.artifacts import ARTIFACT_PREFIX, Artifacts
+from infra.constructs.artifacts import Artifacts
 from infra.constructs.workflow import WorkflowDeployment
+from orchestration.artifacts import ARTIFACT_PREFIX
 
 REASONS = {
     "L1": (

@@ -7,7 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-ARTIFACT_PREFIX = "runs/"  # every task output key starts with it (functions/task.py writes runs/<workflow>/...)
+from orchestration.artifacts import ARTIFACT_PREFIX
+
 OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 
 
