@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 CODE_PACKAGES = ("orchestration", "functions")
-LOCAL_ONLY = ("orchestration/cli", "orchestration/local")
+LOCAL_ONLY = ("orchestration/cli", "orchestration/local", "orchestration/__main__.py")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 
@@ -35,8 +35,12 @@ def stage_code(root: Path, workflows_folder: Path) -> Path:
     atexit.register(shutil.rmtree, stage, True)
     for package in CODE_PACKAGES:
         shutil.copytree(root / package, stage / package, ignore=_IGNORE)
-    for folder in LOCAL_ONLY:
-        shutil.rmtree(stage / folder)
+    for name in LOCAL_ONLY:
+        path = stage / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
     dest = stage / asset_folder(root, workflows_folder)
     if not dest.exists():
         shutil.copytree(workflows_folder, dest, ignore=_IGNORE)

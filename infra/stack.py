@@ -9,7 +9,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.asset import stage_code
-from infra.constructs.functions import public_powertools_layer
+from infra.constructs.functions import FunctionCode, public_powertools_layer
 from infra.constructs.platform import Platform
 from infra.constructs.workflow import WorkflowDeployment, state_machine_name
 from infra.discovery import Discovered, discover
@@ -32,11 +32,13 @@ class OrchestratorStack(cdk.Stack):
         self.platform = Platform(
             self,
             "Platform",
-            code_dir=stage_code(root, folder),
-            layer_arn=settings.powertools_layer_arn or public_powertools_layer(settings.powertools_layer_version),
+            code=FunctionCode(
+                code_dir=stage_code(root, folder),
+                layer_arn=settings.powertools_layer_arn or public_powertools_layer(settings.powertools_layer_version),
+                log_retention_days=settings.log_retention_days,
+            ),
             retain_data=settings.retain_data,
             artifact_retention_days=settings.artifact_retention_days,
-            log_retention_days=settings.log_retention_days,
             alert_email=settings.alert_email,
         )
         functions = self.platform.functions

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -40,6 +41,15 @@ def retention(days: int) -> logs.RetentionDays:
     return dict(zip(RETENTION_DAYS, members, strict=True))[days]  # Settings.problems() checked `days`
 
 
+@dataclass(frozen=True)
+class FunctionCode:
+    """What every function runs: the staged code asset, the Powertools layer, and how long logs stay."""
+
+    code_dir: Path
+    layer_arn: str
+    log_retention_days: int
+
+
 class PlatformFunctions(Construct):
     """Every function of the stack is made here: same code asset, layer, runtime and base environment,
     each with its own log group and its own role (allowed to write to that log group only)."""
@@ -49,9 +59,7 @@ class PlatformFunctions(Construct):
         scope: Construct,
         id: str,
         *,
-        code_dir: Path,
-        layer_arn: str,
-        log_retention_days: int,
+        code: FunctionCode,
         environment: Mapping[str, str],
     ) -> None:
         super().__init__(scope, id)
@@ -62,9 +70,9 @@ class PlatformFunctions(Construct):
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
-        self.code = lambda_.Code.from_asset(str(code_dir))
-        self.layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)
-        self.log_retention = retention(log_retention_days)
+        self.code = lambda_.Code.from_asset(str(code.code_dir))
+        self.layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", code.layer_arn)
+        self.log_retention = retention(code.log_retention_days)
         self.environment = dict(environment)
         self.join = self.function(
             self, "Join", runs=JOIN, description="Releases tasks waiting on joins (SendTaskSuccess)"

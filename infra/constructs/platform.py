@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -11,7 +10,7 @@ from constructs import Construct
 
 from infra.constructs.alerts import Alerts
 from infra.constructs.artifacts import Artifacts
-from infra.constructs.functions import PlatformFunctions
+from infra.constructs.functions import FunctionCode, PlatformFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.workflow import WorkflowDeployment
 from orchestration.runtime.registry import SERVICE, Env
@@ -26,11 +25,9 @@ class Platform(Construct):
         scope: Construct,
         id: str,
         *,
-        code_dir: Path,
-        layer_arn: str,
+        code: FunctionCode,
         retain_data: bool,
         artifact_retention_days: int,
-        log_retention_days: int,
         alert_email: str | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -42,9 +39,7 @@ class Platform(Construct):
         self.functions = PlatformFunctions(
             self,
             "Default",
-            code_dir=code_dir,
-            layer_arn=layer_arn,
-            log_retention_days=log_retention_days,
+            code=code,
             environment={
                 Env.LEDGER_TABLE: self.ledger.table_name,
                 Env.ARTIFACT_BUCKET: self.artifacts.bucket_name,

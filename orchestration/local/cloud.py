@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -31,6 +31,12 @@ from orchestration.runtime.registry import FINALIZE, JOIN, TASK, Env, PlatformFu
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
+
+
+class StartOptions(TypedDict, total=False):
+    logical_date: datetime | None  # the run's logical date (a scheduled run gets its scheduled time)
+    run_id: str | None  # the execution name; generated when omitted
+    trigger: Mapping[str, Any] | None  # what started the run, as recorded in the ledger
 
 
 @dataclass
@@ -155,17 +161,12 @@ class LocalCloud:
     # -- runs --------------------------------------------------------------------------------
 
     def start(
-        self,
-        workflow: Workflow,
-        params: Mapping[str, Any] | None = None,
-        *,
-        logical_date: datetime | None = None,
-        run_id: str | None = None,
-        trigger: Mapping[str, Any] | None = None,
+        self, workflow: Workflow, params: Mapping[str, Any] | None = None, **options: Unpack[StartOptions]
     ) -> str:
         """Validate parameters, record the run and start its execution; returns the run id."""
         dep = self.deploy(workflow)
-        run_id = run_id or new_run_id()
+        logical_date, trigger = options.get("logical_date"), options.get("trigger")
+        run_id = options.get("run_id") or new_run_id()
         started = start_run(
             workflow=workflow,
             ledger=self.ledger,
@@ -251,13 +252,11 @@ class LocalCloud:
         workflow: Workflow,
         params: Mapping[str, Any] | None = None,
         *,
-        logical_date: datetime | None = None,
-        run_id: str | None = None,
         on_progress: Callable[[RunRecord], None] | None = None,
+        **options: Unpack[StartOptions],
     ) -> RunRecord:
-        """Start a run and wait for it."""
-        rid = self.start(workflow, params, logical_date=logical_date, run_id=run_id)
-        return self.wait(rid, on_progress=on_progress)
+        """Start a run (as `start`) and wait for it."""
+        return self.wait(self.start(workflow, params, **options), on_progress=on_progress)
 
     def _complete_tasks(self, run: RunRecord) -> None:
         """List every task of the workflow, PENDING for those the run never reached."""

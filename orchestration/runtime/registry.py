@@ -31,52 +31,42 @@ SERVICE = "orchestration"  # Powertools service name: the logger's name too
 
 @dataclass(frozen=True)
 class PlatformFunction:
+    """A platform function: its entry point is `functions/<name>.py`'s `handler`, its work the function
+    `work` of `orchestration/runtime/<name>.py`, called as work(event, Runtime)."""
+
     name: str
-    handler: str  # Lambda handler path inside the code asset
-    run: str  # "module:function" doing the work: (event, Runtime) -> result
+    work: str
     env: tuple[str, ...]  # required environment variables
+    clients: tuple[str, ...]  # boto3 clients the runtime needs
     optional_env: tuple[str, ...] = ()
-    clients: tuple[str, ...] = ()  # boto3 clients the runtime needs
     loads_workflow: bool = False  # the function imports the user's workflow file
 
+    @property
+    def handler(self) -> str:
+        """The Lambda handler path inside the code asset."""
+        return f"functions.{self.name}.handler"
 
+    @property
+    def run(self) -> str:
+        """``module:function`` doing the work."""
+        return f"orchestration.runtime.{self.name}:{self.work}"
+
+
+_WORKFLOW = (Env.WORKFLOW_FILE, Env.WORKFLOW)
 TASK = PlatformFunction(
-    name="task",
-    handler="functions.task.handler",
-    run="orchestration.runtime.task:run_task",
-    env=(Env.LEDGER_TABLE, Env.ARTIFACT_BUCKET, Env.WORKFLOW_FILE, Env.WORKFLOW),
-    clients=("dynamodb", "s3"),
-    loads_workflow=True,
+    "task", "run_task", (Env.LEDGER_TABLE, Env.ARTIFACT_BUCKET, *_WORKFLOW), ("dynamodb", "s3"), loads_workflow=True
 )
-JOIN = PlatformFunction(
-    name="join",
-    handler="functions.join.handler",
-    run="orchestration.runtime.join:run_join",
-    env=(Env.LEDGER_TABLE,),
-    clients=("dynamodb", "stepfunctions"),
-)
-FINALIZE = PlatformFunction(
-    name="finalize",
-    handler="functions.finalize.handler",
-    run="orchestration.runtime.finalize:run_finalize",
-    env=(Env.LEDGER_TABLE,),
-    clients=("dynamodb",),
-)
+JOIN = PlatformFunction("join", "run_join", (Env.LEDGER_TABLE,), ("dynamodb", "stepfunctions"))
+FINALIZE = PlatformFunction("finalize", "run_finalize", (Env.LEDGER_TABLE,), ("dynamodb",))
 TRIGGER = PlatformFunction(
-    name="trigger",
-    handler="functions.trigger.handler",
-    run="orchestration.runtime.trigger:run_trigger",
-    env=(Env.LEDGER_TABLE, Env.WORKFLOW_FILE, Env.WORKFLOW, Env.STATE_MACHINE_ARN),
-    clients=("dynamodb", "stepfunctions"),
+    "trigger",
+    "run_trigger",
+    (Env.LEDGER_TABLE, *_WORKFLOW, Env.STATE_MACHINE_ARN),
+    ("dynamodb", "stepfunctions"),
     loads_workflow=True,
 )
 RECORDER = PlatformFunction(
-    name="recorder",
-    handler="functions.recorder.handler",
-    run="orchestration.runtime.recorder:record_status",
-    env=(Env.LEDGER_TABLE,),
-    optional_env=(Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES),
-    clients=("dynamodb", "sns"),
+    "recorder", "record_status", (Env.LEDGER_TABLE,), ("dynamodb", "sns"), (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES)
 )
 
 FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, JOIN, FINALIZE, TRIGGER, RECORDER)

@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 
 from infra.constructs.alerts import Alerts
 from infra.constructs.artifacts import ARTIFACT_PREFIX, Artifacts
-from infra.constructs.functions import PlatformFunctions
+from infra.constructs.functions import FunctionCode, PlatformFunctions
 from infra.constructs.ledger import LEDGER_ACTIONS, Ledger
 from infra.settings import InfraError
 from orchestration.ledger import table_spec
@@ -65,9 +65,7 @@ def test_function_factory_refuses_a_missing_environment_variable(tmp_path: Path)
     functions = PlatformFunctions(
         stack,
         "Functions",
-        code_dir=tmp_path,
-        layer_arn="arn:aws:lambda:eu-west-1:123456789012:layer:x:1",
-        log_retention_days=7,
+        code=FunctionCode(tmp_path, "arn:aws:lambda:eu-west-1:123456789012:layer:x:1", log_retention_days=7),
         environment={Env.LEDGER_TABLE: "t"},
     )
     with pytest.raises(InfraError, match=Env.ARTIFACT_BUCKET):
