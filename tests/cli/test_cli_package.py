@@ -7,6 +7,7 @@ import sys
 
 from orchestration.cli.display import STATUS_STYLE
 from orchestration.status import RunStatus, TaskStatus
+from tests.helpers import AWS_SDK, modules_loaded_by
 from tests.samples import ROOT
 
 
@@ -15,15 +16,8 @@ def test_every_status_has_a_style() -> None:
 
 
 def test_importing_the_cli_loads_no_runtime() -> None:
-    code = (
-        "import sys\n"
-        "import orchestration.cli\n"
-        "heavy = ('boto3', 'botocore', 'moto', 'functions', 'aws_lambda_powertools')\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('orchestration.local'))\n"
-        "print(','.join(loaded))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
-    assert out.stdout.strip() == ""
+    runtime = (*AWS_SDK, "functions", "aws_lambda_powertools", "orchestration.local")
+    assert modules_loaded_by("import orchestration.cli", *runtime) == []
 
 
 def _run_etl(*flags: str) -> str:

@@ -1,9 +1,7 @@
-"""Trigger declarations (pure): validation messages, S3 helper, cron translation, schedule preview."""
+"""Trigger declarations (pure): validation messages, S3 helper, schedule preview."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,11 +15,10 @@ from orchestration.triggers import (
     event_params,
     next_fire_times,
     on_s3_object_created,
-    parse_cron,
-    to_croniter,
     triggers_of,
 )
 from orchestration.validation import problems
+from tests.helpers import AWS_SDK, modules_loaded_by
 
 
 def _wf(**kwargs: Any) -> Workflow:
@@ -116,16 +113,6 @@ def test_event_params_reads_paths() -> None:
     assert values == {"key": "v"} and missing == ["n <- $.detail.n"]
 
 
-def test_cron_translation() -> None:
-    assert to_croniter(parse_cron("0 6 ? * MON-FRI *")) == ("0 6 * * MON-FRI", "*")
-    assert to_croniter(parse_cron("0 6 ? * 2-6 *")) == ("0 6 * * 1-5", "*")
-    assert to_croniter(parse_cron("0 9 ? * 6L *")) == ("0 9 * * L5", "*")
-    assert to_croniter(parse_cron("0 9 ? * 6#3 *")) == ("0 9 * * 5#3", "*")
-    assert to_croniter(parse_cron("cron(15 10 L * ? 2027)")) == ("15 10 L * *", "2027")
-    with pytest.raises(TriggerError, match="'0 6 \\* \\* \\? \\*'"):
-        parse_cron("0 6 * * *")
-
-
 def test_next_fire_times_in_the_schedule_time_zone() -> None:
     after = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)  # a Saturday
     paris = next_fire_times(Schedule(cron="0 6 ? * MON-FRI *", timezone="Europe/Paris"), 3, after=after)
@@ -150,9 +137,4 @@ def test_next_fire_times_in_the_schedule_time_zone() -> None:
 
 
 def test_the_pure_core_imports_no_aws_sdk() -> None:
-    code = (
-        "import sys, orchestration, orchestration.triggers; "
-        "print(any(m.startswith(('boto3', 'moto')) for m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert modules_loaded_by("import orchestration, orchestration.triggers", *AWS_SDK) == []

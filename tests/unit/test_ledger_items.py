@@ -17,6 +17,7 @@ from orchestration.errors import LedgerError
 from orchestration.ledger import Attempt, RunLedger, RunRecord, TaskRecord
 
 Call = tuple[str, dict[str, Any]]
+Item = dict[str, dict[str, str]]
 T0 = "2026-01-02T03:04:05.678Z"
 T1 = "2026-01-02T03:04:06.100Z"
 T2 = "2026-01-02T03:04:07.350Z"
@@ -50,24 +51,46 @@ class FakeDynamo:
         return lambda **kwargs: self._call(operation, kwargs)
 
 
-RUN_ITEM = {
-    "pk": {"S": "RUN#r1"},
-    "sk": {"S": "RUN"},
-    "kind": {"S": "run"},
-    "run_id": {"S": "r1"},
-    "workflow": {"S": "etl"},
-    "status": {"S": "QUEUED"},
-    "status_rank": {"N": "0"},
-    "created_at": {"S": T0},
-    "params": {"S": '{"a": [1, "x"], "b": 2}'},
-    "trigger": {"S": '{"id": "s", "kind": "schedule"}'},
-    "gsi1pk": {"S": "WF#etl"},
-    "gsi1sk": {"S": f"{T0}#r1"},
-    "gsi2pk": {"S": "STATUS#QUEUED"},
-    "gsi2sk": {"S": f"{T0}#r1"},
-    "logical_date": {"S": "2026-01-02"},
-    "definition_hash": {"S": "abc"},
-}
+def typed(values: dict[str, str | int]) -> Item:
+    """`values` as DynamoDB types them: a str is {"S": str}, an int {"N": its digits}."""
+    return {name: {"S": v} if isinstance(v, str) else {"N": str(v)} for name, v in values.items()}
+
+
+NEW = "attribute_not_exists(pk)"
+FINAL = "attribute_not_exists(pk) OR status_rank < :r"
+ONCE = "attribute_exists(pk) AND attribute_not_exists(#a)"
+
+
+def put(item: Item, condition: str = NEW) -> Call:
+    """A conditional put_item; a final attempt only replaces one of a lower status rank."""
+    call = {"TableName": "T", "Item": item, "ConditionExpression": condition}
+    return "put_item", call | ({"ExpressionAttributeValues": typed({":r": 2})} if condition == FINAL else {})
+
+
+def update(key: Item, expression: str, **more: Any) -> Call:
+    return "update_item", {"TableName": "T", "Key": key, "UpdateExpression": expression, **more}
+
+
+RUN_ITEM = typed(
+    {
+        "pk": "RUN#r1",
+        "sk": "RUN",
+        "kind": "run",
+        "run_id": "r1",
+        "workflow": "etl",
+        "status": "QUEUED",
+        "status_rank": 0,
+        "created_at": T0,
+        "params": '{"a": [1, "x"], "b": 2}',
+        "trigger": '{"id": "s", "kind": "schedule"}',
+        "gsi1pk": "WF#etl",
+        "gsi1sk": f"{T0}#r1",
+        "gsi2pk": "STATUS#QUEUED",
+        "gsi2sk": f"{T0}#r1",
+        "logical_date": "2026-01-02",
+        "definition_hash": "abc",
+    }
+)
 RUN = RunRecord(
     run_id="r1",
     workflow="etl",
@@ -78,66 +101,76 @@ RUN = RunRecord(
     trigger={"kind": "schedule", "id": "s"},
     definition_hash="abc",
 )
-RUN_KEY = {"pk": {"S": "RUN#r1"}, "sk": {"S": "RUN"}}
-FAILED_ATTEMPT_ITEM = {
-    "pk": {"S": "RUN#r1"},
-    "sk": {"S": "ATTEMPT#extract#001"},
-    "kind": {"S": "attempt"},
-    "task": {"S": "extract"},
-    "attempt": {"N": "1"},
-    "status": {"S": "FAILED"},
-    "status_rank": {"N": "2"},
-    "started_at": {"S": T1},
-    "ended_at": {"S": T2},
-    "duration_ms": {"N": "1250"},
-    "error": {"S": "ValueError"},
-    "message": {"S": "bad"},
-}
-RUNNING_ITEM_ATTEMPT = {
-    "pk": {"S": "RUN#r1"},
-    "sk": {"S": "ATTEMPT#fan#001#000007"},
-    "kind": {"S": "attempt"},
-    "task": {"S": "fan"},
-    "attempt": {"N": "1"},
-    "status": {"S": "RUNNING"},
-    "status_rank": {"N": "1"},
-    "started_at": {"S": T1},
-    "item_index": {"N": "7"},
-}
+RUN_KEY = typed({"pk": "RUN#r1", "sk": "RUN"})
+FAILED_ATTEMPT_ITEM = typed(
+    {
+        "pk": "RUN#r1",
+        "sk": "ATTEMPT#extract#001",
+        "kind": "attempt",
+        "task": "extract",
+        "attempt": 1,
+        "status": "FAILED",
+        "status_rank": 2,
+        "started_at": T1,
+        "ended_at": T2,
+        "duration_ms": 1250,
+        "error": "ValueError",
+        "message": "bad",
+    }
+)
+RUNNING_ITEM_ATTEMPT = typed(
+    {
+        "pk": "RUN#r1",
+        "sk": "ATTEMPT#fan#001#000007",
+        "kind": "attempt",
+        "task": "fan",
+        "attempt": 1,
+        "status": "RUNNING",
+        "status_rank": 1,
+        "started_at": T1,
+        "item_index": 7,
+    }
+)
 SUMMARY_ITEMS = [
-    {
-        "pk": {"S": "RUN#r1"},
-        "sk": {"S": "TASK#extract"},
-        "kind": {"S": "task"},
-        "task": {"S": "extract"},
-        "status": {"S": "FAILED"},
-        "status_rank": {"N": "2"},
-        "attempts": {"N": "1"},
-        "started_at": {"S": T1},
-        "ended_at": {"S": T2},
-        "error": {"S": "ValueError: bad"},
-    },
-    {
-        "pk": {"S": "RUN#r1"},
-        "sk": {"S": "TASK#fan"},
-        "kind": {"S": "task"},
-        "task": {"S": "fan"},
-        "status": {"S": "FAILED"},
-        "status_rank": {"N": "2"},
-        "attempts": {"N": "1"},
-        "started_at": {"S": T1},
-        "ended_at": {"S": T_END},
-        "items": {"N": "1"},
-    },
-    {
-        "pk": {"S": "RUN#r1"},
-        "sk": {"S": "TASK#skipped"},
-        "kind": {"S": "task"},
-        "task": {"S": "skipped"},
-        "status": {"S": "SKIPPED"},
-        "status_rank": {"N": "2"},
-        "attempts": {"N": "0"},
-    },
+    typed(
+        {
+            "pk": "RUN#r1",
+            "sk": "TASK#extract",
+            "kind": "task",
+            "task": "extract",
+            "status": "FAILED",
+            "status_rank": 2,
+            "attempts": 1,
+            "started_at": T1,
+            "ended_at": T2,
+            "error": "ValueError: bad",
+        }
+    ),
+    typed(
+        {
+            "pk": "RUN#r1",
+            "sk": "TASK#fan",
+            "kind": "task",
+            "task": "fan",
+            "status": "FAILED",
+            "status_rank": 2,
+            "attempts": 1,
+            "started_at": T1,
+            "ended_at": T_END,
+            "items": 1,
+        }
+    ),
+    typed(
+        {
+            "pk": "RUN#r1",
+            "sk": "TASK#skipped",
+            "kind": "task",
+            "task": "skipped",
+            "status": "SKIPPED",
+            "status_rank": 2,
+            "attempts": 0,
+        }
+    ),
 ]
 FINAL_RECORDS = {
     "extract": TaskRecord("extract", "FAILED", 1, T1, T2, "ValueError: bad", None),
@@ -149,9 +182,7 @@ FINAL_RECORDS = {
 def test_a_run_item() -> None:
     client = FakeDynamo()
     assert RunLedger("T", client).create_run(RUN) is True
-    assert client.calls == [
-        ("put_item", {"TableName": "T", "Item": RUN_ITEM, "ConditionExpression": "attribute_not_exists(pk)"})
-    ]
+    assert client.calls == [put(RUN_ITEM)]
 
 
 def test_a_run_id_taken_writes_nothing() -> None:
@@ -166,39 +197,23 @@ def test_a_run_status_update() -> None:
     assert ledger.set_run_status("r1", "FAILED", at=T2, error="tasks failed: a") is True
     condition = "attribute_exists(pk) AND status_rank < :r"
     assert client.calls == [
-        (
-            "update_item",
-            {
-                "TableName": "T",
-                "Key": RUN_KEY,
-                "UpdateExpression": "SET #s = :s, status_rank = :r, gsi2pk = :g, started_at = :t, execution_arn = :x",
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {
-                    ":s": {"S": "RUNNING"},
-                    ":r": {"N": "1"},
-                    ":g": {"S": "STATUS#RUNNING"},
-                    ":t": {"S": T1},
-                    ":x": {"S": "arn:x"},
-                },
-            },
+        update(
+            RUN_KEY,
+            "SET #s = :s, status_rank = :r, gsi2pk = :g, started_at = :t, execution_arn = :x",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=typed(
+                {":s": "RUNNING", ":r": 1, ":g": "STATUS#RUNNING", ":t": T1, ":x": "arn:x"}
+            ),
         ),
-        (
-            "update_item",
-            {
-                "TableName": "T",
-                "Key": RUN_KEY,
-                "UpdateExpression": "SET #s = :s, status_rank = :r, gsi2pk = :g, ended_at = :t, #e = :e",
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
-                "ExpressionAttributeValues": {
-                    ":s": {"S": "FAILED"},
-                    ":r": {"N": "2"},
-                    ":g": {"S": "STATUS#FAILED"},
-                    ":t": {"S": T2},
-                    ":e": {"S": "tasks failed: a"},
-                },
-            },
+        update(
+            RUN_KEY,
+            "SET #s = :s, status_rank = :r, gsi2pk = :g, ended_at = :t, #e = :e",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status", "#e": "error"},
+            ExpressionAttributeValues=typed(
+                {":s": "FAILED", ":r": 2, ":g": "STATUS#FAILED", ":t": T2, ":e": "tasks failed: a"}
+            ),
         ),
     ]
 
@@ -208,16 +223,12 @@ def test_a_stale_status_keeps_the_execution_arn_once() -> None:
     assert RunLedger("T", client).set_run_status("r1", "RUNNING", execution_arn="arn:x") is False
     assert client.calls[1:] == [
         ("get_item", {"TableName": "T", "Key": RUN_KEY}),
-        (
-            "update_item",
-            {
-                "TableName": "T",
-                "Key": RUN_KEY,
-                "UpdateExpression": "SET #a = :v",
-                "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(#a)",
-                "ExpressionAttributeNames": {"#a": "execution_arn"},
-                "ExpressionAttributeValues": {":v": {"S": "arn:x"}},
-            },
+        update(
+            RUN_KEY,
+            "SET #a = :v",
+            ConditionExpression=ONCE,
+            ExpressionAttributeNames={"#a": "execution_arn"},
+            ExpressionAttributeValues=typed({":v": "arn:x"}),
         ),
     ]
 
@@ -235,13 +246,10 @@ def test_the_alert_claim() -> None:
     assert ledger.claim_alert("r1") is False
     ledger.release_alert("r1")
     claim = client.calls[0][1]
-    assert claim["ConditionExpression"] == "attribute_exists(pk) AND attribute_not_exists(#a)"
+    assert claim["ConditionExpression"] == ONCE
     assert claim["ExpressionAttributeNames"] == {"#a": "alerted_at"}
     assert list(claim["ExpressionAttributeValues"][":v"]) == ["S"]
-    assert client.calls[2] == (
-        "update_item",
-        {"TableName": "T", "Key": RUN_KEY, "UpdateExpression": "REMOVE alerted_at"},
-    )
+    assert client.calls[2] == update(RUN_KEY, "REMOVE alerted_at")
 
 
 def test_attempt_items() -> None:
@@ -254,49 +262,17 @@ def test_attempt_items() -> None:
         "r1", "extract", 1, "FAILED", started_at=T1, ended_at=T2, duration_ms=1250, error="ValueError", message=long
     )
     ledger.end_attempt("r1", "fan", 2, "SUCCEEDED", started_at="s", ended_at="e", duration_ms=0, index=7)
-    new = "attribute_not_exists(pk)"
-    final = "attribute_not_exists(pk) OR status_rank < :r"
     running = {k: v for k, v in FAILED_ATTEMPT_ITEM.items() if k not in ("ended_at", "duration_ms", "error", "message")}
-    running |= {"status": {"S": "RUNNING"}, "status_rank": {"N": "1"}}
-    fan = {
-        "pk": {"S": "RUN#r1"},
-        "sk": {"S": "ATTEMPT#fan#002#000007"},
-        "kind": {"S": "attempt"},
-        "task": {"S": "fan"},
-        "attempt": {"N": "2"},
-        "status": {"S": "RUNNING"},
-        "status_rank": {"N": "1"},
-        "started_at": {"S": T1},
-        "item_index": {"N": "7"},
-    }
-    fan_done = fan | {
-        "status": {"S": "SUCCEEDED"},
-        "status_rank": {"N": "2"},
-        "started_at": {"S": "s"},
-        "ended_at": {"S": "e"},
-        "duration_ms": {"N": "0"},
-    }
+    running |= typed({"status": "RUNNING", "status_rank": 1})
+    fan = RUNNING_ITEM_ATTEMPT | typed({"sk": "ATTEMPT#fan#002#000007", "attempt": 2})
+    fan_done = fan | typed(
+        {"status": "SUCCEEDED", "status_rank": 2, "started_at": "s", "ended_at": "e", "duration_ms": 0}
+    )
     assert client.calls == [
-        ("put_item", {"TableName": "T", "Item": running, "ConditionExpression": new}),
-        ("put_item", {"TableName": "T", "Item": fan, "ConditionExpression": new}),
-        (
-            "put_item",
-            {
-                "TableName": "T",
-                "Item": FAILED_ATTEMPT_ITEM | {"message": {"S": long[:2000]}},
-                "ConditionExpression": final,
-                "ExpressionAttributeValues": {":r": {"N": "2"}},
-            },
-        ),
-        (
-            "put_item",
-            {
-                "TableName": "T",
-                "Item": fan_done,
-                "ConditionExpression": final,
-                "ExpressionAttributeValues": {":r": {"N": "2"}},
-            },
-        ),
+        put(running),
+        put(fan),
+        put(FAILED_ATTEMPT_ITEM | typed({"message": long[:2000]}), FINAL),
+        put(fan_done, FINAL),
     ]
 
 
@@ -308,32 +284,26 @@ def test_task_summary_items_and_cut_off_attempts() -> None:
         "skipped": {"status": "SKIPPED"},
     }
     assert RunLedger("T", client).finalize_tasks("r1", outcomes, T_END) == FINAL_RECORDS
-    cut_off = RUNNING_ITEM_ATTEMPT | {
-        "status": {"S": "FAILED"},
-        "status_rank": {"N": "2"},
-        "ended_at": {"S": T_END},
-        "duration_ms": {"N": "53900"},
-        "error": {"S": "States.Timeout"},
-        "message": {"S": "the state machine ended this attempt (timeout or abort)"},
-    }
+    cut_off = RUNNING_ITEM_ATTEMPT | typed(
+        {
+            "status": "FAILED",
+            "status_rank": 2,
+            "ended_at": T_END,
+            "duration_ms": 53900,
+            "error": "States.Timeout",
+            "message": "the state machine ended this attempt (timeout or abort)",
+        }
+    )
     assert client.calls == [
         (
             "query",
             {
                 "TableName": "T",
                 "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
-                "ExpressionAttributeValues": {":p": {"S": "RUN#r1"}, ":s": {"S": "ATTEMPT#"}},
+                "ExpressionAttributeValues": typed({":p": "RUN#r1", ":s": "ATTEMPT#"}),
             },
         ),
-        (
-            "put_item",
-            {
-                "TableName": "T",
-                "Item": cut_off,
-                "ConditionExpression": "attribute_not_exists(pk) OR status_rank < :r",
-                "ExpressionAttributeValues": {":r": {"N": "2"}},
-            },
-        ),
+        put(cut_off, FINAL),
         ("batch_write_item", {"RequestItems": {"T": [{"PutRequest": {"Item": item}} for item in SUMMARY_ITEMS]}}),
     ]
 
@@ -382,84 +352,64 @@ def test_a_finished_run_reads_its_summaries_only() -> None:
     assert len(client.calls) == 2
 
 
-def test_run_queries_by_workflow_and_status() -> None:
-    client = FakeDynamo(query=[{"Items": [RUN_ITEM]}, {"Items": []}])
-    ledger = RunLedger("T", client)
-    assert [r.run_id for r in ledger.list_runs("etl")] == ["r1"]
-    assert ledger.runs_by_status("RUNNING", limit=5) == []
-    assert client.calls == [
-        (
-            "query",
-            {
-                "TableName": "T",
-                "IndexName": "by_workflow",
-                "KeyConditionExpression": "gsi1pk = :p",
-                "ExpressionAttributeValues": {":p": {"S": "WF#etl"}},
-                "ScanIndexForward": False,
-                "Limit": 20,
-            },
-        ),
-        (
-            "query",
-            {
-                "TableName": "T",
-                "IndexName": "by_status",
-                "KeyConditionExpression": "gsi2pk = :p",
-                "ExpressionAttributeValues": {":p": {"S": "STATUS#RUNNING"}},
-                "ScanIndexForward": False,
-                "Limit": 5,
-            },
-        ),
-    ]
+@pytest.mark.parametrize(
+    ("read", "index", "key", "value", "limit"),
+    [
+        (lambda ledger: ledger.list_runs("etl"), "by_workflow", "gsi1pk", "WF#etl", 20),
+        (lambda ledger: ledger.runs_by_status("RUNNING", limit=5), "by_status", "gsi2pk", "STATUS#RUNNING", 5),
+    ],
+)
+def test_run_queries_by_workflow_and_status(
+    read: Callable[[RunLedger], list[RunRecord]], index: str, key: str, value: str, limit: int
+) -> None:
+    client = FakeDynamo(query=[{"Items": [RUN_ITEM]}])
+    assert [r.run_id for r in read(RunLedger("T", client))] == ["r1"]
+    query = {
+        "TableName": "T",
+        "IndexName": index,
+        "KeyConditionExpression": f"{key} = :p",
+        "ExpressionAttributeValues": typed({":p": value}),
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    assert client.calls == [("query", query)]
 
 
 def test_join_items() -> None:
-    join = {
-        "pk": {"S": "RUN#r1"},
-        "sk": {"S": "JOIN#load"},
-        "kind": {"S": "join"},
-        "token": {"S": "tok"},
-        "needs": {"S": '["a", "b"]'},
-        "done_a": {"S": '{"status": "SUCCEEDED"}'},
-    }
-    done_b = {"done_b": {"S": '{"status": "FAILED", "x": [1]}'}}
-    other = {"pk": {"S": "RUN#r1"}, "sk": {"S": "JOIN#other"}, "kind": {"S": "join"}} | done_b
-    client = FakeDynamo(update_item=[{"Attributes": join}, {"Attributes": join | done_b}, {"Attributes": other}])
+    load, other = typed({"pk": "RUN#r1", "sk": "JOIN#load"}), typed({"pk": "RUN#r1", "sk": "JOIN#other"})
+    join = load | typed({"kind": "join", "token": "tok", "needs": '["a", "b"]', "done_a": '{"status": "SUCCEEDED"}'})
+    done_b = typed({"done_b": '{"status": "FAILED", "x": [1]}'})
+    client = FakeDynamo(
+        update_item=[
+            {"Attributes": join},
+            {"Attributes": join | done_b},
+            {"Attributes": other | done_b | typed({"kind": "join"})},
+        ]
+    )
     ledger = RunLedger("T", client)
     assert ledger.join_wait("r1", "load", "tok", ["a", "b"]) is None
     results = {"a": {"status": "SUCCEEDED"}, "b": {"status": "FAILED", "x": [1]}}
     assert ledger.join_signal("r1", "b", {"status": "FAILED", "x": [1]}, ["load", "other"]) == [("tok", results)]
     signal = {
-        "TableName": "T",
-        "UpdateExpression": "SET #d = :d, kind = :k",
         "ExpressionAttributeNames": {"#d": "done_b"},
-        "ExpressionAttributeValues": {":d": {"S": '{"status": "FAILED", "x": [1]}'}, ":k": {"S": "join"}},
+        "ExpressionAttributeValues": typed({":d": '{"status": "FAILED", "x": [1]}', ":k": "join"}),
         "ReturnValues": "ALL_NEW",
     }
     assert client.calls == [
-        (
-            "update_item",
-            {
-                "TableName": "T",
-                "Key": {"pk": {"S": "RUN#r1"}, "sk": {"S": "JOIN#load"}},
-                "UpdateExpression": "SET #t = :t, needs = :n, kind = :k",
-                "ExpressionAttributeNames": {"#t": "token"},
-                "ExpressionAttributeValues": {":t": {"S": "tok"}, ":n": {"S": '["a", "b"]'}, ":k": {"S": "join"}},
-                "ReturnValues": "ALL_NEW",
-            },
+        update(
+            load,
+            "SET #t = :t, needs = :n, kind = :k",
+            ExpressionAttributeNames={"#t": "token"},
+            ExpressionAttributeValues=typed({":t": "tok", ":n": '["a", "b"]', ":k": "join"}),
+            ReturnValues="ALL_NEW",
         ),
-        ("update_item", signal | {"Key": {"pk": {"S": "RUN#r1"}, "sk": {"S": "JOIN#load"}}}),
-        ("update_item", signal | {"Key": {"pk": {"S": "RUN#r1"}, "sk": {"S": "JOIN#other"}}}),
+        update(load, "SET #d = :d, kind = :k", **signal),
+        update(other, "SET #d = :d, kind = :k", **signal),
     ]
 
 
 def test_a_wait_after_every_signal_releases_at_once() -> None:
-    done = {
-        "token": {"S": "tok"},
-        "needs": {"S": '["a"]'},
-        "done_a": {"S": "3"},
-        "done_z": {"S": "null"},
-    }
+    done = typed({"token": "tok", "needs": '["a"]', "done_a": "3", "done_z": "null"})
     client = FakeDynamo(update_item=[{"Attributes": done}])
     assert RunLedger("T", client).join_wait("r1", "load", "tok", ["a"]) == {"a": 3}
 

@@ -1,0 +1,21 @@
+"""Helpers shared by the test folders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.samples import ROOT
+
+AWS_SDK = ("boto3", "botocore", "moto")
+
+
+def modules_loaded_by(code: str, *packages: str) -> list[str]:
+    """The modules of `packages` (or below them) that running `code` in a fresh interpreter imports."""
+    probe = (
+        f"import sys\n{code}\n"
+        f"print(' '.join(sorted(m for m in sys.modules if m.startswith(tuple(p + '.' for p in {packages!r})) "
+        f"or m in {packages!r})))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    return out.stdout.split()
