@@ -14,7 +14,8 @@ State document while a run executes (`StateDocument`)::
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -50,7 +51,8 @@ class JsonPath(str):
 class Payload(BaseModel):
     """Base of every exchanged payload: unknown keys are refused, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # defer_build: a schema is built on first use, so each function pays only for the payloads it reads
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
     def key(cls, name: str) -> str:
@@ -167,7 +169,17 @@ class JoinSignal(Payload):
 
 
 JoinRequest = Annotated[JoinWait | JoinSignal, Field(discriminator="action")]
-JOIN_REQUEST: TypeAdapter[JoinWait | JoinSignal] = TypeAdapter(JoinRequest)
+
+
+@cache
+def _join_adapter() -> TypeAdapter[Any]:
+    return TypeAdapter(cast(Any, JoinRequest))  # a special form: typed as Any for TypeAdapter
+
+
+def parse_join_request(payload: Any) -> JoinWait | JoinSignal:
+    """A join function event: a wait or a signal, told apart by its action."""
+    request: JoinWait | JoinSignal = _join_adapter().validate_python(payload)
+    return request
 
 
 class JoinResponse(Payload):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestration.protocol import JOIN_REQUEST, JoinResponse, JoinWait
+from orchestration.protocol import JoinResponse, JoinWait, parse_join_request
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 
 
 def run_join(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
-    request = JOIN_REQUEST.validate_python(payload)
+    request = parse_join_request(payload)
     if isinstance(request, JoinWait):
         results = rt.ledger.join_wait(request.run_id, request.task, request.token, list(request.needs))
         released = [(request.token, results)] if results is not None else []

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from croniter import croniter
-
 from orchestration.errors import TriggerError
 
 FIELDS = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
@@ -112,6 +110,8 @@ def _field_problem(name: str, value: str) -> str | None:
     if name != "year":
         probe = ["*"] * 5
         probe[FIELDS.index(name)] = _classic(name, value)
+        from croniter import croniter  # imported when a schedule is checked, not by every task function
+
         if not croniter.is_valid(" ".join(probe)):
             return syntax
     return None

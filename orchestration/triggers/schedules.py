@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterError, croniter
-
 from orchestration.errors import TriggerError
 from orchestration.triggers.cron import MAX_YEAR, parse_cron, to_croniter, years
 from orchestration.triggers.declarations import Schedule
@@ -103,6 +101,8 @@ def next_fire_times(s: Schedule, count: int = 5, *, after: datetime | None = Non
     if s.rate is not None:
         step = parse_rate(s.rate)
         return [start + step * (i + 1) for i in range(count)]
+    from croniter import CroniterError, croniter
+
     five, year_field = to_croniter(parse_cron(str(s.cron)))
     allowed = years(year_field)
     out: list[datetime] = []
