@@ -24,34 +24,24 @@ def _r(stats: dict[str, float] | None, digits: int = 3) -> str:
     return f"{stats['min']:.{digits}f} / {stats['mean']:.{digits}f} / {stats['max']:.{digits}f}"
 
 
+def _makespan_row(label: str, p: dict[str, Any], join_edges: int) -> list[Any]:
+    """One row of the makespan table: a shape's figures, or (label "ALL") the whole corpus's."""
+    return [
+        label,
+        p["dags"],
+        f"{p['tasks']['min']}-{p['tasks']['max']}",
+        p["non_series_parallel"],
+        _r(p["ratio"]),
+        _r(p["level_ratio"]),
+        p["level_loses"],
+        join_edges,
+    ]
+
+
 def _makespan(m: dict[str, Any]) -> str:
     s = m["summary"]
-    rows = []
-    for shape, p in s["per_shape"].items():
-        rows.append(
-            [
-                shape,
-                p["dags"],
-                f"{p['tasks']['min']}-{p['tasks']['max']}",
-                p["non_series_parallel"],
-                _r(p["ratio"]),
-                _r(p["level_ratio"]),
-                p["level_loses"],
-                p["join_edges"],
-            ]
-        )
-    rows.append(
-        [
-            "ALL",
-            s["dags"],
-            f"{s['tasks']['min']}-{s['tasks']['max']}",
-            s["non_series_parallel"],
-            _r(s["ratio"]),
-            _r(s["level_ratio"]),
-            s["level_loses"],
-            s["joins"]["join_edges_total"],
-        ]
-    )
+    rows = [_makespan_row(shape, p, p["join_edges"]) for shape, p in s["per_shape"].items()]
+    rows.append(_makespan_row("ALL", s, s["joins"]["join_edges_total"]))
     j = s["joins"]
     verdict = "PASS" if s["all_ratio_one"] and s["all_exact"] else "FAIL"
     out = [

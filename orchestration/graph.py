@@ -128,23 +128,22 @@ def build_plan(preds: Edges) -> Plan:
     index = {n: i for i, n in enumerate(order)}
     live: dict[str, set[str]] = {n: set(ups) for n, ups in reduced.items()}
 
-    def succ_map(nodes: Sequence[str]) -> dict[str, set[str]]:
+    def inner_edges(nodes: Sequence[str]) -> list[tuple[str, str]]:
+        """(upstream, task) for each live edge between two of `nodes`."""
         members = set(nodes)
+        return [(up, n) for n in nodes for up in live[n] if up in members]
+
+    def succ_map(nodes: Sequence[str]) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {n: set() for n in nodes}
-        for n in nodes:
-            for up in live[n]:
-                if up in members:
-                    out[up].add(n)
+        for up, n in inner_edges(nodes):
+            out[up].add(n)
         return out
 
     def components(nodes: Sequence[str]) -> list[list[str]]:
-        members = set(nodes)
         adj: dict[str, set[str]] = {n: set() for n in nodes}
-        for n in nodes:
-            for up in live[n]:
-                if up in members:
-                    adj[n].add(up)
-                    adj[up].add(n)
+        for up, n in inner_edges(nodes):
+            adj[n].add(up)
+            adj[up].add(n)
         seen: set[str] = set()
         comps = []
         for n in nodes:
@@ -210,7 +209,7 @@ def build_plan(preds: Edges) -> Plan:
     block = build(order) if order else Seq(())
     # Every direct dependency the structure does not already order becomes a join: the task waits
     # for it (it is a real ancestor, so this adds no delay) and receives its result through it.
-    structural = structural_predecessors(block)
+    structural = ancestors(structural_edges(block))
     joins = {n: tuple(sorted(set(preds[n]) - structural[n], key=index.__getitem__)) for n in order}
     return Plan(block, {n: ups for n, ups in joins.items() if ups})
 
@@ -257,19 +256,6 @@ def structural_edges(block: Block) -> dict[str, set[str]]:
     return edges
 
 
-def structural_predecessors(block: Block) -> dict[str, set[str]]:
-    """task -> every task that finishes before it starts, by structure alone (transitive)."""
-    direct = structural_edges(block)
-    order = topological_order(direct)
-    result: dict[str, set[str]] = {}
-    for n in order:
-        acc: set[str] = set()
-        for up in direct[n]:
-            acc |= result[up] | {up}
-        result[n] = acc
-    return result
-
-
 def effective_predecessors(plan: Plan) -> dict[str, set[str]]:
     """What each task waits for when the compiled plan runs: structure plus joins."""
     edges = structural_edges(plan.block)
@@ -279,6 +265,7 @@ def effective_predecessors(plan: Plan) -> dict[str, set[str]]:
 
 
 def ancestors(preds: Edges) -> dict[str, set[str]]:
+    """task -> every task that finishes before it starts (transitive)."""
     order = topological_order(preds)
     result: dict[str, set[str]] = {}
     for n in order:

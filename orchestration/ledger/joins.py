@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestration.ledger.codec import decode, encode
-from orchestration.ledger.keys import Kind, item_key, join_sk
+from orchestration.ledger.keys import JOIN_SK, Kind, item_key
 
 
 class Joins:
@@ -26,7 +26,7 @@ class Joins:
         """Register a waiting task's token; returns the awaited results if all already arrived."""
         resp = self.client.update_item(
             TableName=self.table,
-            Key=encode(item_key(run_id, join_sk(task))),
+            Key=encode(item_key(run_id, JOIN_SK(task))),
             UpdateExpression="SET #t = :t, needs = :n, kind = :k",
             ExpressionAttributeNames={"#t": "token"},
             ExpressionAttributeValues=encode({":t": token, ":n": json.dumps(needs), ":k": Kind.JOIN}),
@@ -40,7 +40,7 @@ class Joins:
         for join in joins:
             resp = self.client.update_item(
                 TableName=self.table,
-                Key=encode(item_key(run_id, join_sk(join))),
+                Key=encode(item_key(run_id, JOIN_SK(join))),
                 UpdateExpression="SET #d = :d, kind = :k",
                 ExpressionAttributeNames={"#d": _done(task)},
                 ExpressionAttributeValues=encode({":d": json.dumps(result), ":k": Kind.JOIN}),

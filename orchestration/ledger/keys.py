@@ -23,9 +23,24 @@ from enum import StrEnum
 PK = "pk"
 SK = "sk"
 RUN_SK = "RUN"
-TASK_PREFIX = "TASK#"
-ATTEMPT_PREFIX = "ATTEMPT#"
-JOIN_PREFIX = "JOIN#"
+
+
+@dataclass(frozen=True)
+class KeyPrefix:
+    """A key's fixed start: `TASK_SK("load")` is "TASK#load"; `.text` serves begins_with queries."""
+
+    text: str
+
+    def __call__(self, rest: str) -> str:
+        return f"{self.text}{rest}"
+
+
+RUN_PK = KeyPrefix("RUN#")
+TASK_SK = KeyPrefix("TASK#")
+ATTEMPT_SK = KeyPrefix("ATTEMPT#")
+JOIN_SK = KeyPrefix("JOIN#")
+WORKFLOW_PK = KeyPrefix("WF#")
+STATUS_PK = KeyPrefix("STATUS#")
 
 
 @dataclass(frozen=True)
@@ -53,37 +68,17 @@ class Kind(StrEnum):
     JOIN = "join"
 
 
-def run_pk(run_id: str) -> str:
-    return f"RUN#{run_id}"
-
-
 def run_key(run_id: str) -> dict[str, str]:
     return item_key(run_id, RUN_SK)
 
 
 def item_key(run_id: str, sk: str) -> dict[str, str]:
-    return {PK: run_pk(run_id), SK: sk}
-
-
-def task_sk(task: str) -> str:
-    return f"{TASK_PREFIX}{task}"
+    return {PK: RUN_PK(run_id), SK: sk}
 
 
 def attempt_sk(task: str, attempt: int, index: int | None) -> str:
-    base = f"{ATTEMPT_PREFIX}{task}#{attempt:03d}"
+    base = ATTEMPT_SK(f"{task}#{attempt:03d}")
     return base if index is None else f"{base}#{index:06d}"
-
-
-def join_sk(task: str) -> str:
-    return f"{JOIN_PREFIX}{task}"
-
-
-def workflow_pk(workflow: str) -> str:
-    return f"WF#{workflow}"
-
-
-def status_pk(status: str) -> str:
-    return f"STATUS#{status}"
 
 
 def created_sk(created_at: str, run_id: str) -> str:

@@ -4,27 +4,46 @@ names and types must not change, so ledgers already written keep reading)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from orchestration.ledger.codec import AttributeValue, Item, decode, encode
 from orchestration.ledger.keys import (
     BY_STATUS,
     BY_WORKFLOW,
+    STATUS_PK,
+    TASK_SK,
+    WORKFLOW_PK,
     Kind,
     attempt_sk,
     created_sk,
     item_key,
     run_key,
-    status_pk,
-    task_sk,
-    workflow_pk,
 )
 from orchestration.status import TaskStatus, merge_item_status, rank
 
 MAX_MESSAGE = 2000  # characters of an attempt's error message kept
 MAX_TASK_ERROR = 300  # characters of a task's "error: message" kept
+
+# Field metadata: how a record's field is stored in its item (by default, as is under its own name).
+_ATTRIBUTE = "attribute"  # the attribute name, when not the field's
+_JSON = "json"  # stored as a JSON string
+_STORED = "stored"  # False: not in the item
+
+# The fields `as_dict` shows, in its order (a run's JSON in the CLI; a task's in Finalize's output).
+_TASK_SHOWN = ("status", "attempts", "started_at", "ended_at", "error")
+_RUN_SHOWN = (
+    "run_id",
+    "workflow",
+    "status",
+    "started_at",
+    "ended_at",
+    "params",
+    "logical_date",
+    "definition_hash",
+    "error",
+)
 
 
 @dataclass
@@ -37,14 +56,14 @@ class Attempt:
     duration_ms: int | None = None
     error: str | None = None
     message: str | None = None
-    index: int | None = None
+    index: int | None = field(default=None, metadata={_ATTRIBUTE: "item_index"})
 
 
 @dataclass
 class TaskRecord:
     """A task's view of a run (also the shape of each task in Finalize's output)."""
 
-    name: str
+    name: str = field(metadata={_ATTRIBUTE: "task"})
     status: str = TaskStatus.PENDING
     attempts: int = 0
     started_at: str | None = None
@@ -53,13 +72,7 @@ class TaskRecord:
     items: int | None = None  # for-each: number of item attempts that ran
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "attempts": self.attempts,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "error": self.error,
-        }
+        return {name: getattr(self, name) for name in _TASK_SHOWN}
 
 
 @dataclass
@@ -68,139 +81,88 @@ class RunRecord:
     workflow: str
     status: str
     created_at: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict, metadata={_JSON: True})
     started_at: str | None = None
     ended_at: str | None = None
     logical_date: str | None = None
-    trigger: dict[str, Any] = field(default_factory=dict)
+    trigger: dict[str, Any] = field(default_factory=dict, metadata={_JSON: True})
     definition_hash: str | None = None
     execution_arn: str | None = None
     error: str | None = None
-    tasks: dict[str, TaskRecord] = field(default_factory=dict)
-    attempts: list[Attempt] = field(default_factory=list)
+    tasks: dict[str, TaskRecord] = field(default_factory=dict, metadata={_STORED: False})
+    attempts: list[Attempt] = field(default_factory=list, metadata={_STORED: False})
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "workflow": self.workflow,
-            "status": self.status,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "params": self.params,
-            "logical_date": self.logical_date,
-            "definition_hash": self.definition_hash,
-            "error": self.error,
-            "tasks": {name: t.as_dict() for name, t in self.tasks.items()},
-        }
+        shown = {name: getattr(self, name) for name in _RUN_SHOWN}
+        return shown | {"tasks": {name: t.as_dict() for name, t in self.tasks.items()}}
+
+
+_Record = TypeVar("_Record", Attempt, TaskRecord, RunRecord)
 
 
 def run_item(run: RunRecord) -> Item:
     """The run's item as first written (its end and error are set by later updates)."""
     created = created_sk(run.created_at, run.run_id)
-    return encode(
-        {
-            **run_key(run.run_id),
-            "kind": Kind.RUN,
-            "run_id": run.run_id,
-            "workflow": run.workflow,
-            "status": run.status,
-            "status_rank": rank(run.status),
-            "created_at": run.created_at,
-            "params": json.dumps(run.params, sort_keys=True),
-            "trigger": json.dumps(run.trigger, sort_keys=True),
-            BY_WORKFLOW.pk: workflow_pk(run.workflow),
-            BY_WORKFLOW.sk: created,
-            BY_STATUS.pk: status_pk(run.status),
-            BY_STATUS.sk: created,
-            "started_at": run.started_at,
-            "logical_date": run.logical_date,
-            "definition_hash": run.definition_hash,
-            "execution_arn": run.execution_arn,
-        }
-    )
+    indexes = {
+        BY_WORKFLOW.pk: WORKFLOW_PK(run.workflow),
+        BY_WORKFLOW.sk: created,
+        BY_STATUS.pk: STATUS_PK(run.status),
+        BY_STATUS.sk: created,
+    }
+    return _item(run_key(run.run_id), Kind.RUN, run, ended_at=None, error=None, **indexes)
 
 
 def run_from_item(item: Mapping[str, AttributeValue]) -> RunRecord:
-    values = decode(item)
-    return RunRecord(
-        run_id=values["run_id"],
-        workflow=values["workflow"],
-        status=values["status"],
-        created_at=values["created_at"],
-        params=json.loads(values["params"]) if "params" in values else {},
-        started_at=values.get("started_at"),
-        ended_at=values.get("ended_at"),
-        logical_date=values.get("logical_date"),
-        trigger=json.loads(values["trigger"]) if "trigger" in values else {},
-        definition_hash=values.get("definition_hash"),
-        execution_arn=values.get("execution_arn"),
-        error=values.get("error"),
-    )
+    return _from_item(RunRecord, item)
 
 
 def attempt_item(run_id: str, att: Attempt) -> Item:
-    return encode(
-        {
-            **item_key(run_id, attempt_sk(att.task, att.attempt, att.index)),
-            "kind": Kind.ATTEMPT,
-            "task": att.task,
-            "attempt": att.attempt,
-            "status": att.status,
-            "status_rank": rank(att.status),
-            "started_at": att.started_at,
-            "item_index": att.index,
-            "ended_at": att.ended_at,
-            "duration_ms": att.duration_ms,
-            "error": att.error,
-            "message": None if att.message is None else att.message[:MAX_MESSAGE],
-        }
-    )
+    message = None if att.message is None else att.message[:MAX_MESSAGE]
+    return _item(item_key(run_id, attempt_sk(att.task, att.attempt, att.index)), Kind.ATTEMPT, att, message=message)
 
 
 def attempt_from_item(item: Mapping[str, AttributeValue]) -> Attempt:
-    values = decode(item)
-    return Attempt(
-        task=values["task"],
-        attempt=values["attempt"],
-        status=values["status"],
-        started_at=values.get("started_at", ""),
-        ended_at=values.get("ended_at"),
-        duration_ms=values.get("duration_ms"),
-        error=values.get("error"),
-        message=values.get("message"),
-        index=values.get("item_index"),
-    )
+    return _from_item(Attempt, item, started_at="")  # an item without a start reads as ""
 
 
 def summary_item(run_id: str, rec: TaskRecord) -> Item:
     """A task's final summary, written when its run finishes."""
-    return encode(
-        {
-            **item_key(run_id, task_sk(rec.name)),
-            "kind": Kind.TASK,
-            "task": rec.name,
-            "status": rec.status,
-            "status_rank": rank(rec.status),
-            "attempts": rec.attempts,
-            "started_at": rec.started_at,
-            "ended_at": rec.ended_at,
-            # the state machine's error name may not be a string
-            "error": None if rec.error is None else str(rec.error),
-            "items": rec.items,
-        }
-    )
+    error = None if rec.error is None else str(rec.error)  # the state machine's error name may not be a string
+    return _item(item_key(run_id, TASK_SK(rec.name)), Kind.TASK, rec, error=error)
 
 
 def summary_from_item(item: Mapping[str, AttributeValue]) -> TaskRecord:
-    values = decode(item)
-    return TaskRecord(
-        name=values["task"],
-        status=values["status"],
-        attempts=values["attempts"],
-        started_at=values.get("started_at"),
-        ended_at=values.get("ended_at"),
-        error=values.get("error"),
-        items=values.get("items"),
+    return _from_item(TaskRecord, item)
+
+
+def _stored_fields(record: Attempt | TaskRecord | RunRecord | type[_Record]) -> Iterator[tuple[str, str, bool]]:
+    """(field, attribute name, stored as JSON) for each field kept in the record's item."""
+    for f in fields(record):
+        if f.metadata.get(_STORED, True):
+            yield f.name, f.metadata.get(_ATTRIBUTE, f.name), f.metadata.get(_JSON, False)
+
+
+def _item(
+    key: Mapping[str, str], kind: Kind, record: Attempt | TaskRecord | RunRecord, **attributes: str | int | None
+) -> Item:
+    """The record's item: its key, kind, status rank and stored fields; `attributes` add or replace
+    attributes (None leaves one out)."""
+    values: dict[str, Any] = {**key, "kind": kind, "status_rank": rank(record.status)}
+    for name, attribute, as_json in _stored_fields(record):
+        value = getattr(record, name)
+        values[attribute] = json.dumps(value, sort_keys=True) if as_json else value
+    return encode(values | attributes)
+
+
+def _from_item(cls: type[_Record], item: Mapping[str, AttributeValue], **defaults: str) -> _Record:
+    """The record an item holds; a field whose attribute is absent takes `defaults` or its own default."""
+    values = defaults | decode(item)
+    return cls(
+        **{
+            name: json.loads(values[attribute]) if as_json else values[attribute]
+            for name, attribute, as_json in _stored_fields(cls)
+            if attribute in values
+        }
     )
 
 

@@ -6,24 +6,26 @@ duplicated write never moves a run, task or attempt backwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from orchestration.errors import LedgerError
 from orchestration.ledger.codec import Item, encode
 from orchestration.ledger.joins import Joins
 from orchestration.ledger.keys import (
-    ATTEMPT_PREFIX,
+    ATTEMPT_SK,
     BY_STATUS,
     BY_WORKFLOW,
     PK,
+    RUN_PK,
     SK,
-    TASK_PREFIX,
+    STATUS_PK,
+    TASK_SK,
+    WORKFLOW_PK,
     Index,
+    KeyPrefix,
     run_key,
-    run_pk,
-    status_pk,
-    workflow_pk,
 )
 from orchestration.ledger.records import (
     Attempt,
@@ -71,7 +73,7 @@ class RunLedger:
     ) -> bool:
         """Move a run forward; False when the ledger already holds a status as advanced or later."""
         names = {"#s": "status"}
-        values: dict[str, str | int | None] = {":s": status, ":r": rank(status), ":g": status_pk(status)}
+        values: dict[str, str | int | None] = {":s": status, ":r": rank(status), ":g": STATUS_PK(status)}
         sets = ["#s = :s", "status_rank = :r", f"{BY_STATUS.pk} = :g"]
         if at is not None:
             sets.append(f"{'ended_at' if is_terminal(status) else 'started_at'} = :t")
@@ -83,24 +85,15 @@ class RunLedger:
         if execution_arn is not None:
             sets.append("execution_arn = :x")
             values[":x"] = execution_arn
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=encode(run_key(run_id)),
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=f"{EXISTS} AND status_rank < :r",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=encode(values),
-            )
-        except self._errors.ConditionalCheckFailedException:
-            if self.get_run_item(run_id) is None:
-                raise LedgerError(f"run {run_id!r} is not in the ledger table {self.table!r}") from None
-            if execution_arn is not None:
-                # The run already moved on (e.g. it finished before its starter recorded RUNNING):
-                # keep the execution ARN anyway.
-                self._set_once(run_id, "execution_arn", execution_arn)
-            return False
-        return True
+        if self._update_run(run_id, "SET " + ", ".join(sets), "status_rank < :r", names, values):
+            return True
+        if self.get_run_item(run_id) is None:
+            raise LedgerError(f"run {run_id!r} is not in the ledger table {self.table!r}")
+        if execution_arn is not None:
+            # The run already moved on (e.g. it finished before its starter recorded RUNNING):
+            # keep the execution ARN anyway.
+            self._set_once(run_id, "execution_arn", execution_arn)
+        return False
 
     def close_run(self, run_id: str, status: str, *, at: str, error: str) -> bool:
         """End a run that no finalize step ended (timeout, abort, a failure before any task ran):
@@ -115,29 +108,32 @@ class RunLedger:
 
     def _cut_off(self, run_id: str, att: Attempt, at: str, error: str, message: str) -> None:
         """Close an attempt that was still running when something outside its code ended it."""
-        self.end_attempt(
+        duration_ms = ms_between(att.started_at, at) or 0
+        self._put_final(
             run_id,
-            att.task,
-            att.attempt,
-            TaskStatus.FAILED,
-            started_at=att.started_at,
-            ended_at=at,
-            duration_ms=ms_between(att.started_at, at) or 0,
-            error=error,
-            message=message,
-            index=att.index,
+            replace(att, status=TaskStatus.FAILED, ended_at=at, duration_ms=duration_ms, error=error, message=message),
         )
 
     def _set_once(self, run_id: str, attribute: str, value: str) -> bool:
+        return self._update_run(run_id, "SET #a = :v", "attribute_not_exists(#a)", {"#a": attribute}, {":v": value})
+
+    def _update_run(
+        self, run_id: str, update: str, condition: str, names: dict[str, str], values: Mapping[str, str | int | None]
+    ) -> bool:
+        """Update the run's item if it exists and `condition` holds; False (nothing written) otherwise."""
+        return self._conditional(
+            self.client.update_item,
+            Key=encode(run_key(run_id)),
+            UpdateExpression=update,
+            ConditionExpression=f"{EXISTS} AND {condition}",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=encode(values),
+        )
+
+    def _conditional(self, write: Callable[..., Any], **request: Any) -> bool:
+        """A conditional write to the table; False (nothing written) when its condition fails."""
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key=encode(run_key(run_id)),
-                UpdateExpression="SET #a = :v",
-                ConditionExpression=f"{EXISTS} AND attribute_not_exists(#a)",
-                ExpressionAttributeNames={"#a": attribute},
-                ExpressionAttributeValues=encode({":v": value}),
-            )
+            write(TableName=self.table, **request)
         except self._errors.ConditionalCheckFailedException:
             return False
         return True
@@ -161,7 +157,7 @@ class RunLedger:
         run = self.get_run_item(run_id)
         if run is None:
             return None
-        summaries = [summary_from_item(item) for item in self._query_run(run_id, TASK_PREFIX)]
+        summaries = [summary_from_item(item) for item in self._query_run(run_id, TASK_SK)]
         if attempts or not summaries:
             run.attempts = self._attempts(run_id)
         run.tasks = task_records(run.attempts, summaries)
@@ -169,11 +165,11 @@ class RunLedger:
 
     def list_runs(self, workflow: str, *, limit: int = 20) -> list[RunRecord]:
         """Runs of a workflow, newest first."""
-        return self._query_index(BY_WORKFLOW, workflow_pk(workflow), limit)
+        return self._query_index(BY_WORKFLOW, WORKFLOW_PK(workflow), limit)
 
     def runs_by_status(self, status: str, *, limit: int = 50) -> list[RunRecord]:
         """Runs with a status, newest first."""
-        return self._query_index(BY_STATUS, status_pk(status), limit)
+        return self._query_index(BY_STATUS, STATUS_PK(status), limit)
 
     def _query_index(self, index: Index, pk: str, limit: int) -> list[RunRecord]:
         resp = self.client.query(
@@ -186,13 +182,13 @@ class RunLedger:
         )
         return [run_from_item(i) for i in resp["Items"]]
 
-    def _query_run(self, run_id: str, prefix: str) -> list[Item]:
+    def _query_run(self, run_id: str, prefix: KeyPrefix) -> list[Item]:
         """Every item of a run whose sort key starts with `prefix`."""
         items: list[Item] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": f"{PK} = :p AND begins_with({SK}, :s)",
-            "ExpressionAttributeValues": encode({":p": run_pk(run_id), ":s": prefix}),
+            "ExpressionAttributeValues": encode({":p": RUN_PK(run_id), ":s": prefix.text}),
         }
         while True:
             resp = self.client.query(**kwargs)
@@ -202,15 +198,11 @@ class RunLedger:
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def _attempts(self, run_id: str) -> list[Attempt]:
-        return [attempt_from_item(item) for item in self._query_run(run_id, ATTEMPT_PREFIX)]
+        return [attempt_from_item(item) for item in self._query_run(run_id, ATTEMPT_SK)]
 
     def _put_new(self, item: Item) -> bool:
         """Put an item that must not exist yet; False (nothing written) when it does."""
-        try:
-            self.client.put_item(TableName=self.table, Item=item, ConditionExpression=IS_NEW)
-        except self._errors.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._conditional(self.client.put_item, Item=item, ConditionExpression=IS_NEW)
 
     # -- attempts -------------------------------------------------------------------------
 
@@ -238,16 +230,16 @@ class RunLedger:
         record for a short attempt, so this write must stand on its own.
         """
         att = Attempt(task, attempt, status, started_at, ended_at, duration_ms, error, message, index)
-        try:
-            self.client.put_item(
-                TableName=self.table,
-                Item=attempt_item(run_id, att),
-                ConditionExpression=f"{IS_NEW} OR status_rank < :r",
-                ExpressionAttributeValues=encode({":r": rank(status)}),
-            )
-        except self._errors.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._put_final(run_id, att)
+
+    def _put_final(self, run_id: str, att: Attempt) -> bool:
+        """Put an attempt's final record unless the ledger holds it as terminal already."""
+        return self._conditional(
+            self.client.put_item,
+            Item=attempt_item(run_id, att),
+            ConditionExpression=f"{IS_NEW} OR status_rank < :r",
+            ExpressionAttributeValues=encode({":r": rank(att.status)}),
+        )
 
     def finalize_tasks(self, run_id: str, outcomes: Mapping[str, Mapping[str, Any]], at: str) -> dict[str, TaskRecord]:
         """Write each task's final summary from the state machine's view; close dangling attempts.
