@@ -1,6 +1,6 @@
 """The one place that reaches into moto's Step Functions interpreter (moto 5.2.x).
 
-Three patches, installed for the life of a LocalCloud and removed after:
+These patches, installed for the life of a LocalCloud and removed after:
 
 1. Lambda invocations: without Docker moto cannot run function code, so the interpreter's Lambda
    call is answered in-process by the registered handler, shaped exactly as Lambda answers
@@ -18,6 +18,9 @@ Three patches, installed for the life of a LocalCloud and removed after:
 6. DynamoDB atomicity: DynamoDB applies each write atomically; moto's in-memory table does not when
    Parallel branches write from several threads (two concurrent updates of one join item could
    lose one, hanging the run). One lock serialises moto's DynamoDB operations.
+7. Stopping: StopExecution stops the frames (Parallel branches, Map iterations) open at that moment;
+   a frame a branch opens just after would run on, and a join wait in it would wait forever for a
+   signal its stopped sibling never sends. A frame opened inside a stopped program starts stopped.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class Adapter:
                 state_task_service_callback as callback,
             )
             from moto.stepfunctions.parser.asl.eval import states
+            from moto.stepfunctions.parser.asl.eval.environment import Environment
             from moto.stepfunctions.parser.asl.parse import asl_parser
             from moto.stepfunctions.parser.asl.utils import json_path
         except ImportError as exc:  # pragma: no cover - depends on the installed moto
@@ -95,6 +99,8 @@ class Adapter:
         lock = threading.RLock()
         for method in _DYNAMODB_METHODS:
             self._patch(DynamoDBBackend, method, _locked(getattr(DynamoDBBackend, method), lock))
+        for method in ("open_frame", "open_inner_frame"):
+            self._patch(Environment, method, _born_stopped(getattr(Environment, method)))
 
     def uninstall(self) -> None:
         while self._saved:
@@ -168,6 +174,20 @@ def _locked(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., 
     def call(*args: Any, **kwargs: Any) -> Any:
         with lock:
             return method(*args, **kwargs)
+
+    return call
+
+
+def _born_stopped(open_frame: Callable[..., Any]) -> Callable[..., Any]:
+    """A frame opened inside a stopped program is stopped too (as every frame open at the stop was)."""
+
+    @functools.wraps(open_frame)
+    def call(env: Any, *args: Any, **kwargs: Any) -> Any:
+        frame = open_frame(env, *args, **kwargs)
+        state = env.program_state()
+        if hasattr(state, "stop_date"):  # ProgramStopped
+            frame.set_stop(stop_date=state.stop_date, cause=state.cause, error=state.error)
+        return frame
 
     return call
 
