@@ -11,6 +11,7 @@ from orchestration.compiler import compile_workflow, definition_hash, to_json
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger
 from orchestration.model import Workflow
+from orchestration.runtime.registry import Env
 
 
 @dataclass
@@ -29,12 +30,12 @@ class Runtime:
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:
-            raise OrchestrationError("this function was started without a workflow: set its ORCH_WORKFLOW_FILE")
+            raise OrchestrationError(f"this function was started without a workflow: set its {Env.WORKFLOW_FILE}")
         return self.workflow
 
     def need_artifacts(self) -> ArtifactStore:
         if self.artifacts is None:
-            raise OrchestrationError("this function was started without an artifact bucket: set ORCH_ARTIFACT_BUCKET")
+            raise OrchestrationError(f"this function was started without an artifact bucket: set {Env.ARTIFACT_BUCKET}")
         return self.artifacts
 
     def workflow_hash(self) -> str:

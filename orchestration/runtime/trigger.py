@@ -28,6 +28,7 @@ from orchestration.model import Workflow
 from orchestration.protocol import EventDelivery, ScheduleDelivery, TriggerResult
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
+from orchestration.runtime.registry import Env
 from orchestration.runtime.starter import start_run
 from orchestration.times import iso, parse_iso
 from orchestration.triggers import EventTrigger, Schedule, event_params, triggers_of
@@ -127,7 +128,7 @@ def run_trigger(payload: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     """Start (at most) one run for a delivery; returns a `TriggerResult`."""
     wf = rt.need_workflow()
     if rt.state_machine_arn is None:
-        raise OrchestrationError("the trigger function has no state machine: set ORCH_STATE_MACHINE_ARN")
+        raise OrchestrationError(f"the trigger function has no state machine: set {Env.STATE_MACHINE_ARN}")
     try:
         plan = plan_run(payload, wf)
         started = start_run(
