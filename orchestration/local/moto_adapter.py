@@ -18,9 +18,12 @@ These patches, installed for the life of a LocalCloud and removed after:
 6. DynamoDB atomicity: DynamoDB applies each write atomically; moto's in-memory table does not when
    Parallel branches write from several threads (two concurrent updates of one join item could
    lose one, hanging the run). One lock serialises moto's DynamoDB operations.
-7. Stopping: StopExecution stops the frames (Parallel branches, Map iterations) open at that moment;
-   a frame a branch opens just after would run on, and a join wait in it would wait forever for a
-   signal its stopped sibling never sends. A frame opened inside a stopped program starts stopped.
+7. Stopping: on AWS StopExecution ends every state at once. moto stops the frames (Parallel branches,
+   Map iterations) open at that moment but leaves a `.waitForTaskToken` wait blocked, so a join
+   whose signal would come from a stopped branch waits forever and the execution never ends. Here a
+   callback wait checks every 50 ms that its execution still runs, a frame runs only while the
+   frames around it run (one a branch opens just after the stop ends at once), and a state cut
+   short by the stop cannot turn ABORTED into FAILED.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import functools
 import json
 import marshal
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -41,6 +45,7 @@ from botocore.exceptions import ClientError
 Handler = Callable[[dict[str, Any]], Any]
 
 CALLBACK_POLL_SECONDS = 0.002
+STOP_CHECK_SECONDS = 0.05  # how often a waiting join checks that its execution still runs
 
 
 class VirtualClock:
@@ -100,7 +105,12 @@ class Adapter:
         for method in _DYNAMODB_METHODS:
             self._patch(DynamoDBBackend, method, _locked(getattr(DynamoDBBackend, method), lock))
         for method in ("open_frame", "open_inner_frame"):
-            self._patch(Environment, method, _born_stopped(getattr(Environment, method)))
+            self._patch(Environment, method, _knows_its_parent(getattr(Environment, method)))
+        self._patch(Environment, "is_running", _running_with_parents(Environment.is_running))
+        for method in ("set_error", "set_timed_out"):
+            self._patch(Environment, method, _stays_stopped(getattr(Environment, method)))
+        service = callback.StateTaskServiceCallback
+        self._patch(service, "_eval_wait_for_task_token", _stoppable(service._eval_wait_for_task_token))
 
     def uninstall(self) -> None:
         while self._saved:
@@ -178,16 +188,61 @@ def _locked(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., 
     return call
 
 
-def _born_stopped(open_frame: Callable[..., Any]) -> Callable[..., Any]:
-    """A frame opened inside a stopped program is stopped too (as every frame open at the stop was)."""
-
+def _knows_its_parent(open_frame: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(open_frame)
     def call(env: Any, *args: Any, **kwargs: Any) -> Any:
         frame = open_frame(env, *args, **kwargs)
-        state = env.program_state()
-        if hasattr(state, "stop_date"):  # ProgramStopped
-            frame.set_stop(stop_date=state.stop_date, cause=state.cause, error=state.error)
+        frame.orch_parent = env
         return frame
+
+    return call
+
+
+def _running_with_parents(is_running: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """A frame runs only while every frame around it runs (one opened just after a stop ends at once)."""
+
+    @functools.wraps(is_running)
+    def call(env: Any) -> bool:
+        while env is not None:
+            if not is_running(env):
+                return False
+            env = getattr(env, "orch_parent", None)
+        return True
+
+    return call
+
+
+def _stays_stopped(set_state: Callable[..., Any]) -> Callable[..., Any]:
+    """A stopped execution stays stopped: a state cut short by the stop does not turn it into FAILED."""
+
+    @functools.wraps(set_state)
+    def call(env: Any, *args: Any, **kwargs: Any) -> Any:
+        if hasattr(env.program_state(), "stop_date"):  # ProgramStopped
+            return None
+        return set_state(env, *args, **kwargs)
+
+    return call
+
+
+def _stoppable(wait: Callable[..., Any]) -> Callable[..., Any]:
+    """A `.waitForTaskToken` wait that ends when its execution is stopped (moto's blocks until released)."""
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeTimedOut
+
+    @functools.wraps(wait)
+    def call(
+        service: Any, env: Any, timeout_seconds: int | None, callback_endpoint: Any, heartbeat_endpoint: Any
+    ) -> Any:
+        if heartbeat_endpoint is not None:  # moto's heartbeat wait already watches the execution
+            return wait(service, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
+        deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+        while env.is_running():
+            left = STOP_CHECK_SECONDS if deadline is None else min(STOP_CHECK_SECONDS, deadline - time.monotonic())
+            if left <= 0:
+                break
+            outcome = callback_endpoint.wait(timeout=left)
+            if outcome is not None:
+                return outcome
+        return CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
 
     return call
 
