@@ -14,13 +14,12 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import click
 from rich.console import Console
 
-from orchestration.errors import OrchestrationError, ParameterError, ValidationError
+from orchestration.errors import OrchestrationError, ParameterError
 from orchestration.loader import load_file, select
 from orchestration.model import Workflow
 from orchestration.runtime.registry import SERVICE
 from orchestration.status import is_ok_run
 from orchestration.times import parse_iso
-from orchestration.validation import problems
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -58,21 +57,10 @@ def run_exit(status: str) -> int:
     return EXIT_OK if is_ok_run(status) else EXIT_RUN_FAILED
 
 
-def pick_workflow(file: str, workflow: str | None) -> Workflow:
-    """The workflow named `workflow` in `file`, or its only one."""
-    return select(load_file(file), workflow, source=repr(file))
-
-
 def workflows_in(file: str, workflow: str | None) -> list[Workflow]:
     """The workflow named `workflow` in `file`, or all of them sorted by name."""
     found = load_file(file)
     return [select(found, workflow, source=repr(file))] if workflow else [found[n] for n in sorted(found)]
-
-
-def require_valid(wf: Workflow) -> None:
-    found = problems(wf)
-    if found:
-        raise ValidationError(wf.name, found)
 
 
 def parse_iso_option(option: str, value: str) -> datetime:

@@ -15,11 +15,11 @@ from orchestration.cli.common import (
     guarded,
     parse_iso_option,
     parse_params,
-    pick_workflow,
     run_exit,
     set_local_log_levels,
 )
 from orchestration.cli.display import print_summary, run_table
+from orchestration.loader import load_workflow
 
 
 @click.command()
@@ -45,7 +45,7 @@ def run(
     verbose: bool,
 ) -> None:
     """Run a workflow locally on moto with the real task code."""
-    wf = pick_workflow(file, workflow)
+    wf = load_workflow(file, workflow)
     values = parse_params(params)
     wf.parse_params(values)  # fail fast on a bad parameter, before the local cloud starts
     date = parse_iso_option("--logical-date", logical_date) if logical_date else None

@@ -22,7 +22,6 @@ from orchestration.cli.common import (
     err_console,
     guarded,
     parse_iso_option,
-    require_valid,
     run_exit,
     set_local_log_levels,
     workflows_in,
@@ -30,6 +29,7 @@ from orchestration.cli.common import (
 from orchestration.errors import OrchestrationError
 from orchestration.status import is_ok_run
 from orchestration.triggers import EventTrigger, Schedule, TriggerError, describe, next_fire_times, triggers_of
+from orchestration.validation import validate
 
 EXIT_NO_MATCH = 3
 
@@ -60,7 +60,7 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
 
     workflows = workflows_in(file, workflow)
     for wf in workflows:
-        require_valid(wf)
+        validate(wf)
     event = complete_event(_read_event(event_file))
     matched = matching_triggers(workflows, event)
     names = [f"{wf.name}/{name}" for wf, name in matched]

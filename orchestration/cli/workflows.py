@@ -14,13 +14,13 @@ from orchestration.cli.common import (
     WORKFLOW,
     err_console,
     guarded,
-    pick_workflow,
-    require_valid,
     workflows_in,
 )
 from orchestration.compiler import compile_workflow, definition_hash, to_json
+from orchestration.loader import load_workflow
 from orchestration.render import render_graph
 from orchestration.validation import problems
+from orchestration.validation import validate as check_workflow
 
 
 @click.command()
@@ -82,6 +82,6 @@ def _count_states(definition: dict[str, Any]) -> int:
 @guarded
 def graph(file: str, workflow: str | None, fmt: str) -> None:
     """Show the DAG (text, Mermaid or Graphviz dot)."""
-    wf = pick_workflow(file, workflow)
-    require_valid(wf)
+    wf = load_workflow(file, workflow)
+    check_workflow(wf)
     click.echo(render_graph(wf, fmt))
