@@ -9,6 +9,7 @@ from orchestration.errors import ValidationError
 from orchestration.graph import find_cycle, topological_order
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, Task, Workflow
 from orchestration.triggers import trigger_problems
+from orchestration.triggers.schedules import int_in
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
@@ -35,7 +36,7 @@ def problems(workflow: Workflow) -> list[str]:
         )
     if workflow.type not in WORKFLOW_TYPES:
         out.append(f"workflow type {workflow.type!r} is unknown: use 'STANDARD' or 'EXPRESS'")
-    if workflow.timeout_seconds is not None and not _int_in(workflow.timeout_seconds, 1, ASL_MAX_INT):
+    if workflow.timeout_seconds is not None and not int_in(workflow.timeout_seconds, 1, ASL_MAX_INT):
         out.append(f"workflow timeout_seconds={workflow.timeout_seconds!r} must be a positive integer")
     out.extend(workflow.param_problems)
     out.extend(trigger_problems(workflow))
@@ -53,10 +54,6 @@ def problems(workflow: Workflow) -> list[str]:
     else:
         out.extend(_unreachable_data(workflow))
     return out
-
-
-def _int_in(value: object, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
 def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
@@ -108,7 +105,7 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
             out.append(f"{t} runs for each item of unknown task {task.for_each!r} (known tasks: {known})")
         elif task.for_each == task.name:
             out.append(f"{t} runs for each item of itself: name an upstream task that returns a list")
-        if not _int_in(task.max_concurrency, 1, INLINE_MAP_MAX_CONCURRENCY):
+        if not int_in(task.max_concurrency, 1, INLINE_MAP_MAX_CONCURRENCY):
             out.append(
                 f"{t}: max_concurrency={task.max_concurrency!r} is out of range: an inline Map runs 1 to "
                 f"{INLINE_MAP_MAX_CONCURRENCY} items at once"
@@ -116,14 +113,14 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
     if task.condition and task.for_each:
         out.append(f"{t} cannot be both a condition and a for-each task")
     r = task.retry
-    if not _int_in(r.max_attempts, 0, 99):
+    if not int_in(r.max_attempts, 0, 99):
         out.append(f"{t}: retry max_attempts={r.max_attempts!r} must be an integer from 0 to 99")
-    if not _int_in(r.interval_seconds, 1, ASL_MAX_INT):
+    if not int_in(r.interval_seconds, 1, ASL_MAX_INT):
         out.append(f"{t}: retry interval_seconds={r.interval_seconds!r} must be a whole number of seconds >= 1")
     if not isinstance(r.backoff_rate, int | float) or isinstance(r.backoff_rate, bool) or r.backoff_rate < 1.0:
         out.append(f"{t}: retry backoff_rate={r.backoff_rate!r} must be a number >= 1.0")
     if r.max_delay_seconds is not None and (
-        not _int_in(r.max_delay_seconds, 1, 31_622_400)
+        not int_in(r.max_delay_seconds, 1, 31_622_400)
         or (isinstance(r.interval_seconds, int) and r.max_delay_seconds < r.interval_seconds)
     ):
         out.append(
@@ -134,21 +131,21 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
         out.append(f"{t}: retry errors={list(r.errors)!r} must be non-empty, with 'States.ALL' only alone")
     res = task.resources
     if task.timeout_seconds is not None:
-        if not _int_in(task.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT):
+        if not int_in(task.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT):
             out.append(
                 f"{t}: timeout_seconds={task.timeout_seconds!r} must be a whole number of seconds from 1 to "
                 f"{LAMBDA_MAX_TIMEOUT} (a Lambda invocation cannot run longer)"
             )
-        elif _int_in(res.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT) and task.timeout_seconds > res.timeout_seconds:
+        elif int_in(res.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT) and task.timeout_seconds > res.timeout_seconds:
             out.append(
                 f"{t}: timeout_seconds={task.timeout_seconds} exceeds its Lambda timeout "
                 f"({res.timeout_seconds} s): raise Resources(timeout_seconds=...) or lower the task timeout"
             )
-    if not _int_in(res.memory_mb, 128, 10_240):
+    if not int_in(res.memory_mb, 128, 10_240):
         out.append(f"{t}: memory_mb={res.memory_mb!r} must be an integer from 128 to 10240")
-    if not _int_in(res.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT):
+    if not int_in(res.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT):
         out.append(f"{t}: Lambda timeout_seconds={res.timeout_seconds!r} must be an integer from 1 to 900")
-    if not _int_in(res.ephemeral_storage_mb, 512, 10_240):
+    if not int_in(res.ephemeral_storage_mb, 512, 10_240):
         out.append(f"{t}: ephemeral_storage_mb={res.ephemeral_storage_mb!r} must be an integer from 512 to 10240")
     return out
 

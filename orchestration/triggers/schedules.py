@@ -39,14 +39,14 @@ def schedule_problems(s: Schedule, label: str = "schedule") -> list[str]:
     except TriggerError as exc:
         out.append(f"{label}: {exc}")
     w = s.flexible_window_minutes
-    if w is not None and not _int_in(w, 1, MAX_FLEXIBLE_WINDOW):
+    if w is not None and not int_in(w, 1, MAX_FLEXIBLE_WINDOW):
         out.append(
             f"{label}: flexible_window_minutes={w!r} must be None (fire on time) or an integer from 1 to "
             f"{MAX_FLEXIBLE_WINDOW}"
         )
-    if not _int_in(s.retry_attempts, 0, MAX_RETRY_ATTEMPTS):
+    if not int_in(s.retry_attempts, 0, MAX_RETRY_ATTEMPTS):
         out.append(f"{label}: retry_attempts={s.retry_attempts!r} must be an integer from 0 to {MAX_RETRY_ATTEMPTS}")
-    if not _int_in(s.max_event_age_seconds, MIN_EVENT_AGE, MAX_EVENT_AGE):
+    if not int_in(s.max_event_age_seconds, MIN_EVENT_AGE, MAX_EVENT_AGE):
         out.append(
             f"{label}: max_event_age_seconds={s.max_event_age_seconds!r} must be an integer from "
             f"{MIN_EVENT_AGE} to {MAX_EVENT_AGE} (24 hours)"
@@ -121,5 +121,6 @@ def next_fire_times(s: Schedule, count: int = 5, *, after: datetime | None = Non
     return out
 
 
-def _int_in(value: object, low: int, high: int) -> bool:
+def int_in(value: object, low: int, high: int) -> bool:
+    """An int (not a bool) from `low` to `high`."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
