@@ -14,7 +14,6 @@ from orchestration.ledger.keys import GSI_BY_STATUS, GSI_BY_WORKFLOW
 from orchestration.ledger.records import Attempt, RunRecord, TaskRecord
 from orchestration.ledger.schema import table_spec
 from orchestration.ledger.store import RunLedger
-from orchestration.times import iso, now_iso
 
 __all__ = [
     "GSI_BY_STATUS",
@@ -23,7 +22,5 @@ __all__ = [
     "RunLedger",
     "RunRecord",
     "TaskRecord",
-    "iso",
-    "now_iso",
     "table_spec",
 ]

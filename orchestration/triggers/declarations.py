@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -121,10 +121,6 @@ def triggers_of(wf: Workflow) -> dict[str, Trigger]:
     for name, trig in named_declarations(wf):
         named.setdefault(name, trig)
     return named
-
-
-def all_triggers(workflows: Iterable[Workflow]) -> list[tuple[Workflow, str, Trigger]]:
-    return [(wf, name, trig) for wf in workflows for name, trig in triggers_of(wf).items()]
 
 
 def describe(trig: Trigger) -> str:

@@ -38,7 +38,8 @@ def test_same_event_delivered_three_times_starts_one_run(cloud: LocalCloud, wf: 
 
 def test_a_delivery_whose_first_attempt_died_before_starting_is_resumed(cloud: LocalCloud, wf: Any) -> None:
     """The record exists (conditional write won) but no execution: the retry starts it, once."""
-    from orchestration.ledger import RunRecord, now_iso
+    from orchestration.ledger import RunRecord
+    from orchestration.times import now_iso
 
     event = complete_event({**S3_EVENT, "id": "crashed-1"})
     run_id = run_id_for(wf.name, "csv_arrived", "event:crashed-1", datetime(2026, 11, 21, 8, 30, tzinfo=UTC))
