@@ -24,7 +24,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 node_modules: $(NODE_STAMP)
 
-# cdk.json runs `python3 infra/app.py`: put the project's virtualenv first on PATH.
+# cdk.json runs `python3 -m orchestration.deploy`: put the project's virtualenv first on PATH.
 synth: $(STAMP) $(NODE_STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" npx cdk synth --quiet
 

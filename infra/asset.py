@@ -11,8 +11,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import orchestration
+
 CODE_PACKAGES = ("orchestration", "functions")
-LOCAL_ONLY = ("orchestration/cli", "orchestration/local", "orchestration/__main__.py")
+LOCAL_ONLY = ("orchestration/cli", "orchestration/local", "orchestration/deploy", "orchestration/__main__.py")
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 
@@ -33,8 +35,9 @@ def stage_code(root: Path, workflows_folder: Path) -> Path:
     """A temporary directory with exactly what the functions need (removed when the process exits)."""
     stage = Path(tempfile.mkdtemp(prefix="orch-asset-"))
     atexit.register(shutil.rmtree, stage, True)
+    installed = Path(orchestration.__file__).resolve().parent.parent  # the packages as installed, not the project
     for package in CODE_PACKAGES:
-        shutil.copytree(root / package, stage / package, ignore=_IGNORE)
+        shutil.copytree(installed / package, stage / package, ignore=_IGNORE)
     for name in LOCAL_ONLY:
         path = stage / name
         if path.is_dir():

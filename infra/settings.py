@@ -3,7 +3,9 @@
 | context key              | default                 | meaning                                                  |
 |--------------------------|-------------------------|----------------------------------------------------------|
 | `stackName`              | `orch`                  | CloudFormation stack name; prefixes state machine names  |
-| `workflows`              | `examples`              | folder (every *.py) or one .py file, relative to the root |
+| `workflows`              | `workflows`             | folder (every *.py) or one .py file, relative to the project |
+| `triggers`               | `true`                  | `false` deploys schedules and event rules disabled       |
+| `tags`                   | none                    | tags for every resource: a JSON object `{"team": "data"}` |
 | `artifactRetentionDays`  | `30`                    | lifecycle: artifacts (task outputs) expire after N days  |
 | `logRetentionDays`       | `30`                    | retention of state machine and function log groups       |
 | `alertEmail`             | none                    | e-mail address subscribed to the failure-alert topic     |
@@ -19,6 +21,7 @@ code asset itself is pure Python, so synth needs no Docker and no network.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +29,8 @@ from typing import Any
 
 from orchestration.errors import OrchestrationError
 
+TAG_KEY_RE = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
+TAG_VALUE_RE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
 STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,29}$")
 RETENTION_DAYS = (
     1,
@@ -62,7 +67,9 @@ class InfraError(OrchestrationError):
 @dataclass(frozen=True)
 class Settings:
     stack_name: str = "orch"
-    workflows: str = "examples"
+    workflows: str = "workflows"
+    triggers: bool = True
+    tags: tuple[tuple[str, str], ...] = ()
     artifact_retention_days: int = 30
     log_retention_days: int = 30
     alert_email: str | None = None
@@ -103,9 +110,28 @@ class Settings:
             problems.append(f"context {key}={value!r} is not a boolean: pass -c {key}=true or -c {key}=false")
             return default
 
+        def tags(key: str) -> tuple[tuple[str, str], ...]:
+            value = get(key)
+            if value is None or value == "":
+                return ()
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    value = None
+            if not isinstance(value, dict) or not all(isinstance(v, str | int | float) for v in value.values()):
+                problems.append(
+                    f"context {key}={get(key)!r} is not an object of tag names to values: pass e.g. "
+                    f'-c \'{key}={{"team": "data"}}\' or a "{key}" object in cdk.json'
+                )
+                return ()
+            return tuple(sorted((str(k), str(v)) for k, v in value.items()))
+
         s = cls(
             stack_name=text("stackName", cls.stack_name) or cls.stack_name,
             workflows=text("workflows", cls.workflows) or cls.workflows,
+            triggers=boolean("triggers", cls.triggers),
+            tags=tags("tags"),
             artifact_retention_days=integer("artifactRetentionDays", cls.artifact_retention_days),
             log_retention_days=integer("logRetentionDays", cls.log_retention_days),
             alert_email=text("alertEmail", None),
@@ -137,4 +163,9 @@ class Settings:
             out.append(f"powertoolsLayerArn={self.powertools_layer_arn!r} is not an ARN: pass a layer version ARN")
         if self.powertools_layer_version < 1:
             out.append(f"powertoolsLayerVersion={self.powertools_layer_version}: use a positive layer version")
+        for key, value in self.tags:
+            if not TAG_KEY_RE.match(key) or key.lower().startswith("aws:"):
+                out.append(f"tag name {key!r}: use 1-128 letters, digits, spaces or _.:/=+-@, not starting with 'aws:'")
+            if not TAG_VALUE_RE.match(value):
+                out.append(f"tag {key!r} value {value!r}: use at most 256 letters, digits, spaces or _.:/=+-@")
         return out

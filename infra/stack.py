@@ -16,15 +16,13 @@ from infra.discovery import Discovered, discover
 from infra.nag import acknowledge
 from infra.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _construct_id(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
 class OrchestratorStack(cdk.Stack):
-    def __init__(self, scope: Construct, id: str, *, settings: Settings, root: Path = ROOT, **kwargs: Any) -> None:
+    def __init__(self, scope: Construct, id: str, *, settings: Settings, root: Path, **kwargs: Any) -> None:
         super().__init__(scope, id, description="Serverless workflow orchestrator (Step Functions + Lambda)", **kwargs)
         self.settings = settings
         folder, found = discover(root, settings.workflows)
@@ -52,6 +50,7 @@ class OrchestratorStack(cdk.Stack):
                 functions=functions,
                 ledger=self.platform.ledger,
                 artifacts=self.platform.artifacts,
+                triggers_enabled=settings.triggers,
             )
             if dep.uses_join:
                 dep.grant_task_response(functions.join)
@@ -78,14 +77,16 @@ class OrchestratorStack(cdk.Stack):
 def build_app(
     settings: Settings | None = None,
     *,
+    root: Path,
     outdir: str | None = None,
-    root: Path = ROOT,
     context: dict[str, Any] | None = None,
 ) -> tuple[cdk.App, OrchestratorStack]:
     """The CDK app with the stack (and cdk-nag when enabled). Settings default to the app's context."""
     app = cdk.App(outdir=outdir, context=context or {})
     settings = settings or Settings.from_context(app.node.try_get_context)
     stack = OrchestratorStack(app, settings.stack_name, settings=settings, root=root)
+    for key, value in settings.tags:
+        cdk.Tags.of(stack).add(key, value)
     if settings.nag:
         from cdk_nag import AwsSolutionsChecks
 

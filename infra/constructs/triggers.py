@@ -25,7 +25,8 @@ def _cid(name: str) -> str:
 
 class WorkflowTriggers(Construct):
     """One trigger function starting `state_machine` (at most one run per firing or event), fed by a
-    Scheduler schedule per `Schedule` and an EventBridge rule per `EventTrigger`."""
+    Scheduler schedule per `Schedule` and an EventBridge rule per `EventTrigger` (all disabled when
+    `enabled` is False)."""
 
     def __init__(
         self,
@@ -38,9 +39,11 @@ class WorkflowTriggers(Construct):
         environment: Mapping[str, str],
         functions: PlatformFunctions,
         ledger: Ledger,
+        enabled: bool = True,
     ) -> None:
         super().__init__(scope, id)
         self.workflow = workflow
+        self.enabled = enabled  # False: schedules and rules are deployed disabled
         self.function = functions.function(
             self,
             "Trigger",
@@ -83,7 +86,7 @@ class WorkflowTriggers(Construct):
             f"Schedule_{_cid(name)}",
             schedule=scheduler.ScheduleExpression.expression(trig.expression, cdk.TimeZone.of(trig.timezone)),
             description=(trig.description or f"{self.workflow}: {trig.expression} {trig.timezone}")[:512],
-            enabled=trig.enabled,
+            enabled=trig.enabled and self.enabled,
             time_window=window,
             target=scheduler_targets.LambdaInvoke(
                 self.function,
@@ -108,6 +111,7 @@ class WorkflowTriggers(Construct):
             f"Rule_{cid}",
             description=(trig.description or f"{self.workflow}: event trigger {name}")[:512],
             event_bus=bus,
+            enabled=self.enabled,
             event_pattern=events.EventPattern(source=["placeholder"]),  # replaced below, verbatim
             targets=[functions.event_target(self.function, event=events.RuleTargetInput.from_object(delivery))],
         )

@@ -41,6 +41,7 @@ class WorkflowDeployment(Construct):
         functions: PlatformFunctions,
         ledger: Ledger,
         artifacts: Artifacts,
+        triggers_enabled: bool = True,
     ) -> None:
         super().__init__(scope, id)
         wf = item.workflow
@@ -109,6 +110,7 @@ class WorkflowDeployment(Construct):
                 environment={**env, Env.STATE_MACHINE_ARN: self.state_machine.state_machine_arn},
                 functions=functions,
                 ledger=ledger,
+                enabled=triggers_enabled,
             )
             if found
             else None

@@ -72,7 +72,7 @@ def test_discovery_finds_the_examples() -> None:
 def test_app_reports_a_bad_setting_without_a_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps({"workflows": "no/such/folder"}), "CDK_OUTDIR": str(tmp_path)}
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "infra" / "app.py")], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "orchestration.deploy"], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT
     )
     assert proc.returncode == 2
     assert "error: workflows='no/such/folder'" in proc.stderr and "Traceback" not in proc.stderr
