@@ -14,7 +14,13 @@ from pathlib import Path
 import orchestration
 
 CODE_PACKAGES = ("orchestration", "functions")
-LOCAL_ONLY = ("orchestration/cli", "orchestration/local", "orchestration/deploy", "orchestration/__main__.py")
+LOCAL_ONLY = (
+    "orchestration/cli",
+    "orchestration/local",
+    "orchestration/deploy",
+    "orchestration/scaffold",
+    "orchestration/__main__.py",
+)
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
 
 

@@ -1,4 +1,5 @@
-"""`orch`: validate, compile, graph and run workflows locally; deliver events, preview schedules.
+"""`orch`: scaffold a project; validate, compile, graph and run workflows locally; deliver events, preview
+schedules.
 
 Exit status: 0 success, 1 the run failed, 2 a user error (bad file, invalid workflow, bad parameter).
 
@@ -10,13 +11,14 @@ from __future__ import annotations
 
 import click
 
+from orchestration.cli.project import init
 from orchestration.cli.runs import run
 from orchestration.cli.triggers import schedule, trigger
 from orchestration.cli.workflows import compile_cmd, graph, validate
 
 
 @click.group(
-    commands=[validate, compile_cmd, graph, run, trigger, schedule],
+    commands=[init, validate, compile_cmd, graph, run, trigger, schedule],
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_name="orchestration")
