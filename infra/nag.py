@@ -8,6 +8,7 @@ finding by its exact id, on the narrowest construct, with the reason it stays.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import aws_cdk as cdk
@@ -16,6 +17,7 @@ from constructs import IConstruct
 from infra.constructs.artifacts import Artifacts
 from infra.constructs.workflow import WorkflowDeployment
 from orchestration.artifacts import ARTIFACT_PREFIX
+from orchestration.model import Task
 
 REASONS = {
     "L1": (
@@ -51,6 +53,37 @@ def _ack(scope: IConstruct, rule: str, reason_key: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule, reason=REASONS[reason_key]))
 
 
+def declared_findings(workflow: str, task: Task) -> dict[str, str]:
+    """The IAM5 findings a task's own permissions draw (`Action::s3:*`, `Resource::arn:...`), each
+    with the reason naming the task and its declarations."""
+    found: dict[str, list[str]] = {}
+    wildcards: set[str] = set()
+    for permission in task.permissions:
+        for statement in permission.statements:
+            names = [f"Action::{a}" for a in statement.actions if "*" in a]
+            names += [f"Resource::{_as_nag_names(r)}" for r in statement.resources if "*" in r]
+            for name in names:
+                found.setdefault(name, []).append(permission.declaration)
+                if permission.warnings:
+                    wildcards.add(name)
+    return {
+        name: (
+            f"Declared by workflow {workflow!r}, task {task.name!r}, for its own function only: {'; '.join(decls)}. "
+            + (
+                "A wildcard its author wrote on purpose (orch validate and synth warn about it)."
+                if name in wildcards
+                else "Objects under a declared key prefix can only be named with a trailing *."
+            )
+        )
+        for name, decls in found.items()
+    }
+
+
+def _as_nag_names(resource: str) -> str:
+    """A declared resource as cdk-nag names it: `${AWS::Region}` in an Fn::Sub shows as `<AWS::Region>`."""
+    return re.sub(r"\$\{(AWS::[A-Za-z]+)\}", r"<\1>", resource)
+
+
 def _logical_id(construct: IConstruct) -> str:
     resource = construct.node.default_child
     assert isinstance(resource, cdk.CfnElement)
@@ -71,6 +104,10 @@ def acknowledge(
         if triggers is not None and triggers.schedule_role is not None:
             rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"
             _ack(triggers.schedule_role, rule, "IAM5-scheduler")
-        for fn in dep.task_functions.values():
+        for name, fn in dep.task_functions.items():
             assert fn.role is not None
             _ack(fn.role, objects, "IAM5-artifacts")
+            for finding, reason in declared_findings(dep.workflow.name, dep.workflow.tasks[name]).items():
+                cdk.Validations.of(fn.role).acknowledge(
+                    cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
+                )
