@@ -3,7 +3,9 @@
 The stack avoids most findings by construction (custom roles writing to their own log group
 instead of the managed basic-execution policy; ledger access on the table and its two named
 indexes; Lambda invoke on the exact function ARNs). What remains is acknowledged here, each
-finding by its exact id, on the narrowest construct, with the reason it stays.
+finding by its exact id, on the narrowest construct, with the reason it stays. A task's declared
+permissions (orchestration.permissions) are acknowledged on its own role, one IAM5 finding per declared
+wildcard resource or action, with a reason naming the task and the declaration.
 """
 
 from __future__ import annotations
