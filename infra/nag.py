@@ -17,7 +17,7 @@ import aws_cdk as cdk
 from constructs import IConstruct
 
 from infra.constructs.artifacts import Artifacts
-from infra.constructs.workflow import WorkflowDeployment
+from infra.constructs.workflow import WorkflowDeployment, sub_template
 from orchestration.artifacts import ARTIFACT_PREFIX
 from orchestration.model import Task
 
@@ -82,8 +82,9 @@ def declared_findings(workflow: str, task: Task) -> dict[str, str]:
 
 
 def _as_nag_names(resource: str) -> str:
-    """A declared resource as cdk-nag names it: `${AWS::Region}` in an Fn::Sub shows as `<AWS::Region>`."""
-    return re.sub(r"\$\{(AWS::[A-Za-z]+)\}", r"<\1>", resource)
+    """A declared resource as cdk-nag names it: each `${X}` of an Fn::Sub template shows as `<X>`."""
+    template = sub_template(resource)
+    return resource if template is None else re.sub(r"\$\{([^}]*)\}", r"<\1>", template)
 
 
 def _logical_id(construct: IConstruct) -> str:

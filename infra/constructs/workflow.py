@@ -30,10 +30,15 @@ def state_machine_name(stack_name: str, workflow: str) -> str:
     return f"{stack_name}-{workflow}"
 
 
+def sub_template(arn: str) -> str | None:
+    """The `Fn::Sub` template of a declared resource holding `${AWS::...}` pseudo-parameters (any other
+    `${`, such as an IAM policy variable, escaped); None for an ARN without them (used as written)."""
+    return re.sub(r"\$\{(?!AWS::)", "${!", arn) if PSEUDO_RE.search(arn) else None
+
+
 def resource_arn(arn: str) -> str:
-    """A declared resource: `Fn::Sub` fills its `${AWS::...}` pseudo-parameters (any other `${` is
-    escaped, as IAM policy variables must be); an ARN without them is used as written."""
-    return cdk.Fn.sub(re.sub(r"\$\{(?!AWS::)", "${!", arn)) if PSEUDO_RE.search(arn) else arn
+    template = sub_template(arn)
+    return arn if template is None else cdk.Fn.sub(template)
 
 
 def policy_statement(statement: Statement) -> iam.PolicyStatement:

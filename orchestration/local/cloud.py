@@ -103,7 +103,7 @@ class LocalCloud:
         )["Role"]["Arn"]
         self.ledger = RunLedger(self.table_name, self.dynamodb)
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
-        self.secrets.seed(session.client("secretsmanager"))
+        self.secrets.seed(session)
         self.adapter.install()
         self._deploy_platform()
         return self

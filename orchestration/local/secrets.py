@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +53,13 @@ class LocalSecrets:
             )
         return cls(_values(data, f"the secrets file {str(path)!r}"), str(path))
 
-    def seed(self, secretsmanager: Any) -> None:
-        """Create the secrets in (moto's) Secrets Manager; drop values Powertools cached before."""
-        for name, value in sorted(self.values.items()):
-            secretsmanager.create_secret(Name=name, SecretString=value)
+    def seed(self, session: Any) -> None:
+        """Create the secrets in (moto's) Secrets Manager (`session`: boto3's); drop values Powertools
+        cached before."""
+        if self.values:
+            client = session.client("secretsmanager")
+            for name, value in sorted(self.values.items()):
+                client.create_secret(Name=name, SecretString=value)
         forget_cached()
 
     def hint(self, name: str) -> str:
@@ -72,6 +76,8 @@ class LocalSecrets:
 
 def forget_cached() -> None:
     """Clear Powertools' parameter providers and cached values (they outlive one local cloud)."""
+    if "aws_lambda_powertools.utilities.parameters" not in sys.modules:
+        return  # nothing fetched yet
     from aws_lambda_powertools.utilities.parameters import clear_caches
 
     clear_caches()  # type: ignore[no-untyped-call]

@@ -130,6 +130,22 @@ def test_without_a_secrets_file_the_error_says_how_to_give_one(quiet_logs: None,
     )
 
 
+def test_a_new_local_cloud_never_serves_a_value_cached_by_the_last_one(quiet_logs: None) -> None:
+    wf = Workflow("secret_cache")
+
+    @wf.task(permissions=[secret("token")])
+    def digest(ctx: Any) -> str:
+        return hashlib.sha256(ctx.secret("token").encode()).hexdigest()
+
+    seen = []
+    for value in ("first", "second"):  # Powertools caches for 5 minutes, in the process
+        with LocalCloud(secrets={"token": value}) as cloud:
+            record = cloud.run(wf)
+            assert record.status == "SUCCEEDED"
+            seen.extend(_task_outputs(cloud, record.run_id))
+    assert seen == [hashlib.sha256(v.encode()).hexdigest() for v in ("first", "second")]
+
+
 def test_tasks_giving_one_key_different_values_each_see_their_own(quiet_logs: None, monkeypatch: Any) -> None:
     monkeypatch.setenv("MODE", "from-the-shell")
     wf = Workflow("env_values")

@@ -70,6 +70,11 @@ DECLARED: dict[str, list[dict[str, Any]]] = {
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": sub("arn:${AWS::Partition}:s3:::archive-bucket/*")},
         {"Action": "s3:ListBucket", "Effect": "Allow", "Resource": sub("arn:${AWS::Partition}:s3:::archive-bucket")},
         {"Action": "s3:*", "Effect": "Allow", "Resource": "*"},
+        {
+            "Action": "s3:GetObject",
+            "Effect": "Allow",
+            "Resource": sub("arn:${AWS::Partition}:s3:::teams/${!aws:PrincipalTag/team}/*"),  # escaped for Fn::Sub
+        },
     ],
     "report": [],
 }
@@ -78,7 +83,12 @@ DECLARED: dict[str, list[dict[str, Any]]] = {
 ACKNOWLEDGED = {
     "extract": {"Resource::arn:<AWS::Partition>:s3:::my-bucket/raw/*"},
     "load": {"Resource::arn:<AWS::Partition>:s3:::my-bucket/out/*", "Resource::arn:aws:dynamodb:*:*:table/x"},
-    "audit": {"Resource::arn:<AWS::Partition>:s3:::archive-bucket/*", "Action::s3:*", "Resource::*"},
+    "audit": {
+        "Resource::arn:<AWS::Partition>:s3:::archive-bucket/*",
+        "Action::s3:*",
+        "Resource::*",
+        "Resource::arn:<AWS::Partition>:s3:::teams/<!aws:PrincipalTag/team>/*",
+    },
     "report": set(),
 }
 

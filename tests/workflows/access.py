@@ -34,9 +34,16 @@ def load(extract: dict[str, Any]) -> str:
     return f"{os.environ['TARGET']}:{extract['mode']}"
 
 
-@wf.task(after=["load"], permissions=[s3_read("archive-bucket"), statement(actions=["s3:*"], resources=["*"])])
+@wf.task(
+    after=["load"],
+    permissions=[
+        s3_read("archive-bucket"),
+        statement(actions=["s3:*"], resources=["*"]),
+        statement(actions=["s3:GetObject"], resources=["arn:${AWS::Partition}:s3:::teams/${aws:PrincipalTag/team}/*"]),
+    ],
+)
 def audit() -> None:
-    """Declares wildcards: a whole bucket, and s3:* on everything."""
+    """Declares wildcards (a whole bucket, s3:* on everything) and an IAM policy variable."""
 
 
 @wf.task(after=["load"])
