@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from orchestration.compiler import LAMBDA_CALLBACK, compile_workflow, to_json
 from orchestration.errors import WorkflowLoadError
 from orchestration.loader import load_file
 from orchestration.model import Workflow
-from orchestration.validation import problems
+from orchestration.validation import problems, warnings
 
 EXPRESS_MAX_SECONDS = 300
 STATE_MACHINE_NAME_MAX = 80
@@ -63,6 +64,8 @@ def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
         if bad:
             errors.extend(f"{wf.name} ({file.name}): {p}" for p in bad)
             continue
+        for warning in warnings(wf):  # allowed, but shown at every synth
+            print(f"warning: {wf.name} ({file.name}): {warning}", file=sys.stderr)
         definition = to_json(compile_workflow(wf))
         errors.extend(deploy_problems(wf, definition))
         out.append(Discovered(wf, asset_path(root, file), file, definition))

@@ -3,19 +3,23 @@
 The stack avoids most findings by construction (custom roles writing to their own log group
 instead of the managed basic-execution policy; ledger access on the table and its two named
 indexes; Lambda invoke on the exact function ARNs). What remains is acknowledged here, each
-finding by its exact id, on the narrowest construct, with the reason it stays.
+finding by its exact id, on the narrowest construct, with the reason it stays. A task's declared
+permissions (orchestration.permissions) are acknowledged on its own role, one IAM5 finding per declared
+wildcard resource or action, with a reason naming the task and the declaration.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import aws_cdk as cdk
 from constructs import IConstruct
 
 from infra.constructs.artifacts import Artifacts
-from infra.constructs.workflow import WorkflowDeployment
+from infra.constructs.workflow import WorkflowDeployment, sub_template
 from orchestration.artifacts import ARTIFACT_PREFIX
+from orchestration.model import Task
 
 REASONS = {
     "L1": (
@@ -51,6 +55,38 @@ def _ack(scope: IConstruct, rule: str, reason_key: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule, reason=REASONS[reason_key]))
 
 
+def declared_findings(workflow: str, task: Task) -> dict[str, str]:
+    """The IAM5 findings a task's own permissions draw (`Action::s3:*`, `Resource::arn:...`), each
+    with the reason naming the task and its declarations."""
+    found: dict[str, list[str]] = {}
+    wildcards: set[str] = set()
+    for permission in task.permissions:
+        for statement in permission.statements:
+            names = [f"Action::{a}" for a in statement.actions if "*" in a]
+            names += [f"Resource::{_as_nag_names(r)}" for r in statement.resources if "*" in r]
+            for name in names:
+                found.setdefault(name, []).append(permission.declaration)
+                if permission.warnings:
+                    wildcards.add(name)
+    return {
+        name: (
+            f"Declared by workflow {workflow!r}, task {task.name!r}, for its own function only: {'; '.join(decls)}. "
+            + (
+                "A wildcard its author wrote on purpose (orch validate and synth warn about it)."
+                if name in wildcards
+                else "Objects under a declared key prefix can only be named with a trailing *."
+            )
+        )
+        for name, decls in found.items()
+    }
+
+
+def _as_nag_names(resource: str) -> str:
+    """A declared resource as cdk-nag names it: each `${X}` of an Fn::Sub template shows as `<X>`."""
+    template = sub_template(resource)
+    return resource if template is None else re.sub(r"\$\{([^}]*)\}", r"<\1>", template)
+
+
 def _logical_id(construct: IConstruct) -> str:
     resource = construct.node.default_child
     assert isinstance(resource, cdk.CfnElement)
@@ -71,6 +107,10 @@ def acknowledge(
         if triggers is not None and triggers.schedule_role is not None:
             rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"
             _ack(triggers.schedule_role, rule, "IAM5-scheduler")
-        for fn in dep.task_functions.values():
+        for name, fn in dep.task_functions.items():
             assert fn.role is not None
             _ack(fn.role, objects, "IAM5-artifacts")
+            for finding, reason in declared_findings(dep.workflow.name, dep.workflow.tasks[name]).items():
+                cdk.Validations.of(fn.role).acknowledge(
+                    cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
+                )

@@ -10,6 +10,7 @@ from orchestration.errors import (
     CompileError,
     OrchestrationError,
     ParameterError,
+    SecretError,
     TaskFailure,
     ValidationError,
     WorkflowDefinitionError,
@@ -17,6 +18,7 @@ from orchestration.errors import (
 )
 from orchestration.loader import load_file, load_workflow
 from orchestration.model import Outcome, Param, Resources, Retry, RunIf, Task, Workflow
+from orchestration.permissions import s3_read, s3_write, secret, sqs_send, statement
 from orchestration.status import RunStatus, TaskStatus
 from orchestration.validation import validate
 
@@ -32,6 +34,7 @@ __all__ = [
     "Retry",
     "RunIf",
     "RunStatus",
+    "SecretError",
     "Task",
     "TaskContext",
     "TaskFailure",
@@ -45,6 +48,11 @@ __all__ = [
     "definition_hash",
     "load_file",
     "load_workflow",
+    "s3_read",
+    "s3_write",
+    "secret",
+    "sqs_send",
+    "statement",
     "to_json",
     "validate",
 ]

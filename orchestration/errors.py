@@ -55,6 +55,10 @@ class ArtifactError(OrchestrationError):
     """A task output could not be stored in, or read back from, the artifact bucket."""
 
 
+class SecretError(OrchestrationError):
+    """A task asked for a secret it did not declare, or the secret could not be read."""
+
+
 class TaskFailure(OrchestrationError):
     """Raise from task code to fail the task with a chosen error name (retries still apply)."""
 

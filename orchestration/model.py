@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ParameterError, WorkflowDefinitionError
+from orchestration.permissions import Permission, permission_list
 
 CONTEXT_PARAM_NAMES = frozenset({"ctx", "context"})
 ITEM_PARAM_NAME = "item"
@@ -110,6 +111,8 @@ class Task:
     for_each: str | None = None
     max_concurrency: int = 10
     description: str = ""
+    permissions: tuple[Permission, ...] = ()  # what its function may touch on AWS (orchestration.permissions)
+    env: dict[str, str] = field(default_factory=dict)  # environment variables of its function
 
     @property
     def true(self) -> Outcome:
@@ -157,6 +160,8 @@ class TaskOptions(TypedDict, total=False):
     timeout_seconds: int | None
     resources: Resources | None
     description: str
+    permissions: Iterable[Permission]
+    env: Mapping[str, str]
 
 
 class ForEachOptions(TaskOptions, total=False):
@@ -286,6 +291,8 @@ class Workflow:
         for_each: str | Task | None = None,
         max_concurrency: int = 10,
         description: str = "",
+        permissions: Iterable[Permission] = (),
+        env: Mapping[str, str] | None = None,
     ) -> Task:
         if not callable(fn):
             raise WorkflowDefinitionError(f"@task expects a function, got {fn!r}")
@@ -312,6 +319,8 @@ class Workflow:
                     f"(task.true / task.false), got {ref!r}"
                 )
         source = for_each.name if isinstance(for_each, Task) else for_each
+        if env is not None and not isinstance(env, Mapping):
+            raise WorkflowDefinitionError(f"task {task_name!r}: env= takes a dict of strings, got {env!r}")
         task = Task(
             name=task_name,
             fn=fn,
@@ -324,6 +333,8 @@ class Workflow:
             for_each=source,
             max_concurrency=max_concurrency,
             description=description or (inspect.getdoc(fn) or "").split("\n")[0],
+            permissions=permission_list(permissions, task_name),
+            env=dict(env or {}),
         )
         if task_name in self.tasks:
             self.duplicate_names.append(task_name)

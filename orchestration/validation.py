@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
 
 from orchestration.errors import ValidationError
@@ -18,6 +19,12 @@ INLINE_MAP_MAX_CONCURRENCY = 40
 LAMBDA_MAX_TIMEOUT = 900
 ASL_MAX_INT = 99_999_999
 WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
+ENV_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")  # what Lambda accepts as a variable name
+# Set by Lambda, the runtime or the platform: AWS_REGION, AWS_LAMBDA_*, LAMBDA_TASK_ROOT, ORCH_*, POWERTOOLS_*...
+RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_", "ORCH_", "POWERTOOLS_")
+RESERVED_ENV_NAMES = frozenset({"TZ", "PATH", "PYTHONPATH", "LD_LIBRARY_PATH"})
+LAMBDA_ENV_MAX_BYTES = 4096  # all of a function's variables, as JSON
+PLATFORM_ENV_BYTES = 1024  # kept for the platform's own variables (table, bucket, workflow file...)
 
 
 def validate(workflow: Workflow) -> None:
@@ -53,6 +60,47 @@ def problems(workflow: Workflow) -> list[str]:
         out.append(f"dependency cycle: {' -> '.join(cycle)}; remove one of these dependencies")
     else:
         out.extend(_unreachable_data(workflow))
+    return out
+
+
+def warnings(workflow: Workflow) -> list[str]:
+    """What is allowed but worth a second look: wildcards in the tasks' permissions (see
+    orchestration.permissions for what counts as one). Never fails a command or a synth."""
+    return [
+        f"task {task.name!r}: {warning}"
+        for task in workflow.tasks.values()
+        for permission in task.permissions
+        for warning in permission.warnings
+    ]
+
+
+def _env_problems(task: Task) -> list[str]:
+    t = f"task {task.name!r}"
+    out: list[str] = []
+    for key, value in task.env.items():
+        if not isinstance(key, str) or not ENV_NAME_RE.match(key):
+            out.append(
+                f"{t}: env key {key!r} is not a variable name Lambda accepts: use letters, digits and '_', "
+                "starting with a letter (2 characters at least)"
+            )
+        elif key in RESERVED_ENV_NAMES or key.startswith(RESERVED_ENV_PREFIXES):
+            out.append(
+                f"{t}: env key {key!r} is reserved (set by Lambda, the Python runtime or this platform: "
+                f"{', '.join(p + '*' for p in RESERVED_ENV_PREFIXES)}, {', '.join(sorted(RESERVED_ENV_NAMES))}); "
+                "rename it"
+            )
+        if not isinstance(value, str):
+            out.append(f"{t}: env {key!r} must be a string, got {type(value).__name__} {value!r}: write {str(value)!r}")
+    if not out:
+        size = len(json.dumps(task.env, separators=(",", ":")).encode())
+        budget = LAMBDA_ENV_MAX_BYTES - PLATFORM_ENV_BYTES
+        if size > budget:
+            largest = max(task.env, key=lambda k: len(k) + len(task.env[k]))
+            out.append(
+                f"{t}: env is {size} bytes (as JSON), over the {budget} bytes left of Lambda's 4 KB environment "
+                f"once the platform's variables are in; the largest is {largest!r}: shorten it, or move large "
+                "values to a file in the code asset or to SSM/Secrets Manager"
+            )
     return out
 
 
@@ -112,6 +160,7 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
             )
     if task.condition and task.for_each:
         out.append(f"{t} cannot be both a condition and a for-each task")
+    out.extend(_env_problems(task))
     r = task.retry
     if not int_in(r.max_attempts, 0, 99):
         out.append(f"{t}: retry max_attempts={r.max_attempts!r} must be an integer from 0 to 99")

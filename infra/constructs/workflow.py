@@ -3,6 +3,8 @@ definition (placeholders filled by DefinitionSubstitutions); its triggers are in
 
 from __future__ import annotations
 
+import re
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -16,6 +18,7 @@ from infra.constructs.ledger import Ledger
 from infra.constructs.triggers import WorkflowTriggers
 from infra.discovery import Discovered
 from orchestration.compiler import placeholders
+from orchestration.permissions import PSEUDO_RE, Statement
 from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder
 from orchestration.runtime.registry import TASK, Env
 from orchestration.triggers import triggers_of
@@ -25,6 +28,25 @@ TASK_RESPONSE_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure")
 
 def state_machine_name(stack_name: str, workflow: str) -> str:
     return f"{stack_name}-{workflow}"
+
+
+def sub_template(arn: str) -> str | None:
+    """The `Fn::Sub` template of a declared resource holding `${AWS::...}` pseudo-parameters (any other
+    `${`, such as an IAM policy variable, escaped); None for an ARN without them (used as written)."""
+    return re.sub(r"\$\{(?!AWS::)", "${!", arn) if PSEUDO_RE.search(arn) else None
+
+
+def resource_arn(arn: str) -> str:
+    template = sub_template(arn)
+    return arn if template is None else cdk.Fn.sub(template)
+
+
+def policy_statement(statement: Statement) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=list(statement.actions),
+        resources=[resource_arn(r) for r in statement.resources],
+        conditions={k: dict(v) for k, v in statement.conditions.items()} if statement.conditions else None,
+    )
 
 
 class WorkflowDeployment(Construct):
@@ -59,8 +81,11 @@ class WorkflowDeployment(Construct):
                 memory_mb=res.memory_mb,
                 timeout_seconds=res.timeout_seconds,
                 ephemeral_storage_mb=res.ephemeral_storage_mb,
-                environment=env,
+                environment={**task.env, **env},
             )
+            for permission in task.permissions:  # the task's own declarations, on its own role only
+                for statement in permission.statements:
+                    fn.add_to_role_policy(policy_statement(statement))
             ledger.grant_read_write(fn)
             artifacts.grant_read_write_objects(fn)
             self.task_functions[name] = fn

@@ -33,6 +33,13 @@ from orchestration.loader import load_workflow
 )
 @click.option("--quiet", "-q", is_flag=True, help="No live progress.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the tasks' own log lines (Powertools JSON).")
+@click.option(
+    "--secrets",
+    "secrets_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="JSON object of secret name -> value that ctx.secret() returns locally (default: $ORCH_SECRETS_FILE).",
+)
 @guarded
 def run(
     file: str,
@@ -43,6 +50,7 @@ def run(
     logical_date: str | None,
     quiet: bool,
     verbose: bool,
+    secrets_file: str | None,
 ) -> None:
     """Run a workflow locally on moto with the real task code."""
     wf = load_workflow(file, workflow)
@@ -52,7 +60,7 @@ def run(
     from orchestration.local import LocalCloud
 
     console = Console(stderr=as_json)
-    with LocalCloud() as cloud:
+    with LocalCloud(secrets=secrets_file) as cloud:
         set_local_log_levels(verbose=verbose)
         rid = cloud.start(wf, values, logical_date=date, run_id=run_id)
         if as_json or quiet or not console.is_terminal:

@@ -18,8 +18,9 @@ from orchestration.cli.common import (
 )
 from orchestration.compiler import compile_workflow, definition_hash, to_json
 from orchestration.loader import load_workflow
+from orchestration.model import Workflow
 from orchestration.render import render_graph
-from orchestration.validation import problems
+from orchestration.validation import problems, warnings
 from orchestration.validation import validate as check_workflow
 
 
@@ -39,6 +40,7 @@ def validate(file: str, workflow: str | None) -> None:
                 err_console.print(f"  - {p}", highlight=False)
         else:
             click.echo(f"✓ {wf.name}: {len(wf.tasks)} tasks, valid")
+        show_warnings(wf)
     if bad:
         sys.exit(EXIT_USAGE)
 
@@ -55,6 +57,7 @@ def compile_cmd(file: str, workflow: str | None, out: str, pretty: bool) -> None
     target.mkdir(parents=True, exist_ok=True)
     for wf in workflows_in(file, workflow):
         definition = compile_workflow(wf)
+        show_warnings(wf)
         deployed = to_json(definition)
         path = target / f"{wf.name}.asl.json"
         path.write_text(to_json(definition, indent=2) if pretty else deployed, encoding="utf-8")
@@ -62,6 +65,12 @@ def compile_cmd(file: str, workflow: str | None, out: str, pretty: bool) -> None
             f"{path}  ({_count_states(definition)} states, {len(deployed.encode())} bytes deployed, "
             f"{definition_hash(deployed)})"
         )
+
+
+def show_warnings(wf: Workflow) -> None:
+    """Print a workflow's warnings (to stderr); they never change the exit status."""
+    for w in warnings(wf):
+        err_console.print(f"[yellow]![/] {wf.name}: warning: {w}", highlight=False, soft_wrap=True)
 
 
 def _count_states(definition: dict[str, Any]) -> int:

@@ -22,7 +22,9 @@ from orchestration.compiler import compile_workflow, definition_hash, render, to
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.local.aws import EmbeddedAws, status_change_event
+from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
+from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
 from orchestration.model import Workflow
 from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, FinalizeResult, function_placeholder
 from orchestration.runtime.deps import Runtime
@@ -61,6 +63,7 @@ class LocalCloud:
         region: str = "us-east-1",
         table_name: str = "orch-ledger",
         bucket_name: str = "orch-artifacts",
+        secrets: SecretsSource = None,  # a JSON file (name -> value) or a mapping; default $ORCH_SECRETS_FILE
     ) -> None:
         self.region = region
         self.table_name = table_name
@@ -69,6 +72,8 @@ class LocalCloud:
         self.deployments: dict[str, Deployment] = {}
         self._aws = EmbeddedAws(region)
         self._platform_arns: dict[str, str] = {}
+        self.secrets = LocalSecrets.load(secrets)
+        self._environ = TaskEnvironment()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -98,12 +103,15 @@ class LocalCloud:
         )["Role"]["Arn"]
         self.ledger = RunLedger(self.table_name, self.dynamodb)
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
+        self.secrets.seed(session)
         self.adapter.install()
         self._deploy_platform()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.adapter.uninstall()
+        self._environ.restore()
+        forget_cached()
         self._aws.stop()
 
     # -- deployment --------------------------------------------------------------------------
@@ -140,10 +148,11 @@ class LocalCloud:
                 )
             return existing
         text = to_json(compile_workflow(workflow))
-        rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, workflow=workflow)
+        rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, workflow=workflow, secret_hint=self.secrets.hint)
         arns = dict(self._platform_arns)
+        self._environ.add(workflow)
         for name, task in sorted(workflow.tasks.items()):
-            arns[function_placeholder(name)] = self._function(
+            fn_arn = arns[function_placeholder(name)] = self._function(
                 _function_name(workflow.name, name),
                 TASK,
                 rt,
@@ -151,6 +160,7 @@ class LocalCloud:
                 Timeout=task.resources.timeout_seconds,
                 EphemeralStorage={"Size": task.resources.ephemeral_storage_mb},
             )
+            self.adapter.register(fn_arn, self._environ.wrap(task, self.adapter.handlers[fn_arn]))
         arn = self.sfn.create_state_machine(
             name=workflow.name, definition=render(text, arns), roleArn=self.role_arn, type=workflow.type
         )["stateMachineArn"]

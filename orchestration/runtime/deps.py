@@ -3,6 +3,7 @@ directly by the local runtime)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ class Runtime:
     alert_topic_arn: str | None = None
     state_machines: dict[str, str] = field(default_factory=dict)  # state machine name -> workflow
     definition_hash: str | None = None
+    secret_hint: Callable[[str], str] | None = None  # local runs: how to supply a missing secret
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:

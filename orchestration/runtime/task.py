@@ -16,6 +16,7 @@ from orchestration.artifacts import artifact_key, dumps
 from orchestration.context import TaskContext
 from orchestration.errors import OrchestrationError, TaskFailure
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
+from orchestration.permissions import declared_secrets
 from orchestration.protocol import TaskEvent, TaskResponse
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
@@ -103,6 +104,9 @@ def _call(workflow: Workflow, task: Task, event: TaskEvent, rt: Runtime, attempt
                 logical_date=parse_iso(event.run.logical_date),
                 logger=logger,
                 item_index=event.index,
+                env=dict(task.env),
+                secrets=declared_secrets(task.permissions),
+                secret_hint=rt.secret_hint,
             )
         elif task.for_each and param.name == ITEM_PARAM_NAME:
             kwargs[param.name] = artifacts.resolve(event.item)
