@@ -87,7 +87,13 @@ def same_workflow(a: Workflow, b: Workflow) -> bool:
 
 def deploy_problems(wf: Workflow, definition: str) -> list[str]:
     """What Step Functions itself would refuse, said before a deploy fails half-way."""
-    out: list[str] = []
+    out: list[str] = [
+        f"task {name!r} of workflow {wf.name!r} runs EXPRESS workflow {task.subflow.workflow.name!r}: a child "
+        "must be STANDARD (its task follows and stops it through DescribeExecution and StopExecution, which "
+        "Express executions do not support)"
+        for name, task in sorted(wf.tasks.items())
+        if task.subflow is not None and task.subflow.workflow.type == "EXPRESS"
+    ]
     if wf.type == "EXPRESS":
         runs = sorted(name for name, task in wf.tasks.items() if task.subflow is not None)
         if runs:

@@ -255,6 +255,7 @@ class ChildAttempt(Payload):
     inputs: dict[str, Any] = Field(default_factory=dict)
     child: ChildStarted | None = None  # the start step's result
     execution: dict[str, Any] | None = None  # the child execution's result
+    response: TaskResponse | None = None  # the end step's: the task's output
 
 
 ChildRequest = Annotated[ChildStart | ChildEnd, Field(discriminator="step")]

@@ -214,6 +214,12 @@ def _subworkflow_problems(wf: Workflow) -> list[str]:
         timeout = wf.tasks[name].timeout_seconds
         if timeout is not None and not int_in(timeout, 1, ASL_MAX_INT):
             out.append(f"{t}: timeout_seconds={timeout!r} must be a positive whole number of seconds")
+    for task in wf.tasks.values():
+        if task.for_each in subs:
+            out.append(
+                f"task {task.name!r} runs for each item of {task.for_each!r}, which runs a workflow and returns "
+                "a summary of that run, not a list: iterate over the output of a task that returns a list"
+            )
     return out
 
 

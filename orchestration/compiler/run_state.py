@@ -154,6 +154,7 @@ def subflow_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) ->
     child = task.subflow.workflow.name
     name, fn = task.name, function_placeholder(task.name)
     started, execution = state_path(ChildAttempt.key("child")), state_path(ChildAttempt.key("execution"))
+    response = state_path(ChildAttempt.key("response"))
     start = TaskState(
         function=fn,
         payload=ChildStart.template(
@@ -191,17 +192,19 @@ def subflow_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) ->
             execution=JsonPath(execution),
             limit=layout.limit,
         ),
-        output_path=INVOKE_RESPONSE,
+        result_selector=TaskResponse.template(output=JsonPath(RESPONSE_OUTPUT)),
+        result_path=response,
         retry=[platform_retry()],
         end=True,
     )
+    # The output read from the branch's document, not as "$[0].output": moto's JSONPath returns a
+    # list for a key right after an index.
+    output = f"$[0].{ChildAttempt.key('response')}.{TaskResponse.key('output')}"
     return ParallelState(
         comment=f"Run workflow {child}: one child run per attempt",
         parameters=ChildAttempt.template(ctx=JsonPath(CTX_PATH), inputs=_inputs(layout, task, scope)),
         branches=[Branch(f"{name}.start", {f"{name}.start": start, f"{name}.run": run, f"{name}.end": end})],
-        result_selector=TaskResult.template(
-            status=TaskStatus.SUCCEEDED, output=JsonPath(f"$[0].{TaskResponse.key('output')}")
-        ),
+        result_selector=TaskResult.template(status=TaskStatus.SUCCEEDED, output=JsonPath(output)),
         result_path=result_path(name),
         retry=task_retry(task) or None,
         catch=catch,

@@ -105,13 +105,21 @@ def test_a_child_in_its_own_file_and_imported_by_its_parent_is_one_workflow(tmp_
 
 
 def test_an_express_parent_cannot_wait_for_a_child(tmp_path: Path) -> None:
-    write(tmp_path / "wf", "child.py", CHILD)
+    write(tmp_path / "wf", "express_parent_child.py", CHILD)
     write(
         tmp_path / "wf",
         "parent.py",
-        PARENT.format(imports="from child import child", kind=", type='EXPRESS'", ref="child"),
+        PARENT.format(imports="from express_parent_child import child", kind=", type='EXPRESS'", ref="child"),
     )
     with pytest.raises(InfraError) as info:
         discover(tmp_path, "wf")
     assert "workflow 'parent' is EXPRESS but its task(s) 'run' run another workflow" in str(info.value)
     assert "use type='STANDARD'" in str(info.value)
+
+
+def test_an_express_child_is_refused(tmp_path: Path) -> None:
+    # Each test imports its child module under its own name: Python caches a module by name.
+    write(tmp_path / "wf", "fast_child.py", CHILD.replace("Workflow('child')", "Workflow('child', type='EXPRESS')"))
+    write(tmp_path / "wf", "parent.py", PARENT.format(imports="from fast_child import child", kind="", ref="child"))
+    with pytest.raises(InfraError, match="task 'run' of workflow 'parent' runs EXPRESS workflow 'child'"):
+        discover(tmp_path, "wf")

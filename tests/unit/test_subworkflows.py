@@ -113,6 +113,18 @@ def test_a_run_workflow_timeout_is_not_bound_by_lambda() -> None:
     assert problems(wf) == ["task 'zero': timeout_seconds=0 must be a positive whole number of seconds"]
 
 
+def test_a_for_each_cannot_iterate_over_a_child_run_summary() -> None:
+    wf = parent_workflow(child_workflow())
+
+    @wf.task(for_each="sub")
+    def each(item): ...
+
+    assert problems(wf) == [
+        "task 'each' runs for each item of 'sub', which runs a workflow and returns a summary of that run, not a "
+        "list: iterate over the output of a task that returns a list"
+    ]
+
+
 def test_the_compiled_task_is_a_parallel_attempt_around_start_execution_sync() -> None:
     child = child_workflow("child-wf")
     wf = parent_workflow(child)
