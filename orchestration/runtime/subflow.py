@@ -69,9 +69,10 @@ def run_subflow(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
 
 
 def child_run_id(parent_run_id: str, task: str, attempt: int) -> str:
-    """`<parent run id>.<task>.<attempt>`, at most 80 characters: a parent run id too long for that
-    keeps its start and a hash of the whole, so two parents never share a child run id."""
-    suffix = f".{task}.{attempt}"
+    """`<parent run id>-<task>-<attempt>`, 1-80 characters of [A-Za-z0-9-_], as execution names (with
+    logging) take: a parent run id too long for that keeps its start and a hash of the whole, so two
+    parents never share a child run id."""
+    suffix = f"-{task}-{attempt}"
     if len(parent_run_id) + len(suffix) <= MAX_RUN_ID:
         return parent_run_id + suffix
     digest = hashlib.sha1(parent_run_id.encode()).hexdigest()[:8]

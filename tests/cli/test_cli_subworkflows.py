@@ -32,6 +32,6 @@ def test_a_failing_child_shows_as_the_task_s_error_and_the_report_still_runs() -
     publish = run["tasks"]["publish_day"]
     assert (publish["status"], publish["attempts"]) == ("FAILED", 2)
     assert publish["error"].startswith(
-        f"SubWorkflow.Failed: run {run['run_id']}.publish_day.2 of workflow 'publish' ended FAILED"
+        f"SubWorkflow.Failed: run {run['run_id']}-publish_day-2 of workflow 'publish' ended FAILED"
     )
     assert run["tasks"]["report"]["status"] == "SUCCEEDED"

@@ -74,7 +74,7 @@ def test_a_parent_runs_a_child_and_both_runs_are_in_the_ledger_linked(cloud: Loc
         "after_success": ("SUCCEEDED", 1),
     }
     (record,) = children_of(cloud, "pc-ok")
-    assert record.run_id == "pc-ok.sub.1" and record.status == "SUCCEEDED"
+    assert record.run_id == "pc-ok-sub-1" and record.status == "SUCCEEDED"
     assert (record.parent_run_id, record.parent_workflow, record.parent_task) == ("pc-ok", "parent", "sub")
     assert record.trigger == {
         "type": "workflow",
@@ -85,13 +85,13 @@ def test_a_parent_runs_a_child_and_both_runs_are_in_the_ledger_linked(cloud: Loc
     }
     assert record.params == {"day": "2026-01-02", "rows": 5, "mode": "full"}  # checked, defaults applied
     assert record.definition_hash == cloud.deployments[child.name].definition_hash
-    assert record.execution_arn and record.execution_arn.endswith(":child_load:pc-ok.sub.1")
+    assert record.execution_arn and record.execution_arn.endswith(":child_load:pc-ok-sub-1")
     assert record.started_at and record.ended_at
-    full = cloud.ledger.get_run("pc-ok.sub.1")
+    full = cloud.ledger.get_run("pc-ok-sub-1")
     assert full is not None and full.tasks["load"].status == "SUCCEEDED"
     # The task's output names the child run; a downstream task receives it.
     assert received["pc-ok"] == {
-        "run_id": "pc-ok.sub.1",
+        "run_id": "pc-ok-sub-1",
         "workflow": "child_load",
         "status": "SUCCEEDED",
         "tasks": {"load": "SUCCEEDED"},
@@ -110,7 +110,7 @@ def test_a_failing_child_fails_the_task_and_run_if_decides_downstream(cloud: Loc
         "after_success": "UPSTREAM_FAILED",
     }
     assert run.tasks["sub"].error == (
-        "SubWorkflow.Failed: run pc-fail.sub.1 of workflow 'child_load' ended FAILED: tasks failed: load"
+        "SubWorkflow.Failed: run pc-fail-sub-1 of workflow 'child_load' ended FAILED: tasks failed: load"
     )
     assert received["pc-fail"] is None
     (record,) = children_of(cloud, "pc-fail")
@@ -122,9 +122,9 @@ def test_each_retry_of_the_task_starts_a_new_child_run(cloud: LocalCloud) -> Non
     assert (run.tasks["sub"].status, run.tasks["sub"].attempts) == ("FAILED", 3)
     records = children_of(cloud, "pc-retry")
     assert [(r.run_id, r.status, r.trigger["parent_attempt"]) for r in records] == [
-        ("pc-retry.sub.1", "FAILED", 1),
-        ("pc-retry.sub.2", "FAILED", 2),
-        ("pc-retry.sub.3", "FAILED", 3),
+        ("pc-retry-sub-1", "FAILED", 1),
+        ("pc-retry-sub-2", "FAILED", 2),
+        ("pc-retry-sub-3", "FAILED", 3),
     ]
     full = cloud.ledger.get_run("pc-retry")
     assert full is not None
@@ -153,7 +153,7 @@ def test_a_task_timeout_stops_the_child(cloud: LocalCloud) -> None:
     run = cloud.run(timed, {"day": "2026-01-02", "rows": 1500}, run_id="pc-timeout")
     assert run.tasks["sub"].status == "FAILED"
     assert run.tasks["sub"].error == (
-        "SubWorkflow.Timeout: run pc-timeout.sub.1 of workflow 'child_load' did not end within the task's "
+        "SubWorkflow.Timeout: run pc-timeout-sub-1 of workflow 'child_load' did not end within the task's "
         "timeout_seconds: stopped"
     )
     (record,) = children_of(cloud, "pc-timeout")
@@ -164,7 +164,7 @@ def test_a_task_timeout_stops_the_child(cloud: LocalCloud) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert cloud.sfn.describe_execution(executionArn=record.execution_arn)["status"] == "ABORTED"
-    load_attempt = cloud.ledger.get_run("pc-timeout.sub.1")
+    load_attempt = cloud.ledger.get_run("pc-timeout-sub-1")
     assert load_attempt is not None and load_attempt.tasks["load"].status == "FAILED"  # cut off by the stop
 
 

@@ -208,6 +208,6 @@ def test_a_parent_runs_its_deployed_child(deployed: DeployedStack, ledger: RunLe
     assert deployed.wait(execution)["status"] == "SUCCEEDED"
     run = ledger.get_run("deployed-parent-1")
     assert run is not None and run.tasks["publish_day"].status == "SUCCEEDED"
-    child = ledger.get_run("deployed-parent-1.publish_day.1")
+    child = ledger.get_run("deployed-parent-1-publish_day-1")
     assert child is not None and child.status == "SUCCEEDED" and child.workflow == "publish"
     assert (child.parent_run_id, child.parent_task) == ("deployed-parent-1", "publish_day")

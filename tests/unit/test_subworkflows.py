@@ -179,11 +179,11 @@ def test_a_file_loads_the_workflows_its_workflows_run_and_picks_the_top_one() ->
 
 
 def test_child_run_ids_are_deterministic_and_fit_an_execution_name() -> None:
-    assert child_run_id("20260102T030405-ab12cd34", "load", 2) == "20260102T030405-ab12cd34.load.2"
+    assert child_run_id("20260102T030405-ab12cd34", "load", 2) == "20260102T030405-ab12cd34-load-2"
     long_a, long_b = "a" * 80, "a" * 79 + "b"
     task = "t" * 48
     ids = {child_run_id(parent, task, 99) for parent in (long_a, long_b)}
-    assert len(ids) == 2 and all(len(i) == 80 and i.endswith(f".{task}.99") for i in ids)
+    assert len(ids) == 2 and all(len(i) == 80 and i.endswith(f"-{task}-99") for i in ids)
     assert child_run_id(long_a, task, 99) == child_run_id(long_a, task, 99)
 
 
