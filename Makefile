@@ -34,7 +34,7 @@ demo: $(STAMP)
 	$(BIN)/orch run examples/etl.py --param rows=500
 
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

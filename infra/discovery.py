@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,8 @@ class Discovered:
 
 
 def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
-    """Load the workflows named by `setting` (a folder or a .py file, relative to `root`).
+    """Load the workflows named by `setting` (a folder or a .py file, relative to `root`), with the
+    workflows they run wherever those are defined (their functions load them through the same file).
 
     Returns the folder to ship in the code asset and the workflows sorted by name. Raises InfraError
     listing every problem (invalid workflows, duplicate names, Express limits).
@@ -53,13 +55,15 @@ def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
         found.extend((wf, file) for wf in workflows.values())
     if not found and not errors:
         errors.append(f"workflows={setting!r}: no workflow found in {target}; define one at module level")
-    seen: dict[str, Path] = {}
+    seen: dict[str, tuple[Workflow, Path]] = {}
     out: list[Discovered] = []
     for wf, file in sorted(found, key=lambda x: x[0].name):
         if wf.name in seen:
-            errors.append(f"workflow name {wf.name!r} is defined in both {seen[wf.name]} and {file}: rename one")
+            first, where = seen[wf.name]
+            if not same_workflow(first, wf):
+                errors.append(f"workflow name {wf.name!r} is defined in both {where} and {file}: rename one")
             continue
-        seen[wf.name] = file
+        seen[wf.name] = (wf, file)
         bad = problems(wf)
         if bad:
             errors.extend(f"{wf.name} ({file.name}): {p}" for p in bad)
@@ -74,10 +78,33 @@ def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
     return folder, out
 
 
+def same_workflow(a: Workflow, b: Workflow) -> bool:
+    """One workflow seen twice: in its own file, and through a file whose workflow runs it (which
+    imports its module again, so the objects differ): same definition, same task code files."""
+
+    def files(wf: Workflow) -> set[str | None]:
+        return {inspect.getsourcefile(t.fn) for t in wf.tasks.values()}
+
+    return a is b or (to_json(compile_workflow(a)) == to_json(compile_workflow(b)) and files(a) == files(b))
+
+
 def deploy_problems(wf: Workflow, definition: str) -> list[str]:
     """What Step Functions itself would refuse, said before a deploy fails half-way."""
-    out: list[str] = []
+    out: list[str] = [
+        f"task {name!r} of workflow {wf.name!r} runs EXPRESS workflow {task.subflow.workflow.name!r}: a child "
+        "must be STANDARD (its task follows and stops it through DescribeExecution and StopExecution, which "
+        "Express executions do not support)"
+        for name, task in sorted(wf.tasks.items())
+        if task.subflow is not None and task.subflow.workflow.type == "EXPRESS"
+    ]
     if wf.type == "EXPRESS":
+        runs = sorted(name for name, task in wf.tasks.items() if task.subflow is not None)
+        if runs:
+            out.append(
+                f"workflow {wf.name!r} is EXPRESS but its task(s) {', '.join(map(repr, runs))} run another workflow "
+                "and wait for it (startExecution.sync:2), which Express workflows do not support: use "
+                "type='STANDARD'"
+            )
         if LAMBDA_CALLBACK in definition:
             out.append(
                 f"workflow {wf.name!r} is EXPRESS but its DAG needs a join (a task waiting on tasks in other "

@@ -43,6 +43,11 @@ REASONS = {
         "CDK's Scheduler target grant allows invoking the trigger function and its versions/aliases "
         "(<arn>:*); the role is assumable by EventBridge Scheduler only and names this one function."
     ),
+    "IAM5-child-executions": (
+        "startExecution.sync:2 follows and stops the child executions a run starts (states:DescribeExecution, "
+        "states:StopExecution), whose names are child run ids made at run time: the wildcard covers the "
+        "executions of that one child state machine of this stack."
+    ),
     "IAM5-sfn": (
         "Resource * is required by the actions CDK adds for state machine logging (logs:CreateLogDelivery, "
         "logs:*LogDelivery*, logs:DescribeResourcePolicies...) and X-Ray tracing (xray:PutTraceSegments, "
@@ -103,6 +108,9 @@ def acknowledge(
     objects = f"AwsSolutions-IAM5[Resource::<{_logical_id(artifacts.bucket)}.Arn>/{ARTIFACT_PREFIX}*]"
     for dep in workflows:
         _ack(dep.state_machine.role, "AwsSolutions-IAM5[Resource::*]", "IAM5-sfn")
+        for machine in dep.child_machines:
+            executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine}:*"
+            _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{executions}]", "IAM5-child-executions")
         triggers = dep.triggers
         if triggers is not None and triggers.schedule_role is not None:
             rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"

@@ -15,6 +15,7 @@ from infra.constructs.workflow import WorkflowDeployment, state_machine_name
 from infra.discovery import Discovered, discover
 from infra.nag import acknowledge
 from infra.settings import Settings
+from orchestration.compiler import child_workflows
 
 
 def _construct_id(name: str) -> str:
@@ -51,6 +52,7 @@ class OrchestratorStack(cdk.Stack):
                 ledger=self.platform.ledger,
                 artifacts=self.platform.artifacts,
                 triggers_enabled=settings.triggers,
+                children={c: state_machine_name(settings.stack_name, c) for c in child_workflows(item.workflow)},
             )
             if dep.uses_join:
                 dep.grant_task_response(functions.join)

@@ -13,7 +13,8 @@ from orchestration.model import Workflow
 
 
 def load_file(path: str | Path) -> dict[str, Workflow]:
-    """Import a Python file and return the workflows it defines at module level, by name."""
+    """Import a Python file and return the workflows it defines at module level, and the workflows
+    those run (`run_workflow`), by name."""
     file = Path(path)
     if not file.is_file():
         raise WorkflowLoadError(f"workflow file {str(path)!r} does not exist: pass the path of a .py file")
@@ -47,6 +48,13 @@ def load_file(path: str | Path) -> dict[str, Workflow]:
     for value in vars(module).values():
         if isinstance(value, Workflow):
             found.setdefault(value.name, value)
+    # The workflows they run, wherever those are defined: a child's functions load it from here too.
+    todo = list(found.values())
+    while todo:
+        for task in todo.pop().tasks.values():
+            if task.subflow is not None and task.subflow.workflow.name not in found:
+                found[task.subflow.workflow.name] = task.subflow.workflow
+                todo.append(task.subflow.workflow)
     if not found:
         raise WorkflowLoadError(
             f"{str(path)!r} defines no workflow: create one at module level, e.g. wf = Workflow('my_flow')"
@@ -64,10 +72,14 @@ def _user_line(exc: BaseException, file: Path) -> int | None:
 
 
 def select(workflows: dict[str, Workflow], name: str | None, source: str = "the file") -> Workflow:
-    """Pick a workflow by name; the name may be omitted when there is exactly one."""
+    """Pick a workflow by name; the name may be omitted when exactly one is not run by another."""
     if name is None:
         if len(workflows) == 1:
             return next(iter(workflows.values()))
+        run = {t.subflow.workflow.name for wf in workflows.values() for t in wf.tasks.values() if t.subflow}
+        tops = [wf for wf in workflows.values() if wf.name not in run]  # the workflows no other one runs
+        if len(tops) == 1:
+            return tops[0]
         names = ", ".join(sorted(workflows))
         raise WorkflowLoadError(f"{source} defines several workflows ({names}): choose one with --workflow NAME")
     if name not in workflows:

@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ParameterError, WorkflowDefinitionError
 from orchestration.permissions import Permission, permission_list
+from orchestration.subworkflow import OutputRef, ParamRef, child_params_function
 
 CONTEXT_PARAM_NAMES = frozenset({"ctx", "context"})
 ITEM_PARAM_NAME = "item"
@@ -96,6 +97,15 @@ class Dependency:
     outcome: bool | None = None  # for condition tasks: the outcome this edge requires
 
 
+@dataclass(frozen=True)
+class SubWorkflow:
+    """What a `run_workflow` task runs: another workflow, with parameter values (JSON literals,
+    `ParamRef`s to the parent's parameters, `OutputRef`s to upstream tasks' outputs)."""
+
+    workflow: Workflow
+    params: Mapping[str, Any]
+
+
 @dataclass
 class Task:
     """A task declared with `@workflow.task`; calling the workflow runs nothing."""
@@ -113,6 +123,7 @@ class Task:
     description: str = ""
     permissions: tuple[Permission, ...] = ()  # what its function may touch on AWS (orchestration.permissions)
     env: dict[str, str] = field(default_factory=dict)  # environment variables of its function
+    subflow: SubWorkflow | None = None  # set for a task declared with `Workflow.run_workflow`
 
     @property
     def true(self) -> Outcome:
@@ -171,7 +182,18 @@ class ForEachOptions(TaskOptions, total=False):
     max_concurrency: int
 
 
+class RunWorkflowOptions(TypedDict, total=False):
+    """Options of `Workflow.run_workflow`."""
+
+    after: Iterable[str | Task | Outcome]
+    run_if: RunIf | str
+    retry: Retry | int | None
+    timeout_seconds: int | None
+    description: str
+
+
 TASK_OPTIONS = frozenset(TaskOptions.__annotations__)
+RUN_WORKFLOW_OPTIONS = frozenset(RunWorkflowOptions.__annotations__)
 FOR_EACH_OPTIONS = frozenset(ForEachOptions.__annotations__) | TASK_OPTIONS
 
 
@@ -340,6 +362,46 @@ class Workflow:
             self.duplicate_names.append(task_name)
         else:
             self.tasks[task_name] = task
+        return task
+
+    # -- sub-workflows -----------------------------------------------------------------------
+
+    def param(self, name: str) -> ParamRef:
+        """This workflow's parameter `name`, passed on to a workflow run by `run_workflow`."""
+        if name not in self.params_model.model_fields:
+            known = ", ".join(self.params_model.model_fields) or "none"
+            raise WorkflowDefinitionError(
+                f"workflow {self.name!r} has no parameter {name!r} to pass on (its parameters: {known})"
+            )
+        return ParamRef(name)
+
+    def run_workflow(
+        self,
+        name: str,
+        /,
+        *,
+        workflow: Workflow,
+        params: Mapping[str, Any] | None = None,
+        **options: Unpack[RunWorkflowOptions],
+    ) -> Task:
+        """Declare a task that runs `workflow` as a child run and succeeds when that run succeeds.
+
+        `params` values are JSON literals, `self.param("name")` (this run's parameter) or an
+        upstream `Task` (its output). The task's output is {"run_id", "workflow", "status", "tasks"}.
+        """
+        if not isinstance(workflow, Workflow):
+            raise WorkflowDefinitionError(
+                f"run_workflow({name!r}): workflow= takes a Workflow, got {type(workflow).__name__} {workflow!r}"
+            )
+        unknown = sorted(set(options) - RUN_WORKFLOW_OPTIONS)
+        if unknown:
+            raise WorkflowDefinitionError(
+                f"run_workflow({name!r}) got unknown option(s) {', '.join(map(repr, unknown))}; its options are: "
+                + ", ".join(sorted(RUN_WORKFLOW_OPTIONS))
+            )
+        values = {key: OutputRef(v.name) if isinstance(v, Task) else v for key, v in (params or {}).items()}
+        task = self._add(child_params_function(name, workflow.name, values), condition=False, name=name, **options)
+        task.subflow = SubWorkflow(workflow, values)
         return task
 
     # -- graph helpers ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ State document while a run executes (`StateDocument`)::
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from typing import Annotated, Any, Literal, cast
 
@@ -40,6 +41,14 @@ FINALIZE_FUNCTION = "fn__finalize"
 def function_placeholder(task: str) -> str:
     """Name of the definition substitution that holds the Lambda ARN of a task."""
     return f"fn_{task}"
+
+
+def workflow_placeholder(workflow: str) -> str:
+    """Name of the definition substitution that holds the state machine ARN of a child workflow
+    (letters, digits and '_'; a name with '-' gets a hash suffix to stay unique)."""
+    if "-" not in workflow:
+        return f"wf_{workflow}"
+    return f"wf_{workflow.replace('-', '_')}_{hashlib.sha1(workflow.encode()).hexdigest()[:8]}"
 
 
 class JsonPath(str):
@@ -99,11 +108,30 @@ class StateDocument(Payload):
     res: dict[str, Any] = Field(default_factory=dict)
 
 
+class ParentLink(Payload):
+    """The run, workflow and task (with its attempt) that started a child run."""
+
+    run_id: str
+    workflow: str
+    task: str
+    attempt: int
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class ExecutionInput(Payload):
     """What a run's execution is started with (the Start state reads it)."""
 
     params: dict[str, Any] = Field(default_factory=dict)
     logical_date: str | None = None
+    # A child run's: who started it, and the parent execution's ARN under the name with which the
+    # Step Functions console links the two executions. Left out of the input when absent.
+    parent: ParentLink | None = Field(default=None, exclude_if=_is_none)
+    started_by: str | None = Field(
+        default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", exclude_if=_is_none
+    )
 
 
 def state_path(*parts: str) -> str:
@@ -184,6 +212,64 @@ def parse_join_request(payload: Any) -> JoinWait | JoinSignal:
 
 class JoinResponse(Payload):
     released: int
+
+
+# -- a task that runs another workflow (each attempt: start, the child's execution, end) ---------------
+
+
+class ChildStart(Payload):
+    """Start of an attempt: claim its number, check the child's parameters, record the child run."""
+
+    step: Literal["start"] = "start"
+    run: RunContext
+    task: str
+    entered: str  # $$.State.EnteredTime: the same across retried invocations of one attempt
+    execution: str  # $$.Execution.Id: the parent execution's ARN
+    inputs: dict[str, Any] = Field(default_factory=dict)  # upstream task -> its output (or a ref)
+
+
+class ChildStarted(Payload):
+    """The start step's answer: the child run id (its execution's name) and its execution input."""
+
+    run_id: str
+    attempt: int
+    started_at: str
+    input: dict[str, Any]  # ExecutionInput, by alias
+
+
+class ChildEnd(Payload):
+    """End of an attempt: record it, and return the task's output or fail with the child's outcome."""
+
+    step: Literal["end"] = "end"
+    run: RunContext
+    task: str
+    child: ChildStarted
+    execution: dict[str, Any]  # the startExecution.sync:2 result, or the error its Catch caught
+    limit: int = MAX_INLINE_OUTPUT
+
+
+class ChildAttempt(Payload):
+    """The state of one attempt of a run_workflow task (the branch of its Parallel state)."""
+
+    ctx: RunContext
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    child: ChildStarted | None = None  # the start step's result
+    execution: dict[str, Any] | None = None  # the child execution's result
+    response: TaskResponse | None = None  # the end step's: the task's output
+
+
+ChildRequest = Annotated[ChildStart | ChildEnd, Field(discriminator="step")]
+
+
+@cache
+def _child_adapter() -> TypeAdapter[Any]:
+    return TypeAdapter(cast(Any, ChildRequest))
+
+
+def parse_child_request(payload: Any) -> ChildStart | ChildEnd:
+    """A sub-workflow step's event: the start or the end of an attempt, told apart by its step."""
+    request: ChildStart | ChildEnd = _child_adapter().validate_python(payload)
+    return request
 
 
 # -- end of a run ------------------------------------------------------------------------------------

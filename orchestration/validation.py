@@ -6,9 +6,12 @@ import inspect
 import json
 import re
 
+from pydantic import ValidationError as PydanticValidationError
+
 from orchestration.errors import ValidationError
 from orchestration.graph import find_cycle, topological_order
-from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, Task, Workflow
+from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, SubWorkflow, Task, Workflow
+from orchestration.subworkflow import OutputRef, ParamRef, is_ref
 from orchestration.triggers import trigger_problems
 from orchestration.triggers.schedules import int_in
 
@@ -60,6 +63,7 @@ def problems(workflow: Workflow) -> list[str]:
         out.append(f"dependency cycle: {' -> '.join(cycle)}; remove one of these dependencies")
     else:
         out.extend(_unreachable_data(workflow))
+    out.extend(_subworkflow_problems(workflow))
     return out
 
 
@@ -179,7 +183,7 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
     if not r.errors or ("States.ALL" in r.errors and len(r.errors) > 1):
         out.append(f"{t}: retry errors={list(r.errors)!r} must be non-empty, with 'States.ALL' only alone")
     res = task.resources
-    if task.timeout_seconds is not None:
+    if task.timeout_seconds is not None and task.subflow is None:
         if not int_in(task.timeout_seconds, 1, LAMBDA_MAX_TIMEOUT):
             out.append(
                 f"{t}: timeout_seconds={task.timeout_seconds!r} must be a whole number of seconds from 1 to "
@@ -226,4 +230,102 @@ def _unreachable_data(wf: Workflow) -> list[str]:
                     f"of condition {conflicts[0]!r}: that output can never reach it; depend on a task on "
                     "the same side of the condition"
                 )
+    return out
+
+
+# -- tasks that run other workflows --------------------------------------------------------------------
+
+
+def _subworkflow_problems(wf: Workflow) -> list[str]:
+    """The run_workflow tasks: no workflow runs itself, directly or through others; one workflow per
+    name; each child valid and its parameters valid for it."""
+    subs = {name: t.subflow for name, t in sorted(wf.tasks.items()) if t.subflow is not None}
+    if not subs:
+        return []
+    chain = _workflow_cycle(wf, [])
+    if chain:
+        return [
+            "workflow cycle: " + " -> ".join(chain) + ": a workflow cannot run itself, directly or through the "
+            "workflows it runs; remove one of these run_workflow tasks"
+        ]
+    out = [
+        f"two different workflows are named {name!r} among {wf.name!r} and the workflows it runs: rename one"
+        for name in _clashing_names(wf)
+    ]
+    for name, sub in subs.items():
+        t = f"task {name!r}"
+        child = sub.workflow
+        found = problems(child)
+        if found:
+            out.append(f"{t} runs workflow {child.name!r}, which is invalid: " + "; ".join(found))
+        out.extend(f"{t}: {p}" for p in _child_params_problems(wf, sub))
+        timeout = wf.tasks[name].timeout_seconds
+        if timeout is not None and not int_in(timeout, 1, ASL_MAX_INT):
+            out.append(f"{t}: timeout_seconds={timeout!r} must be a positive whole number of seconds")
+    for task in wf.tasks.values():
+        if task.for_each in subs:
+            out.append(
+                f"task {task.name!r} runs for each item of {task.for_each!r}, which runs a workflow and returns "
+                "a summary of that run, not a list: iterate over the output of a task that returns a list"
+            )
+    return out
+
+
+def _children(wf: Workflow) -> list[tuple[str, Workflow]]:
+    return [(name, t.subflow.workflow) for name, t in sorted(wf.tasks.items()) if t.subflow is not None]
+
+
+def _workflow_cycle(wf: Workflow, path: list[tuple[Workflow, str]]) -> list[str] | None:
+    """`a (task x) -> b (task y) -> a` when `wf` runs itself through the workflows it runs."""
+    seen = [w for w, _ in path]
+    if any(w is wf for w in seen):
+        start = next(i for i, w in enumerate(seen) if w is wf)
+        return [f"{w.name!r} (task {task!r})" for w, task in path[start:]] + [repr(wf.name)]
+    for task, child in _children(wf):
+        chain = _workflow_cycle(child, [*path, (wf, task)])
+        if chain:
+            return chain
+    return None
+
+
+def _clashing_names(wf: Workflow) -> list[str]:
+    """Names that two different workflow objects carry among `wf` and its descendants (acyclic)."""
+    by_name: dict[str, Workflow] = {}
+    clashes: set[str] = set()
+    todo = [wf]
+    while todo:
+        current = todo.pop()
+        if by_name.setdefault(current.name, current) is not current:
+            clashes.add(current.name)
+        todo.extend(child for _, child in _children(current))
+    return sorted(clashes)
+
+
+def _child_params_problems(wf: Workflow, sub: SubWorkflow) -> list[str]:
+    """The literal values against the child's parameter model; references against the parent."""
+    child = sub.workflow
+    out: list[str] = []
+    for key, value in sub.params.items():
+        if isinstance(value, ParamRef) and value.name not in wf.params_model.model_fields:
+            out.append(f"parameter {key!r} takes {wf.name!r}'s parameter {value.name!r}, which it does not declare")
+        elif isinstance(value, OutputRef) and value.task not in wf.tasks:
+            out.append(f"parameter {key!r} takes the output of {value.task!r}, which is not a task of {wf.name!r}")
+        elif not is_ref(value):
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError):
+                out.append(f"parameter {key!r}: {value!r} is not a JSON value; pass a literal or a reference")
+    literals = {k: v for k, v in sub.params.items() if not is_ref(v)}
+    try:
+        child.params_model.model_validate(literals)
+    except PydanticValidationError as exc:
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                known = ", ".join(child.params_model.model_fields) or "none"
+                out.append(f"workflow {child.name!r} has no parameter {key!r} (its parameters: {known})")
+            elif err["type"] != "missing":
+                out.append(f"parameter {key!r} of workflow {child.name!r}: {err['msg']} (got {err.get('input')!r})")
+            elif key not in sub.params:
+                out.append(f"workflow {child.name!r} requires parameter {key!r}: give it a value in params=")
     return out

@@ -4,6 +4,7 @@ definition (placeholders filled by DefinitionSubstitutions); its triggers are in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -19,11 +20,17 @@ from infra.constructs.triggers import WorkflowTriggers
 from infra.discovery import Discovered
 from orchestration.compiler import placeholders
 from orchestration.permissions import PSEUDO_RE, Statement
-from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder
-from orchestration.runtime.registry import TASK, Env
+from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder, workflow_placeholder
+from orchestration.runtime.registry import SUBFLOW, TASK, Env
 from orchestration.triggers import triggers_of
 
 TASK_RESPONSE_ACTIONS = ("states:SendTaskSuccess", "states:SendTaskFailure")
+# What startExecution.sync:2 needs (Step Functions docs, "IAM policies for Step Functions"): start the
+# child, follow and stop its executions, and the managed rule through which it hears of their end.
+CHILD_START_ACTIONS = ("states:StartExecution",)
+CHILD_EXECUTION_ACTIONS = ("states:DescribeExecution", "states:StopExecution")
+SYNC_RULE_ACTIONS = ("events:PutTargets", "events:PutRule", "events:DescribeRule")
+SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 
 
 def state_machine_name(stack_name: str, workflow: str) -> str:
@@ -51,7 +58,8 @@ def policy_statement(statement: Statement) -> iam.PolicyStatement:
 
 class WorkflowDeployment(Construct):
     """The task functions (each may use the ledger and the artifacts), the state machine named
-    `state_machine_name`, its execution log group, and the workflow's triggers if it declares any."""
+    `state_machine_name`, its execution log group, and the workflow's triggers if it declares any.
+    `children` names the state machine of each workflow its run_workflow tasks run."""
 
     def __init__(
         self,
@@ -64,6 +72,7 @@ class WorkflowDeployment(Construct):
         ledger: Ledger,
         artifacts: Artifacts,
         triggers_enabled: bool = True,
+        children: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         wf = item.workflow
@@ -76,7 +85,7 @@ class WorkflowDeployment(Construct):
             fn = functions.function(
                 self,
                 f"Task_{name}",
-                runs=TASK,
+                runs=SUBFLOW if task.subflow else TASK,
                 description=f"{wf.name}.{name}: {task.description}" if task.description else f"{wf.name}.{name}",
                 memory_mb=res.memory_mb,
                 timeout_seconds=res.timeout_seconds,
@@ -92,6 +101,9 @@ class WorkflowDeployment(Construct):
         arns = {function_placeholder(name): fn.function_arn for name, fn in self.task_functions.items()}
         arns[JOIN_FUNCTION] = functions.join.function_arn
         arns[FINALIZE_FUNCTION] = functions.finalize.function_arn
+        self.children = {child: self._arn("stateMachine", machine) for child, machine in (children or {}).items()}
+        self.child_machines = sorted((children or {}).values())
+        arns.update({workflow_placeholder(child): arn for child, arn in self.children.items()})
         log_group = logs.LogGroup(
             self,
             "ExecutionLogs",
@@ -117,12 +129,9 @@ class WorkflowDeployment(Construct):
         )
         # Built from the known name, not referenced: the join function may then act on the state
         # machine that invokes it without a dependency cycle.
-        self.arn_literal = cdk.Stack.of(self).format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=self.name,
-            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-        )
+        self.arn_literal = self._arn("stateMachine", self.name)
+        if children:
+            self._allow_child_runs(children)
         found = triggers_of(wf)
         # CDK leaves an id "Default" out of logical ids: the triggers keep those they had as children of this.
         self.triggers = (
@@ -146,3 +155,21 @@ class WorkflowDeployment(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=list(TASK_RESPONSE_ACTIONS), resource_arns=[self.arn_literal]
         )
+
+    def _arn(self, resource: str, name: str) -> str:
+        return cdk.Stack.of(self).format_arn(
+            service="states", resource=resource, resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+        )
+
+    def _allow_child_runs(self, children: Mapping[str, str]) -> None:
+        """What startExecution.sync:2 of the child state machines needs, and nothing more."""
+        executions = [self._arn("execution", f"{machine}:*") for machine in self.child_machines]
+        rule = cdk.Stack.of(self).format_arn(
+            service="events", resource="rule", resource_name=SYNC_RULE, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
+        )
+        for actions, resources in (
+            (CHILD_START_ACTIONS, [self.children[c] for c in sorted(children)]),
+            (CHILD_EXECUTION_ACTIONS, executions),
+            (SYNC_RULE_ACTIONS, [rule]),
+        ):
+            self.state_machine.add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=resources))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from orchestration.cli.common import err_console, guarded
+from orchestration.cli.common import guarded
 from orchestration.scaffold import scaffold
 
 
@@ -21,7 +21,7 @@ def init(directory: Path, stack_name: str | None, force: bool) -> None:
     for path in done.written:
         click.echo(f"  created {directory / path}")
     for path in done.kept:
-        err_console.print(f"  [yellow]kept[/] {directory / path} (exists; not overwritten)", highlight=False)
+        click.echo(f"  kept {directory / path} (exists; not overwritten)", err=True)
     click.echo(
         f"\nNext, in {directory}:\n"
         "  python3 -m venv .venv && . .venv/bin/activate && pip install orchestration && npm ci\n"

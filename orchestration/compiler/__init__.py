@@ -14,10 +14,10 @@ share), `states` (one builder per ASL state), `paths` (JSONPaths), `quotas` (Ste
 limits), `definition` (canonical JSON, hash, substitutions).
 """
 
-from orchestration.compiler.definition import definition_hash, placeholders, render, to_json
+from orchestration.compiler.definition import child_workflows, definition_hash, placeholders, render, to_json
 from orchestration.compiler.emit import compile_workflow
 from orchestration.compiler.quotas import MAX_DEFINITION_BYTES, inline_output_limit
-from orchestration.compiler.states import LAMBDA_CALLBACK, LAMBDA_INVOKE
+from orchestration.compiler.states import LAMBDA_CALLBACK, LAMBDA_INVOKE, START_EXECUTION_SYNC
 from orchestration.protocol import (
     FINALIZE_FUNCTION,
     FOR_EACH_ITEM_INLINE,
@@ -28,6 +28,7 @@ from orchestration.protocol import (
     RESULT_OVERHEAD_BYTES,
     STATE_BUDGET_BYTES,
     function_placeholder,
+    workflow_placeholder,
 )
 
 __all__ = [
@@ -41,7 +42,9 @@ __all__ = [
     "MIN_INLINE_OUTPUT",
     "PAYLOAD_LIMIT_BYTES",
     "RESULT_OVERHEAD_BYTES",
+    "START_EXECUTION_SYNC",
     "STATE_BUDGET_BYTES",
+    "child_workflows",
     "compile_workflow",
     "definition_hash",
     "function_placeholder",
@@ -49,4 +52,5 @@ __all__ = [
     "placeholders",
     "render",
     "to_json",
+    "workflow_placeholder",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from orchestration.compiler.states import substitution
 from orchestration.model import Workflow
-from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder
+from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder, workflow_placeholder
 
 
 def to_json(definition: Mapping[str, Any], *, indent: int | None = None) -> str:
@@ -27,11 +27,19 @@ def definition_hash(definition: Mapping[str, Any] | str) -> str:
 
 
 def placeholders(workflow: Workflow) -> dict[str, str]:
-    """Every substitution a compiled definition needs: placeholder -> task name or platform role."""
+    """Every substitution a compiled definition needs: placeholder -> task name or platform role
+    (for a child workflow's state machine: the child's name)."""
     subs = {function_placeholder(t): t for t in sorted(workflow.tasks)}
     subs[JOIN_FUNCTION] = "join"
     subs[FINALIZE_FUNCTION] = "finalize"
+    subs.update({workflow_placeholder(name): name for name in child_workflows(workflow)})
     return subs
+
+
+def child_workflows(workflow: Workflow) -> dict[str, Workflow]:
+    """The workflows the workflow's run_workflow tasks run, by name."""
+    subs = [t.subflow for _, t in sorted(workflow.tasks.items()) if t.subflow is not None]
+    return {sub.workflow.name: sub.workflow for sub in subs}
 
 
 def render(definition: Mapping[str, Any] | str, arns: Mapping[str, str]) -> str:

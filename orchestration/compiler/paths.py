@@ -16,6 +16,8 @@ from orchestration.protocol import (
 
 # The context object ("$$"): what Step Functions knows about the execution and the current state.
 EXECUTION_NAME = "$$.Execution.Name"
+EXECUTION_ID = "$$.Execution.Id"  # the execution's ARN
+ENTERED_TIME = "$$.State.EnteredTime"
 TASK_TOKEN = "$$.Task.Token"
 RETRY_COUNT = "$$.State.RetryCount"
 MAP_ITEM_VALUE = "$$.Map.Item.Value"

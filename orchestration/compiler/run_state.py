@@ -1,9 +1,13 @@
-"""A task's run state: a Lambda task, or an inline Map for a for-each (pure)."""
+"""A task's run state: a Lambda task, an inline Map for a for-each, or for a task running another
+workflow a Parallel state whose one branch is an attempt: start, the child's execution, end (pure)."""
 
 from __future__ import annotations
 
 from orchestration.compiler.layout import Layout, Scope
 from orchestration.compiler.paths import (
+    ENTERED_TIME,
+    EXECUTION_ID,
+    INVOKE_RESPONSE,
     MAP_ITEM_INDEX,
     MAP_ITEM_VALUE,
     RESPONSE_OUTPUT,
@@ -11,21 +15,40 @@ from orchestration.compiler.paths import (
     output_of,
     result_path,
 )
-from orchestration.compiler.states import Asl, Branch, MapState, TaskState, platform_retry, retrier, select
+from orchestration.compiler.states import (
+    Asl,
+    Branch,
+    MapState,
+    ParallelState,
+    StartExecutionState,
+    TaskState,
+    catch_all,
+    platform_retry,
+    retrier,
+    select,
+)
 from orchestration.model import Task
 from orchestration.protocol import (
     CTX_PATH,
     FOR_EACH_ITEM_INLINE,
+    ChildAttempt,
+    ChildEnd,
+    ChildStart,
+    ChildStarted,
     JsonPath,
     TaskEvent,
+    TaskResponse,
     TaskResult,
     function_placeholder,
     state_path,
+    workflow_placeholder,
 )
 from orchestration.status import TaskStatus
 
 
-def run_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> TaskState | MapState:
+def run_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> TaskState | MapState | ParallelState:
+    if task.subflow is not None:
+        return subflow_state(layout, task, scope, catch)
     return map_state(layout, task, scope, catch) if task.for_each else task_state(layout, task, scope, catch)
 
 
@@ -40,20 +63,24 @@ def _items(layout: Layout, task: Task) -> dict[str, int]:
 
 
 def retry_policy(task: Task) -> list[Asl]:
+    return [platform_retry(), *task_retry(task)]
+
+
+def task_retry(task: Task) -> list[Asl]:
+    """The task's own retry policy (none when it has no retries)."""
     r = task.retry
-    retry = [platform_retry()]
-    if r.max_attempts > 0:
-        retry.append(
-            retrier(
-                r.errors,
-                r.interval_seconds,
-                r.max_attempts,
-                r.backoff_rate,
-                max_delay_seconds=r.max_delay_seconds,
-                jitter=r.jitter,
-            )
+    if r.max_attempts <= 0:
+        return []
+    return [
+        retrier(
+            r.errors,
+            r.interval_seconds,
+            r.max_attempts,
+            r.backoff_rate,
+            max_delay_seconds=r.max_delay_seconds,
+            jitter=r.jitter,
         )
-    return retry
+    ]
 
 
 def task_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> TaskState:
@@ -109,5 +136,76 @@ def map_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> Map
         processor=Branch(f"{task.name}.item", {f"{task.name}.item": item}),
         result_selector=TaskResult.template(status=TaskStatus.SUCCEEDED, output=JsonPath("$")),
         result_path=result_path(task.name),
+        catch=catch,
+    )
+
+
+def subflow_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> ParallelState:
+    """A run_workflow task. Its retry policy is on the Parallel state, so each retry runs the whole
+    branch again: a new attempt and a new child run. The branch:
+
+    <task>.start  the task's function claims the attempt, checks the child's parameters and records
+                  the child run in the ledger (QUEUED, linked to this run and task);
+    <task>.run    startExecution.sync:2 of the child's state machine, named after the child run;
+    <task>.end    the task's function records the attempt's end and returns the task's output, or
+                  fails with the child's outcome (then Retry, then Catch, as for any task).
+    """
+    assert task.subflow is not None
+    child = task.subflow.workflow.name
+    name, fn = task.name, function_placeholder(task.name)
+    started, execution = state_path(ChildAttempt.key("child")), state_path(ChildAttempt.key("execution"))
+    response = state_path(ChildAttempt.key("response"))
+    start = TaskState(
+        function=fn,
+        payload=ChildStart.template(
+            step="start",
+            run=JsonPath(CTX_PATH),
+            task=name,
+            entered=JsonPath(ENTERED_TIME),
+            execution=JsonPath(EXECUTION_ID),
+            inputs=JsonPath(state_path(ChildAttempt.key("inputs"))),
+        ),
+        result_selector=ChildStarted.template(
+            **{field: JsonPath(f"{INVOKE_RESPONSE}.{ChildStarted.key(field)}") for field in ChildStarted.model_fields}
+        ),
+        result_path=started,
+        retry=[platform_retry()],
+        next=f"{name}.run",
+    )
+    run = StartExecutionState(
+        state_machine=workflow_placeholder(child),
+        name=f"{started}.{ChildStarted.key('run_id')}",
+        input=f"{started}.{ChildStarted.key('input')}",
+        result_selector=select({"Status": "$.Status", "Output": "$.Output"}),
+        result_path=execution,
+        timeout_seconds=task.timeout_seconds or None,
+        catch=[catch_all(execution, f"{name}.end")],
+        next=f"{name}.end",
+    )
+    end = TaskState(
+        function=fn,
+        payload=ChildEnd.template(
+            step="end",
+            run=JsonPath(CTX_PATH),
+            task=name,
+            child=JsonPath(started),
+            execution=JsonPath(execution),
+            limit=layout.limit,
+        ),
+        result_selector=TaskResponse.template(output=JsonPath(RESPONSE_OUTPUT)),
+        result_path=response,
+        retry=[platform_retry()],
+        end=True,
+    )
+    # The output read from the branch's document, not as "$[0].output": moto's JSONPath returns a
+    # list for a key right after an index.
+    output = f"$[0].{ChildAttempt.key('response')}.{TaskResponse.key('output')}"
+    return ParallelState(
+        comment=f"Run workflow {child}: one child run per attempt",
+        parameters=ChildAttempt.template(ctx=JsonPath(CTX_PATH), inputs=_inputs(layout, task, scope)),
+        branches=[Branch(f"{name}.start", {f"{name}.start": start, f"{name}.run": run, f"{name}.end": end})],
+        result_selector=TaskResult.template(status=TaskStatus.SUCCEEDED, output=JsonPath(output)),
+        result_path=result_path(name),
+        retry=task_retry(task) or None,
         catch=catch,
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2"  # output: the child's, as JSON
 LAMBDA_TRANSIENT_ERRORS = (
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
@@ -134,6 +135,39 @@ class TaskState(State):
 
 
 @dataclass(kw_only=True)
+class StartExecutionState(State):
+    """A `startExecution.sync:2` of the state machine behind `state_machine` (a definition
+    placeholder): starts a child execution named from `name` (a JSONPath) with `input`, and waits."""
+
+    state_machine: str
+    name: str
+    input: str  # JSONPath of the child's execution input
+    comment: str | None = None
+    result_selector: Asl | None = None
+    result_path: str | None = None
+    timeout_seconds: int | None = None
+    catch: list[Asl] | None = None
+
+    def fields(self) -> Asl:
+        return {
+            "Type": "Task",
+            **_present(Comment=self.comment),
+            "Resource": START_EXECUTION_SYNC,
+            "Parameters": {
+                "StateMachineArn": substitution(self.state_machine),
+                "Name.$": self.name,
+                "Input.$": self.input,
+            },
+            **_present(
+                ResultSelector=self.result_selector,
+                ResultPath=self.result_path,
+                TimeoutSeconds=self.timeout_seconds,
+                Catch=self.catch,
+            ),
+        }
+
+
+@dataclass(kw_only=True)
 class ChoiceState(State):
     choices: list[tuple[Asl, str]]  # (rule, next state), first match wins
     default: str
@@ -163,14 +197,19 @@ class ParallelState(State):
     branches: list[Branch]
     result_selector: Asl
     result_path: str
+    comment: str | None = None
+    retry: list[Asl] | None = None
+    catch: list[Asl] | None = None
 
     def fields(self) -> Asl:
         return {
             "Type": "Parallel",
+            **_present(Comment=self.comment),
             "Parameters": self.parameters,
             "Branches": [b.to_dict() for b in self.branches],
             "ResultSelector": self.result_selector,
             "ResultPath": self.result_path,
+            **_present(Retry=self.retry, Catch=self.catch),
         }
 
 

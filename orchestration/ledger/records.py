@@ -43,6 +43,9 @@ _RUN_SHOWN = (
     "logical_date",
     "definition_hash",
     "error",
+    "parent_run_id",
+    "parent_workflow",
+    "parent_task",
 )
 
 
@@ -91,6 +94,10 @@ class RunRecord:
     error: str | None = None
     tasks: dict[str, TaskRecord] = field(default_factory=dict, metadata={_STORED: False})
     attempts: list[Attempt] = field(default_factory=list, metadata={_STORED: False})
+    # A child run (started by a run_workflow task): the run, workflow and task that started it.
+    parent_run_id: str | None = None
+    parent_workflow: str | None = None
+    parent_task: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         shown = {name: getattr(self, name) for name in _RUN_SHOWN}

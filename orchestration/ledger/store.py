@@ -200,6 +200,10 @@ class RunLedger:
     def _attempts(self, run_id: str) -> list[Attempt]:
         return [attempt_from_item(item) for item in self._query_run(run_id, ATTEMPT_SK)]
 
+    def task_attempts(self, run_id: str, task: str) -> list[Attempt]:
+        """The recorded attempts of one task of a run (items of a for-each included), in key order."""
+        return [attempt_from_item(item) for item in self._query_run(run_id, KeyPrefix(ATTEMPT_SK(f"{task}#")))]
+
     def _put_new(self, item: Item) -> bool:
         """Put an item that must not exist yet; False (nothing written) when it does."""
         return self._conditional(self.client.put_item, Item=item, ConditionExpression=IS_NEW)

@@ -18,7 +18,7 @@ from typing import Any, TypedDict, Unpack
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.artifacts import ArtifactStore
-from orchestration.compiler import compile_workflow, definition_hash, render, to_json
+from orchestration.compiler import child_workflows, compile_workflow, definition_hash, render, to_json
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.local.aws import EmbeddedAws, status_change_event
@@ -26,10 +26,16 @@ from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
 from orchestration.model import Workflow
-from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, FinalizeResult, function_placeholder
+from orchestration.protocol import (
+    FINALIZE_FUNCTION,
+    JOIN_FUNCTION,
+    FinalizeResult,
+    function_placeholder,
+    workflow_placeholder,
+)
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.entry import bind
-from orchestration.runtime.registry import FINALIZE, JOIN, TASK, Env, PlatformFunction
+from orchestration.runtime.registry import FINALIZE, JOIN, SUBFLOW, TASK, Env, PlatformFunction
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
@@ -105,6 +111,7 @@ class LocalCloud:
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
         self.secrets.seed(session)
         self.adapter.install()
+        self.adapter.on_child = self._child_status
         self._deploy_platform()
         return self
 
@@ -138,7 +145,8 @@ class LocalCloud:
         }
 
     def deploy(self, workflow: Workflow) -> Deployment:
-        """Compile the workflow and create its functions and state machine (once per workflow)."""
+        """Compile the workflow and create its functions and state machine (once per workflow), after
+        those of the workflows it runs."""
         existing = self.deployments.get(workflow.name)
         if existing is not None:
             if existing.workflow is not workflow:
@@ -151,10 +159,12 @@ class LocalCloud:
         rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, workflow=workflow, secret_hint=self.secrets.hint)
         arns = dict(self._platform_arns)
         self._environ.add(workflow)
+        for name, child in child_workflows(workflow).items():
+            arns[workflow_placeholder(name)] = self.deploy(child).state_machine_arn
         for name, task in sorted(workflow.tasks.items()):
             fn_arn = arns[function_placeholder(name)] = self._function(
                 _function_name(workflow.name, name),
-                TASK,
+                SUBFLOW if task.subflow else TASK,
                 rt,
                 MemorySize=task.resources.memory_mb,
                 Timeout=task.resources.timeout_seconds,
@@ -274,6 +284,19 @@ class LocalCloud:
         if dep is None:
             return
         run.tasks = {name: run.tasks.get(name, TaskRecord(name)) for name in dep.workflow.tasks}
+
+    def _child_status(self, execution_arn: str, status: ExecutionStatus) -> None:
+        """An execution a state machine started (a child run) started or ended: the recorder hears of
+        it, as it does on AWS from EventBridge (it marks the run RUNNING, or closes it if it ended
+        without its Finalize step, e.g. stopped with its parent)."""
+        from orchestration.runtime.recorder import record_status
+
+        desc = dict(self.sfn.describe_execution(executionArn=execution_arn))
+        if status == ExecutionStatus.RUNNING:
+            desc.pop("stopDate", None)
+        else:
+            desc.setdefault("stopDate", datetime.now(UTC))
+        record_status(status_change_event(execution_arn, {**desc, "status": status}), Runtime(ledger=self.ledger))
 
     def execution_history(self, run_id: str) -> list[dict[str, Any]]:
         run = self.ledger.get_run(run_id)

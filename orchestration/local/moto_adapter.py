@@ -24,6 +24,14 @@ These patches, installed for the life of a LocalCloud and removed after:
    callback wait checks every 50 ms that its execution still runs, a frame runs only while the
    frames around it run (one a branch opens just after the stop ends at once), and a state cut
    short by the stop cannot turn ABORTED into FAILED.
+8. Child executions (`states:startExecution.sync:2`): moto's port of the integration leaves out the
+   casing both ways (it calls StartExecution with `StateMachineArn` where boto expects
+   `stateMachineArn`, and reads `ExecutionArn` where boto answers `executionArn`): requests and
+   responses are converted with the botocore model, as on AWS (PascalCase keys, dates as epoch
+   milliseconds). Its status poll backs off from 2 to 50 ms. On AWS a task that stops waiting for
+   its child (the parent stopped, or the task timed out) stops the child: so does this. `on_child`,
+   if set, hears of each child execution's status when it starts and when its task stops waiting
+   for it (the local runtime passes that on to the recorder, as EventBridge does on AWS).
 """
 
 from __future__ import annotations
@@ -37,15 +45,21 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from orchestration.status import ExecutionStatus
+
 Handler = Callable[[dict[str, Any]], Any]
+ChildListener = Callable[[str, ExecutionStatus], None]  # (execution ARN, its status) -> None
 
 CALLBACK_POLL_SECONDS = 0.002
 STOP_CHECK_SECONDS = 0.05  # how often a waiting join checks that its execution still runs
+CHILD_POLL_MAX_SECONDS = 0.05  # the longest pause between two status polls of a child execution
+CHILD_STOP_CAUSE = "the task that started it stopped waiting for it (the parent stopped, or the task timed out)"
 
 
 class VirtualClock:
@@ -66,6 +80,7 @@ class Adapter:
     def __init__(self) -> None:
         self.handlers: dict[str, Handler] = {}
         self.clock = VirtualClock()
+        self.on_child: ChildListener | None = None
         self._saved: list[tuple[Any, str, Any]] = []
 
     def register(self, arn: str, handler: Handler) -> None:
@@ -81,6 +96,9 @@ class Adapter:
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_callback as callback,
+            )
+            from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+                state_task_service_sfn as sfn_service,
             )
             from moto.stepfunctions.parser.asl.eval import states
             from moto.stepfunctions.parser.asl.eval.environment import Environment
@@ -111,6 +129,11 @@ class Adapter:
             self._patch(Environment, method, _stays_stopped(getattr(Environment, method)))
         service = callback.StateTaskServiceCallback
         self._patch(service, "_eval_wait_for_task_token", _stoppable(service._eval_wait_for_task_token))
+        child = sfn_service.StateTaskServiceSfn
+        self._patch(child, "_normalise_parameters", _to_boto_request(child._normalise_parameters))
+        self._patch(child, "_normalise_response", _from_boto_response)
+        self._patch(child, "_build_sync2_resolver", self._polls_child(child._build_sync2_resolver))
+        self._patch(child, "_eval_sync", self._stops_child(child._eval_sync))
 
     def uninstall(self) -> None:
         while self._saved:
@@ -151,6 +174,113 @@ class Adapter:
                 },
             }
         return {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": payload}
+
+    # -- child executions ------------------------------------------------------------------------
+
+    def _polls_child(self, build: Callable[..., Any]) -> Callable[..., Any]:
+        """The status poll of a started child execution, which knows the child and backs off."""
+
+        @functools.wraps(build)
+        def call(service: Any, **kwargs: Any) -> Any:
+            arn = str(kwargs["env"].stack[-1]["ExecutionArn"])  # the StartExecution answer, which build pops
+            poll = _ChildPoll(build(service, **kwargs), arn)
+            self._tell(arn, ExecutionStatus.RUNNING)
+            return poll
+
+        return call
+
+    def _stops_child(self, eval_sync: Callable[..., Any]) -> Callable[..., Any]:
+        """Waiting for a child: a wait cut short (stop, timeout) stops the child, as on AWS."""
+
+        @functools.wraps(eval_sync)
+        def call(service: Any, **kwargs: Any) -> Any:
+            try:
+                return eval_sync(service, **kwargs)
+            finally:
+                poll = kwargs.get("sync_resolver")
+                if isinstance(poll, _ChildPoll):
+                    # A stopped child ends ABORTED once its current state returns: known already.
+                    status = _stop_if_running(poll.execution_arn) if not kwargs["env"].is_running() else None
+                    self._tell(poll.execution_arn, status or _status(poll.execution_arn))
+
+        return call
+
+    def _tell(self, execution_arn: str, status: ExecutionStatus) -> None:
+        if self.on_child is None:
+            return
+        try:
+            self.on_child(execution_arn, status)
+        except Exception:  # as on AWS, what listens to executions cannot fail the one that runs
+            traceback.print_exc()
+
+
+class _ChildPoll:
+    """moto's poll of a child execution's status, pausing longer each time it finds it running."""
+
+    def __init__(self, resolve: Callable[[], Any], execution_arn: str) -> None:
+        self.resolve = resolve
+        self.execution_arn = execution_arn
+        self.delay = CALLBACK_POLL_SECONDS
+
+    def __call__(self) -> Any:
+        result = self.resolve()
+        if result is None:
+            time.sleep(self.delay)
+            self.delay = min(self.delay * 1.5, CHILD_POLL_MAX_SECONDS)
+        return result
+
+
+def _client(execution_arn: str) -> Any:
+    import boto3
+
+    return boto3.client("stepfunctions", region_name=execution_arn.split(":")[3])
+
+
+def _status(execution_arn: str) -> ExecutionStatus:
+    return ExecutionStatus(_client(execution_arn).describe_execution(executionArn=execution_arn)["status"])
+
+
+def _stop_if_running(execution_arn: str) -> ExecutionStatus | None:
+    """Stop the execution if it still runs: ABORTED then, else None."""
+    if _status(execution_arn) != ExecutionStatus.RUNNING:
+        return None
+    _client(execution_arn).stop_execution(executionArn=execution_arn, cause=CHILD_STOP_CAUSE)
+    return ExecutionStatus.ABORTED
+
+
+@functools.cache
+def _operations() -> dict[str, Any]:
+    """The Step Functions API's botocore operation models, by boto3 method name."""
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model("stepfunctions")
+    return {xform_name(name): model.operation_model(name) for name in model.operation_names}
+
+
+def _to_boto_request(normalise: Callable[..., None]) -> Callable[..., None]:
+    """Request parameters as the integration names them (StateMachineArn) to boto's (stateMachineArn)."""
+
+    @functools.wraps(normalise)
+    def call(service: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        normalise(service, parameters, *args, **kwargs)
+        action = service._get_boto_service_action(kwargs.get("service_action_name"))
+        service._to_boto_request(parameters, _operations()[action].input_shape)
+
+    return call
+
+
+def _from_boto_response(
+    service: Any, response: Any, boto_service_name: str | None = None, service_action_name: str | None = None
+) -> None:
+    """A response as the integration returns it on AWS: PascalCase keys, dates as epoch milliseconds."""
+    if not isinstance(response, dict):
+        return
+    for key, value in response.items():
+        if isinstance(value, datetime):
+            response[key] = int(value.timestamp() * 1000)
+    action = service._get_boto_service_action(service_action_name)
+    service._from_boto_response(response, _operations()[action].output_shape)
 
 
 def _cached_parse(asl_parser: Any) -> Callable[[str], tuple[Any, Any]]:

@@ -4,7 +4,8 @@ It receives Step Functions "Execution Status Change" events (an EventBridge rule
 state machines) and:
 
 - RUNNING: creates the run record for an execution started outside the trigger function or `orch`
-  (e.g. from the console), and stores the execution ARN;
+  (e.g. from the console; a child run's, linked to its parent, if its parent did not record it),
+  and stores the execution ARN;
 - TIMED_OUT / ABORTED / FAILED: closes the run with that status (a monotonic write: a status the
   finalize step already recorded is kept), creating the record if the run failed before any of
   our code ran (e.g. a bad input);
@@ -93,6 +94,10 @@ def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDet
     except PydanticValidationError:  # a start input of another shape: the run is still recorded
         start = ExecutionInput()
     started = _ms_to_iso(detail.startDate) or now_iso()
+    parent = start.parent  # a child run: its parent's run_workflow task records it first, normally
+    trigger: dict[str, Any] = {"type": "external", "note": "started outside the trigger function"}
+    if parent is not None:
+        trigger = {"type": "workflow", **{f"parent_{k}": v for k, v in parent.model_dump().items()}}
     return rt.ledger.create_run(
         RunRecord(
             run_id=run_id,
@@ -102,8 +107,11 @@ def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDet
             started_at=started,
             params=start.params,
             logical_date=start.logical_date,
-            trigger={"type": "external", "note": "started outside the trigger function"},
+            trigger=trigger,
             execution_arn=detail.executionArn,
+            parent_run_id=parent.run_id if parent else None,
+            parent_workflow=parent.workflow if parent else None,
+            parent_task=parent.task if parent else None,
         )
     )
 

@@ -56,6 +56,8 @@ _WORKFLOW = (Env.WORKFLOW_FILE, Env.WORKFLOW)
 TASK = PlatformFunction(
     "task", "run_task", (Env.LEDGER_TABLE, Env.ARTIFACT_BUCKET, *_WORKFLOW), ("dynamodb", "s3"), loads_workflow=True
 )
+# A run_workflow task's function: the steps around its child runs (it imports the parent's workflow file).
+SUBFLOW = PlatformFunction("subflow", "run_subflow", TASK.env, TASK.clients, loads_workflow=True)
 JOIN = PlatformFunction("join", "run_join", (Env.LEDGER_TABLE,), ("dynamodb", "stepfunctions"))
 FINALIZE = PlatformFunction("finalize", "run_finalize", (Env.LEDGER_TABLE,), ("dynamodb",))
 TRIGGER = PlatformFunction(
@@ -69,7 +71,7 @@ RECORDER = PlatformFunction(
     "recorder", "record_status", (Env.LEDGER_TABLE,), ("dynamodb", "sns"), (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES)
 )
 
-FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, JOIN, FINALIZE, TRIGGER, RECORDER)
+FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, SUBFLOW, JOIN, FINALIZE, TRIGGER, RECORDER)
 BY_HANDLER = {f.handler: f for f in FUNCTIONS}
 
 

@@ -200,3 +200,14 @@ def test_the_recorder_closes_an_aborted_run_and_records_unknown_executions(
     run = ledger.get_run("deployed-abort")
     assert run is not None and run.status == "ABORTED"
     assert alerts() == []  # an abort is an operator's decision, not a failure to page about
+
+
+def test_a_parent_runs_its_deployed_child(deployed: DeployedStack, ledger: RunLedger) -> None:
+    """The parent's placeholder holds the child's state machine ARN; the child run is linked."""
+    execution = _start(deployed, "nightly", "deployed-parent-1", {"day": "2026-01-02"})
+    assert deployed.wait(execution)["status"] == "SUCCEEDED"
+    run = ledger.get_run("deployed-parent-1")
+    assert run is not None and run.tasks["publish_day"].status == "SUCCEEDED"
+    child = ledger.get_run("deployed-parent-1-publish_day-1")
+    assert child is not None and child.status == "SUCCEEDED" and child.workflow == "publish"
+    assert (child.parent_run_id, child.parent_task) == ("deployed-parent-1", "publish_day")

@@ -185,6 +185,28 @@ def test_a_run_item() -> None:
     assert client.calls == [put(RUN_ITEM)]
 
 
+def test_a_child_run_item_adds_its_parent_and_reads_back() -> None:
+    child = RunRecord(
+        run_id="r1.load.2",
+        workflow="load",
+        status="QUEUED",
+        created_at=T0,
+        trigger={"type": "workflow", "parent_run_id": "r1", "parent_task": "load"},
+        parent_run_id="r1",
+        parent_workflow="etl",
+        parent_task="load",
+    )
+    client = FakeDynamo()
+    RunLedger("T", client).create_run(child)
+    item = client.calls[0][1]["Item"]
+    assert {k: item[k] for k in ("parent_run_id", "parent_workflow", "parent_task")} == typed(
+        {"parent_run_id": "r1", "parent_workflow": "etl", "parent_task": "load"}
+    )
+    assert item["trigger"] == {"S": '{"parent_run_id": "r1", "parent_task": "load", "type": "workflow"}'}
+    read = RunLedger("T", FakeDynamo(get_item=[{"Item": item}])).get_run_item("r1.load.2")
+    assert read == child
+
+
 def test_a_run_id_taken_writes_nothing() -> None:
     client = FakeDynamo(put_item=[ConditionFailed()])
     assert RunLedger("T", client).create_run(RUN) is False
@@ -340,6 +362,15 @@ def test_items_read_back_as_records() -> None:
     }
     assert [op for op, _ in client.calls] == ["get_item", "query", "query"]
     assert client.calls[1][1]["ExpressionAttributeValues"][":s"] == {"S": "TASK#"}
+
+
+def test_one_task_s_attempts() -> None:
+    client = FakeDynamo(query=[{"Items": [FAILED_ATTEMPT_ITEM]}])
+    assert RunLedger("T", client).task_attempts("r1", "extract") == [
+        Attempt("extract", 1, "FAILED", T1, T2, 1250, "ValueError", "bad")
+    ]
+    query = client.calls[0][1]
+    assert query["ExpressionAttributeValues"] == typed({":p": "RUN#r1", ":s": "ATTEMPT#extract#"})
 
 
 def test_a_finished_run_reads_its_summaries_only() -> None:
