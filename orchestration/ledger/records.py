@@ -37,7 +37,7 @@ _JSON = "json"  # stored as a JSON string (keys sorted)
 _EXACT_JSON = "exact_json"  # stored as a JSON string, keys in their own order (a task's output)
 _STORED = "stored"  # False: not in the item
 
-# The fields `as_dict` shows, in its order (a run's JSON in the CLI; a task's in Finalize's output).
+# The fields `as_dict` shows, in its order (a run's JSON in the CLI).
 _TASK_SHOWN = ("status", "attempts", "started_at", "ended_at", "error")
 _RUN_SHOWN = (
     "run_id",
@@ -240,5 +240,5 @@ def task_records(attempts: Iterable[Attempt], summaries: Iterable[TaskRecord]) -
 
 def _task_output(by_index: Mapping[int | None, Any], *, for_each: bool) -> Any:
     if for_each:
-        return [output for index, output in sorted(by_index.items(), key=lambda kv: kv[0] or 0)]
+        return [output for _, output in sorted(by_index.items(), key=lambda kv: kv[0] or 0)]
     return by_index.get(None)
