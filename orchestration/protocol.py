@@ -290,6 +290,7 @@ class TaskSummary(Payload):
     ended_at: str | None = None
     error: str | None = None
     items: int | None = None
+    output: Any = None  # a succeeded task's recorded output, when `FinalizeResult.outputs`
 
 
 class FinalizeResult(Payload):
@@ -298,6 +299,7 @@ class FinalizeResult(Payload):
     status: RunStatus
     error: str | None = None
     tasks: dict[str, TaskSummary]
+    outputs: bool = False  # the tasks carry their outputs (only when they keep this result small)
 
 
 # -- triggers ----------------------------------------------------------------------------------------

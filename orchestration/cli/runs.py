@@ -26,7 +26,12 @@ from orchestration.loader import load_workflow
 @FILE
 @WORKFLOW
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Workflow parameter (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the run's result.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object with the run's result and each task's output (a reference beyond 4 KiB).",
+)
 @click.option("--run-id", default=None, help="Run id (execution name); generated when omitted.")
 @click.option(
     "--logical-date", default=None, metavar="ISO8601", help="Logical date of the run (as a scheduled run would get)."

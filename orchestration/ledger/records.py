@@ -4,10 +4,11 @@ names and types must not change, so ledgers already written keep reading)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
+from orchestration.artifacts import dumps, is_ref
 from orchestration.ledger.codec import AttributeValue, Item, decode, encode
 from orchestration.ledger.keys import (
     BY_STATUS,
@@ -21,17 +22,22 @@ from orchestration.ledger.keys import (
     item_key,
     run_key,
 )
+from orchestration.protocol import REF_KEY
 from orchestration.status import TaskStatus, merge_item_status, rank
 
 MAX_MESSAGE = 2000  # characters of an attempt's error message kept
 MAX_TASK_ERROR = 300  # characters of a task's "error: message" kept
+# `orch run --json` shows a task's output as is up to this many bytes of JSON; a larger one as a
+# reference object {"$ref": where, "bytes": its size} (see `output_view`).
+SHOWN_OUTPUT_BYTES = 4096
 
 # Field metadata: how a record's field is stored in its item (by default, as is under its own name).
 _ATTRIBUTE = "attribute"  # the attribute name, when not the field's
-_JSON = "json"  # stored as a JSON string
+_JSON = "json"  # stored as a JSON string (keys sorted)
+_EXACT_JSON = "exact_json"  # stored as a JSON string, keys in their own order (a task's output)
 _STORED = "stored"  # False: not in the item
 
-# The fields `as_dict` shows, in its order (a run's JSON in the CLI; a task's in Finalize's output).
+# The fields `as_dict` shows, in its order (a run's JSON in the CLI).
 _TASK_SHOWN = ("status", "attempts", "started_at", "ended_at", "error")
 _RUN_SHOWN = (
     "run_id",
@@ -60,6 +66,9 @@ class Attempt:
     error: str | None = None
     message: str | None = None
     index: int | None = field(default=None, metadata={_ATTRIBUTE: "item_index"})
+    # What a succeeded attempt returned to the state: the value, or the reference to it in the artifact bucket
+    # (kept for succeeded attempts only).
+    output: Any = field(default=None, metadata={_EXACT_JSON: True})
 
 
 @dataclass
@@ -73,9 +82,13 @@ class TaskRecord:
     ended_at: str | None = None
     error: str | None = None
     items: int | None = None  # for-each: number of item attempts that ran
+    # A succeeded task's output as its attempts recorded it (for a for-each, its items' outputs by index);
+    # derived from the attempt items, not stored in the summary.
+    output: Any = field(default=None, metadata={_STORED: False})
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _TASK_SHOWN}
+        """The task as `orch run --json` shows it (a large output as a reference object)."""
+        return {name: getattr(self, name) for name in _TASK_SHOWN} | {"output": output_view(self.output)}
 
 
 @dataclass
@@ -107,6 +120,18 @@ class RunRecord:
 _Record = TypeVar("_Record", Attempt, TaskRecord, RunRecord)
 
 
+def output_view(output: Any) -> Any:
+    """A recorded output as `orch run --json` shows it: as is when its JSON takes at most
+    SHOWN_OUTPUT_BYTES, with each artifact reference as {"$ref": "s3://bucket/key", "bytes": size};
+    a larger one as {"$ref": "s3://bucket/key" (the artifact holding it) or "ledger" (the run
+    ledger's attempt items hold it), "bytes": size of its JSON}."""
+    if is_ref(output):
+        return {"$ref": output[REF_KEY], "bytes": output.get("bytes")}
+    shown = [output_view(item) for item in output] if isinstance(output, list) else output
+    size = len(dumps(output).encode())
+    return shown if size <= SHOWN_OUTPUT_BYTES else {"$ref": "ledger", "bytes": size}
+
+
 def run_item(run: RunRecord) -> Item:
     """The run's item as first written (its end and error are set by later updates)."""
     created = created_sk(run.created_at, run.run_id)
@@ -125,7 +150,10 @@ def run_from_item(item: Mapping[str, AttributeValue]) -> RunRecord:
 
 def attempt_item(run_id: str, att: Attempt) -> Item:
     message = None if att.message is None else att.message[:MAX_MESSAGE]
-    return _item(item_key(run_id, attempt_sk(att.task, att.attempt, att.index)), Kind.ATTEMPT, att, message=message)
+    # Only a succeeded attempt has an output (even null): others leave the attribute out.
+    output = {} if att.status == TaskStatus.SUCCEEDED else {"output": None}
+    key = item_key(run_id, attempt_sk(att.task, att.attempt, att.index))
+    return _item(key, Kind.ATTEMPT, att, message=message, **output)
 
 
 def attempt_from_item(item: Mapping[str, AttributeValue]) -> Attempt:
@@ -142,11 +170,18 @@ def summary_from_item(item: Mapping[str, AttributeValue]) -> TaskRecord:
     return _from_item(TaskRecord, item)
 
 
-def _stored_fields(record: Attempt | TaskRecord | RunRecord | type[_Record]) -> Iterator[tuple[str, str, bool]]:
-    """(field, attribute name, stored as JSON) for each field kept in the record's item."""
+def _stored_fields(
+    record: Attempt | TaskRecord | RunRecord | type[_Record],
+) -> Iterator[tuple[str, str, Callable[[Any], str] | None]]:
+    """(field, attribute name, its JSON encoder or None) for each field kept in the record's item."""
     for f in fields(record):
         if f.metadata.get(_STORED, True):
-            yield f.name, f.metadata.get(_ATTRIBUTE, f.name), f.metadata.get(_JSON, False)
+            encoder = _sorted_json if f.metadata.get(_JSON) else dumps if f.metadata.get(_EXACT_JSON) else None
+            yield f.name, f.metadata.get(_ATTRIBUTE, f.name), encoder
+
+
+def _sorted_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _item(
@@ -155,9 +190,9 @@ def _item(
     """The record's item: its key, kind, status rank and stored fields; `attributes` add or replace
     attributes (None leaves one out)."""
     values: dict[str, Any] = {**key, "kind": kind, "status_rank": rank(record.status)}
-    for name, attribute, as_json in _stored_fields(record):
+    for name, attribute, encoder in _stored_fields(record):
         value = getattr(record, name)
-        values[attribute] = json.dumps(value, sort_keys=True) if as_json else value
+        values[attribute] = encoder(value) if encoder else value
     return encode(values | attributes)
 
 
@@ -166,18 +201,22 @@ def _from_item(cls: type[_Record], item: Mapping[str, AttributeValue], **default
     values = defaults | decode(item)
     return cls(
         **{
-            name: json.loads(values[attribute]) if as_json else values[attribute]
-            for name, attribute, as_json in _stored_fields(cls)
+            name: json.loads(values[attribute]) if encoder else values[attribute]
+            for name, attribute, encoder in _stored_fields(cls)
             if attribute in values
         }
     )
 
 
 def task_records(attempts: Iterable[Attempt], summaries: Iterable[TaskRecord]) -> dict[str, TaskRecord]:
-    """Per-task view: the final summary when the run finished, else derived from the attempts."""
+    """Per-task view: the final summary when the run finished, else derived from the attempts; a
+    succeeded task's output is its last attempt's (a for-each's: each item's, by index)."""
     records: dict[str, TaskRecord] = {}
+    outputs: dict[str, dict[int | None, Any]] = {}  # task -> item index (None: not a for-each) -> output
     for att in sorted(attempts, key=lambda a: (a.task, a.attempt, a.index or 0)):
         rec = records.setdefault(att.task, TaskRecord(att.task))
+        if att.status == TaskStatus.SUCCEEDED:
+            outputs.setdefault(att.task, {})[att.index] = att.output
         rec.attempts = max(rec.attempts, att.attempt)
         if att.index is not None:
             rec.items = (rec.items or 0) + 1
@@ -200,4 +239,13 @@ def task_records(attempts: Iterable[Attempt], summaries: Iterable[TaskRecord]) -
         rec.error = summary.error
         if summary.items is not None:
             rec.items = summary.items
+    for name, rec in records.items():
+        if rec.status == TaskStatus.SUCCEEDED:
+            rec.output = _task_output(outputs.get(name, {}), for_each=rec.items is not None)
     return records
+
+
+def _task_output(by_index: Mapping[int | None, Any], *, for_each: bool) -> Any:
+    if for_each:
+        return [output for _, output in sorted(by_index.items(), key=lambda kv: kv[0] or 0)]
+    return by_index.get(None)

@@ -227,13 +227,15 @@ class RunLedger:
         error: str | None = None,
         message: str | None = None,
         index: int | None = None,
+        output: Any = None,
     ) -> bool:
         """Write an attempt's final record; never overwrites an attempt that is already terminal.
 
-        A whole-item put (no update expression): the task runtime may have skipped the running
-        record for a short attempt, so this write must stand on its own.
+        `output` is what a succeeded attempt returned to the state (the value, or its artifact
+        reference). A whole-item put (no update expression): the task runtime may have skipped the
+        running record for a short attempt, so this write must stand on its own.
         """
-        att = Attempt(task, attempt, status, started_at, ended_at, duration_ms, error, message, index)
+        att = Attempt(task, attempt, status, started_at, ended_at, duration_ms, error, message, index, output)
         return self._put_final(run_id, att)
 
     def _put_final(self, run_id: str, att: Attempt) -> bool:
@@ -248,8 +250,10 @@ class RunLedger:
     def finalize_tasks(self, run_id: str, outcomes: Mapping[str, Mapping[str, Any]], at: str) -> dict[str, TaskRecord]:
         """Write each task's final summary from the state machine's view; close dangling attempts.
 
-        `outcomes` maps task -> {"status", "error"?}. An attempt still running for a task that ended
-        failed was cut off by the state machine (timeout); it is closed as failed with that error.
+        `outcomes` maps task -> {"status", "error"?, "output"?}. An attempt still running for a task
+        that ended failed was cut off by the state machine (timeout); it is closed as failed with that
+        error. A task that succeeded without any attempt and with the output [] is a for-each over no
+        item: its summary says 0 items, so its output reads back as [].
         """
         attempts = self._attempts(run_id)
         derived = task_records(attempts, [])
@@ -258,6 +262,8 @@ class RunLedger:
             status = str(outcome.get("status") or TaskStatus.FAILED)
             rec = derived.get(name, TaskRecord(name))
             error = (rec.error or outcome.get("error")) if status == TaskStatus.FAILED else None
+            succeeded = status == TaskStatus.SUCCEEDED
+            no_items = succeeded and not rec.attempts and outcome.get("output") == []
             records[name] = TaskRecord(
                 name,
                 status,
@@ -265,7 +271,8 @@ class RunLedger:
                 rec.started_at,
                 rec.ended_at or (at if rec.started_at else None),
                 error,
-                rec.items,
+                0 if no_items else rec.items,
+                ([] if no_items else rec.output) if succeeded else None,
             )
         for att in attempts:
             final = records.get(att.task)

@@ -254,18 +254,19 @@ class LocalCloud:
         return final
 
     def _finished_run(self, run_id: str, desc: Mapping[str, Any]) -> RunRecord | None:
-        """A finished run: its task summaries come with the execution's output (Finalize returns
-        what it wrote to the ledger), so only the run item is read; otherwise the ledger is read."""
+        """A finished run: its task summaries and outputs come with the execution's output (Finalize
+        returns what the ledger holds), so only the run item is read; otherwise, or when the outputs
+        were too large to come along, the ledger is read with the attempts (they hold the outputs)."""
         if desc["status"] == ExecutionStatus.SUCCEEDED:
             try:
                 output = FinalizeResult.model_validate_json(desc.get("output") or "{}")
             except PydanticValidationError:
-                return self.ledger.get_run(run_id, attempts=False)
-            run = self.ledger.get_run_item(run_id)
+                return self.ledger.get_run(run_id)
+            run = self.ledger.get_run_item(run_id) if output.outputs else None
             if run is not None:
                 run.tasks = {name: TaskRecord(name, **t.model_dump()) for name, t in output.tasks.items()}
                 return run
-        return self.ledger.get_run(run_id, attempts=False)
+        return self.ledger.get_run(run_id)
 
     def run(
         self,

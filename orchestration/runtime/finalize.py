@@ -1,16 +1,21 @@
 """The finalize function: last state of every run. Records each task's final status (including
 tasks the state machine skipped, which no task code saw) and the run outcome in the ledger, and
-returns that summary, which becomes the execution's output."""
+returns that summary, which becomes the execution's output: with each task's recorded output when
+they fit in CARRIED_OUTPUTS_BYTES, so a reader of the execution need not read the attempts."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from orchestration.ledger import RunRecord
-from orchestration.protocol import FinalizeEvent, FinalizeResult, TaskSummary
+from orchestration.protocol import STATE_BUDGET_BYTES, FinalizeEvent, FinalizeResult, TaskSummary
 from orchestration.runtime.deps import Runtime
 from orchestration.status import RunStatus, is_failed_like, run_outcome
 from orchestration.times import now_iso
+
+# The execution's output stays under Step Functions' payload limit (262,144 bytes) with room for
+# the Lambda response around it: outputs are carried only while the result stays this small.
+CARRIED_OUTPUTS_BYTES = STATE_BUDGET_BYTES
 
 
 def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
@@ -31,16 +36,15 @@ def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
             logical_date=run.logical_date,
         )
     )
-    records = rt.ledger.finalize_tasks(
-        run.run_id, {name: r.model_dump(include={"status", "error"}) for name, r in event.tasks.items()}, at
-    )
+    outcomes = {name: {"status": r.status, "error": r.error, "output": r.output} for name, r in event.tasks.items()}
+    records = rt.ledger.finalize_tasks(run.run_id, outcomes, at)
     failed = sorted(n for n, s in statuses.items() if is_failed_like(s))
     error = None if status != RunStatus.FAILED else "tasks failed: " + ", ".join(failed)
     rt.ledger.set_run_status(run.run_id, status, at=at, error=error)
     # Also the execution's output: the run's summary, as the ledger now holds it.
-    result = FinalizeResult(
-        status=status,
-        error=error,
-        tasks={name: TaskSummary(**rec.as_dict(), items=rec.items) for name, rec in records.items()},
-    )
+    tasks = {name: TaskSummary.model_validate(rec, from_attributes=True) for name, rec in records.items()}
+    result = FinalizeResult(status=status, error=error, tasks=tasks, outputs=True)
+    if len(result.model_dump_json().encode()) > CARRIED_OUTPUTS_BYTES:
+        bare = {name: summary.model_copy(update={"output": None}) for name, summary in tasks.items()}
+        result = FinalizeResult(status=status, error=error, tasks=bare)
     return result.model_dump(mode="json")

@@ -166,7 +166,7 @@ def end_child(event: ChildEnd, task: Task, rt: Runtime) -> dict[str, Any]:
         }
         key = artifact_key(run.workflow, run.run_id, task.name, started.attempt)
         value = rt.need_artifacts().offload(output, limit=event.limit, key=key)
-        _end_attempt(rt.ledger, run.run_id, task.name, started.attempt, started.started_at)
+        _end_attempt(rt.ledger, run.run_id, task.name, started.attempt, started.started_at, output=value)
         return TaskResponse(output=value).model_dump()
     error, message = _failure(execution, started.run_id, child.name, rt.ledger)
     _end_attempt(rt.ledger, run.run_id, task.name, started.attempt, started.started_at, error=error, message=message)
@@ -204,6 +204,7 @@ def _end_attempt(
     *,
     error: str | None = None,
     message: str | None = None,
+    output: Any = None,
 ) -> None:
     ended = now_iso()
     ledger.end_attempt(
@@ -216,6 +217,7 @@ def _end_attempt(
         duration_ms=ms_between(started, ended) or 0,
         error=error,
         message=message,
+        output=output,
     )
 
 

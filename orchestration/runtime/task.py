@@ -1,9 +1,10 @@
 """The task runtime: one handler wraps every user task.
 
 It resolves the task's inputs (fetching large ones from the artifact bucket), calls the task with
-its run context, stores a large output in the bucket, records the attempt in the run ledger and
-returns `TaskResponse`. An exception propagates, so Lambda reports it (errorType = the exception
-class name) and the state machine's Retry/Catch decide what happens next.
+its run context, stores a large output in the bucket, records the attempt in the run ledger (with
+the output it returns to the state: the value, or the reference to it) and returns `TaskResponse`.
+An exception propagates, so Lambda reports it (errorType = the exception class name) and the state
+machine's Retry/Catch decide what happens next.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from orchestration.context import TaskContext
 from orchestration.errors import OrchestrationError, TaskFailure
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
 from orchestration.permissions import declared_secrets
-from orchestration.protocol import TaskEvent, TaskResponse
+from orchestration.protocol import PAYLOAD_LIMIT_BYTES, TaskEvent, TaskResponse
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.status import TaskStatus
@@ -67,6 +68,7 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         error=_error_name(failure) if failure else None,
         message=str(failure) if failure else None,
         index=event.index,
+        output=output,
     )
     if isinstance(failure, TaskFailure) and failure.error_type != type(failure).__name__:
         # Lambda names the error after the exception class: give it the chosen name.
@@ -131,4 +133,13 @@ def _call(workflow: Workflow, task: Task, event: TaskEvent, rt: Runtime, attempt
             "return dicts, lists, strings, numbers, booleans or None"
         ) from exc
     key = artifact_key(event.run.workflow, event.run.run_id, task.name, attempt, event.index)
-    return artifacts.offload(result, limit=event.limit, key=key, item_limit=event.items)
+    value = artifacts.offload(result, limit=event.limit, key=key, item_limit=event.items)
+    if event.items is not None:  # a for-each's list stays in the state, however long: it must fit there
+        size = len(dumps(value).encode())
+        if size > PAYLOAD_LIMIT_BYTES:
+            raise ValueError(
+                f"task {task.name!r} returned {len(value)} items for a for-each: as the run's state holds them "
+                f"(large items as references) they take {size} bytes, over Step Functions' limit of "
+                f"{PAYLOAD_LIMIT_BYTES}: return fewer items, e.g. batches of items"
+            )
+    return value

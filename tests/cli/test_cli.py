@@ -105,9 +105,11 @@ def test_run_json_success() -> None:
     assert ISO_MS.match(result["started_at"]) and ISO_MS.match(result["ended_at"])
     assert list(result["tasks"]) == ["extract", "transform", "load", "quality_check", "publish"]
     for task in result["tasks"].values():
-        assert set(task) == {"status", "attempts", "started_at", "ended_at", "error"}
+        assert set(task) == {"status", "attempts", "started_at", "ended_at", "error", "output"}
         assert task["status"] == "SUCCEEDED" and task["attempts"] == 1
         assert ISO_MS.match(task["started_at"]) and ISO_MS.match(task["ended_at"])
+    assert result["tasks"]["load"]["output"] == {"table": "sales_20261121", "rows": 19}
+    assert result["tasks"]["publish"]["output"] == "published sales_20261121 (19 rows, total 970)"
 
 
 def test_run_failed_exits_1(two_workflows: Path) -> None:

@@ -200,8 +200,9 @@ def test_for_each_respects_the_concurrency_limit(cloud: LocalCloud) -> None:
         ["items", "square", "total"], "SUCCEEDED"
     )
     assert final["tasks"]["square"]["attempts"] == 1
-    # the run's view equals what the ledger holds
-    ledger_view = cloud.ledger.get_run(record.run_id, attempts=False)
+    assert final["outputs"] is True and final["tasks"]["square"]["output"] == [i * i for i in range(12)]
+    # the run's view equals what the ledger holds (the outputs are in the attempt items)
+    ledger_view = cloud.ledger.get_run(record.run_id)
     assert ledger_view is not None
     assert {n: {**t.as_dict(), "items": t.items} for n, t in ledger_view.tasks.items()} == final["tasks"]
 

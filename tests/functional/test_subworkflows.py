@@ -96,6 +96,7 @@ def test_a_parent_runs_a_child_and_both_runs_are_in_the_ledger_linked(cloud: Loc
         "status": "SUCCEEDED",
         "tasks": {"load": "SUCCEEDED"},
     }
+    assert run.tasks["sub"].output == received["pc-ok"]  # recorded in the ledger as the task's output
     described = cloud.sfn.describe_execution(executionArn=record.execution_arn)
     assert json.loads(described["input"])["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"].endswith(":parent:pc-ok")
 

@@ -283,12 +283,21 @@ def test_attempt_items() -> None:
     ledger.end_attempt(
         "r1", "extract", 1, "FAILED", started_at=T1, ended_at=T2, duration_ms=1250, error="ValueError", message=long
     )
-    ledger.end_attempt("r1", "fan", 2, "SUCCEEDED", started_at="s", ended_at="e", duration_ms=0, index=7)
+    output = {"z": [1, "é"], "a": None}
+    ledger.end_attempt("r1", "fan", 2, "SUCCEEDED", started_at="s", ended_at="e", duration_ms=0, index=7, output=output)
     running = {k: v for k, v in FAILED_ATTEMPT_ITEM.items() if k not in ("ended_at", "duration_ms", "error", "message")}
     running |= typed({"status": "RUNNING", "status_rank": 1})
     fan = RUNNING_ITEM_ATTEMPT | typed({"sk": "ATTEMPT#fan#002#000007", "attempt": 2})
+    # a succeeded attempt's output: a JSON string, compact, its keys in their own order
     fan_done = fan | typed(
-        {"status": "SUCCEEDED", "status_rank": 2, "started_at": "s", "ended_at": "e", "duration_ms": 0}
+        {
+            "status": "SUCCEEDED",
+            "status_rank": 2,
+            "started_at": "s",
+            "ended_at": "e",
+            "duration_ms": 0,
+            "output": '{"z":[1,"é"],"a":null}',
+        }
     )
     assert client.calls == [
         put(running),
