@@ -173,3 +173,11 @@ def test_a_workflow_importing_an_unlisted_module_fails_synth_with_the_fix(tmp_pa
     message = str(info.value)
     assert "No module named 'not_installed_anywhere_xyz'" in message
     assert f"add the package that provides it to {tmp_path / 'requirements.txt'}" in message
+
+
+def test_architecture_and_requirements_settings() -> None:
+    s = Settings.from_context({"architecture": "arm64", "requirements": "deps/lambda.txt"}.get)
+    assert (s.architecture, s.requirements) == ("arm64", "deps/lambda.txt")
+    assert (Settings().architecture, Settings().requirements) == ("x86_64", "requirements.txt")
+    with pytest.raises(InfraError, match="architecture='aarch64': use one of x86_64, arm64"):
+        Settings.from_context({"architecture": "aarch64"}.get)
