@@ -112,8 +112,8 @@ class UserSynth:
     stack: Any  # OrchestratorStack
     raw: dict[str, Any]
     assembly: Path
-    cache: Path  # the project's own dependency and asset cache
-    seconds: float  # synth with a cold cache
+    cache: Path  # where its dependencies are installed
+    seconds: float  # synth time (the cache may be warm: another test process may have filled it)
 
     def function(self, logical_prefix: str) -> dict[str, Any]:
         """The Lambda function whose logical id starts with the prefix."""
@@ -128,23 +128,19 @@ class UserSynth:
 
 @pytest.fixture(scope="session")
 def user_synth(tmp_path_factory: pytest.TempPathFactory, orch_cache: Path) -> UserSynth:
-    """The user's project synthesized once, with a cache of its own (cold)."""
+    """The user's project synthesized once per test process (the dependency cache is the session's)."""
     import importlib.util
     import time
 
     from infra.settings import Settings
     from infra.stack import build_app
-    from orchestration.dependencies import CACHE_ENV
 
     assert importlib.util.find_spec("humanize") is None, "the test needs humanize absent from the virtualenv"
     project = write_user_project(tmp_path_factory.mktemp("userproj"))
     out = tmp_path_factory.mktemp("user.cdk.out")
-    cache = tmp_path_factory.mktemp("user-cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(CACHE_ENV, str(cache))
-        t0 = time.perf_counter()
-        app, stack = build_app(Settings(stack_name="userproj", workflows="workflows"), outdir=str(out), root=project)
-        app.synth()
-        seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    app, stack = build_app(Settings(stack_name="userproj", workflows="workflows"), outdir=str(out), root=project)
+    app.synth()
+    seconds = time.perf_counter() - t0
     raw = json.loads((out / "userproj.template.json").read_text())
-    return UserSynth(project, stack, raw, out, cache, seconds)
+    return UserSynth(project, stack, raw, out, orch_cache, seconds)

@@ -15,7 +15,7 @@ import pytest
 
 from infra.settings import InfraError, Settings
 from infra.stack import build_app
-from orchestration.dependencies import CACHE_ENV, DependencyError, install, lambda_target
+from orchestration.dependencies import DependencyError, install, lambda_target
 from orchestration.loader import load_workflow
 from orchestration.status import RunStatus, TaskStatus
 from tests.infra.conftest import UserSynth, resources
@@ -101,14 +101,14 @@ def test_user_project_asset_holds_its_dependencies_built_for_lambda(user_synth: 
     # The platform functions (they load no workflow) share that asset; `table` has its own requirements.
     assert user_synth.asset_of("PlatformJoin") == asset
     table = user_synth.asset_of("WftableTaskrender")
-    assert table != asset and (table / "tabulate.py").is_file() and (table / "humanize").is_dir()
-    assert not (asset / "tabulate.py").exists()
+    assert table != asset and (table / "tabulate" / "__init__.py").is_file() and (table / "humanize").is_dir()
+    assert not (asset / "tabulate").exists()
     for fn in _functions(user_synth.raw).values():
         assert fn["Properties"]["Architectures"] == ["x86_64"]
         assert "-x86_64:" in json.dumps(fn["Properties"]["Layers"])
     code_mb = sum(folder_mb(asset / name) for name in ("orchestration", "functions", "workflows"))
     print(
-        f"\nuser project synth (cold cache): {user_synth.seconds:.2f} s; asset {folder_mb(asset):.2f} MB "
+        f"\nuser project synth: {user_synth.seconds:.2f} s; asset {folder_mb(asset):.2f} MB "
         f"({code_mb:.2f} MB without dependencies)"
     )
 
@@ -116,7 +116,6 @@ def test_user_project_asset_holds_its_dependencies_built_for_lambda(user_synth: 
 def test_warm_synth_runs_no_pip_and_reuses_the_staged_asset(
     user_synth: UserSynth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(CACHE_ENV, str(user_synth.cache))
     monkeypatch.setattr(subprocess, "run", no_pip)
     t0 = time.perf_counter()
     app, _ = build_app(
@@ -129,10 +128,7 @@ def test_warm_synth_runs_no_pip_and_reuses_the_staged_asset(
     assert codes == {k: f["Properties"]["Code"]["S3Key"] for k, f in _functions(user_synth.raw).items()}
 
 
-def test_arm64_functions_get_arm64_wheels_and_the_arm64_layer(
-    user_synth: UserSynth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(CACHE_ENV, str(user_synth.cache))
+def test_arm64_functions_get_arm64_wheels_and_the_arm64_layer(user_synth: UserSynth, tmp_path: Path) -> None:
     settings = Settings(stack_name="userarm", workflows="workflows", architecture="arm64", nag=False)
     app, _ = build_app(settings, outdir=str(tmp_path), root=user_synth.project)
     app.synth()

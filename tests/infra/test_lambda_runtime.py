@@ -45,7 +45,7 @@ def lambda_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("lambda-venv")
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
     python = venv / "bin" / "python"
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *RUNTIME_PACKAGES]
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--no-compile", *RUNTIME_PACKAGES]
     proc = subprocess.run(pip, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return python
