@@ -13,10 +13,14 @@
 | `powertoolsLayerArn`     | AWS's public layer      | Lambda layer with Powertools and pydantic (see below)    |
 | `powertoolsLayerVersion` | `27`                    | version of AWS's public Powertools V3 layer              |
 | `nag`                    | `true`                  | run the cdk-nag AwsSolutions checks at synth             |
+| `architecture`           | `x86_64`                | Lambda architecture of every function: x86_64 or arm64   |
+| `requirements`           | `requirements.txt`      | task dependencies, relative to the root (none if absent) |
 
 The functions run on Python 3.13 with AWS's public "Powertools for AWS Lambda (Python) V3" layer
-(`AWSLambdaPowertoolsPythonV3-python313-x86_64`), which also carries pydantic v2: the project's
-code asset itself is pure Python, so synth needs no Docker and no network.
+(`AWSLambdaPowertoolsPythonV3-python313-<architecture>`), which also carries pydantic v2. The
+packages listed in `requirements` (and in `<workflow>.requirements.txt` next to a workflow file) are
+installed into the code asset by pip for the functions' platform (orchestration/dependencies.py):
+synth needs no Docker, and the network only while the dependency cache is cold.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from orchestration.dependencies import ARCHITECTURES, REQUIREMENTS
 from orchestration.errors import OrchestrationError
 
 TAG_KEY_RE = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
@@ -77,6 +82,8 @@ class Settings:
     powertools_layer_arn: str | None = None
     powertools_layer_version: int = 27
     nag: bool = True
+    architecture: str = "x86_64"
+    requirements: str = REQUIREMENTS
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Settings:
@@ -139,6 +146,8 @@ class Settings:
             powertools_layer_arn=text("powertoolsLayerArn", None),
             powertools_layer_version=integer("powertoolsLayerVersion", cls.powertools_layer_version),
             nag=boolean("nag", cls.nag),
+            architecture=text("architecture", cls.architecture) or cls.architecture,
+            requirements=text("requirements", cls.requirements) or cls.requirements,
         )
         problems.extend(s.problems())
         if problems:
@@ -168,4 +177,6 @@ class Settings:
                 out.append(f"tag name {key!r}: use 1-128 letters, digits, spaces or _.:/=+-@, not starting with 'aws:'")
             if not TAG_VALUE_RE.match(value):
                 out.append(f"tag {key!r} value {value!r}: use at most 256 letters, digits, spaces or _.:/=+-@")
+        if self.architecture not in ARCHITECTURES:
+            out.append(f"architecture={self.architecture!r}: use one of {', '.join(ARCHITECTURES)}")
         return out

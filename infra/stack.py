@@ -8,14 +8,15 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.asset import stage_code
+from infra.asset import stage_assets
 from infra.constructs.functions import FunctionCode, public_powertools_layer
 from infra.constructs.platform import Platform
 from infra.constructs.workflow import WorkflowDeployment, state_machine_name
 from infra.discovery import Discovered, discover
 from infra.nag import acknowledge
-from infra.settings import Settings
+from infra.settings import PYTHON_VERSION, Settings
 from orchestration.compiler import child_workflows
+from orchestration.dependencies import activate, lambda_target
 
 
 def _construct_id(name: str) -> str:
@@ -26,15 +27,28 @@ class OrchestratorStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, *, settings: Settings, root: Path, **kwargs: Any) -> None:
         super().__init__(scope, id, description="Serverless workflow orchestrator (Step Functions + Lambda)", **kwargs)
         self.settings = settings
+        requirements = root / settings.requirements
+        activate([requirements])  # the workflows import what their tasks need (see dependencies.py)
         folder, found = discover(root, settings.workflows)
         self.discovered: list[Discovered] = found
+        assets = stage_assets(
+            root,
+            folder,
+            {item.workflow.name: item.source for item in found},
+            requirements=requirements,
+            target=lambda_target(settings.architecture, PYTHON_VERSION),
+        )
+        layer = public_powertools_layer(settings.powertools_layer_version, settings.architecture)
         self.platform = Platform(
             self,
             "Platform",
             code=FunctionCode(
-                code_dir=stage_code(root, folder),
-                layer_arn=settings.powertools_layer_arn or public_powertools_layer(settings.powertools_layer_version),
+                code_dir=assets.shared.path,
+                asset_hash=assets.shared.hash,
+                layer_arn=settings.powertools_layer_arn or layer,
                 log_retention_days=settings.log_retention_days,
+                architecture=settings.architecture,
+                workflow_assets=assets.by_workflow,
             ),
             retain_data=settings.retain_data,
             artifact_retention_days=settings.artifact_retention_days,

@@ -8,6 +8,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from orchestration.dependencies import activate_for, missing_module_hint
 from orchestration.errors import WorkflowLoadError
 from orchestration.model import Workflow
 
@@ -25,6 +26,7 @@ def load_file(path: str | Path) -> dict[str, Workflow]:
     if module_name in sys.modules:
         module = sys.modules[module_name]
     else:
+        activate_for(resolved)  # the project's task dependencies, for local runs and synth
         spec = importlib.util.spec_from_file_location(module_name, resolved)
         if spec is None or spec.loader is None:  # pragma: no cover - is_file() checked above
             raise WorkflowLoadError(f"cannot import {str(path)!r}")
@@ -38,8 +40,9 @@ def load_file(path: str | Path) -> dict[str, Workflow]:
             spec.loader.exec_module(module)
         except Exception as exc:
             del sys.modules[module_name]
+            hint = missing_module_hint(exc, resolved) if isinstance(exc, ModuleNotFoundError) else ""
             raise WorkflowLoadError(
-                f"importing {str(path)!r} failed at line {_user_line(exc, resolved)}: {type(exc).__name__}: {exc}"
+                f"importing {str(path)!r} failed at line {_user_line(exc, resolved)}: {type(exc).__name__}: {exc}{hint}"
             ) from exc
         finally:
             if added:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -18,20 +18,22 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.asset import Staged
 from infra.settings import POWERTOOLS_ACCOUNT, PYTHON_VERSION, RETENTION_DAYS, InfraError
 from orchestration.protocol import STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE, StatusChangeDetail
 from orchestration.runtime.registry import FINALIZE, JOIN, RECORDER, Env, PlatformFunction
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13  # the Powertools layer is built per Python version: PYTHON_VERSION
+ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
 EVENT_RETRY_ATTEMPTS = 185  # EventBridge's maximum: delivery is retried for up to a day
 EVENT_MAX_AGE_HOURS = 24
 
 
-def public_powertools_layer(version: int) -> str:
+def public_powertools_layer(version: int, architecture: str = "x86_64") -> str:
     """ARN of AWS's public Powertools for AWS Lambda (Python) V3 layer, in the stack's region."""
     return cdk.Fn.sub(
         f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:{POWERTOOLS_ACCOUNT}:layer:"
-        f"AWSLambdaPowertoolsPythonV3-python{PYTHON_VERSION.replace('.', '')}-x86_64:{version}"
+        f"AWSLambdaPowertoolsPythonV3-python{PYTHON_VERSION.replace('.', '')}-{architecture}:{version}"
     )
 
 
@@ -41,13 +43,25 @@ def retention(days: int) -> logs.RetentionDays:
     return dict(zip(RETENTION_DAYS, members, strict=True))[days]  # Settings.problems() checked `days`
 
 
+def _asset_code(folder: Path, asset_hash: str | None) -> lambda_.Code:
+    """The folder as a code asset; given its content hash, CDK does not hash the folder again."""
+    if asset_hash is None:
+        return lambda_.Code.from_asset(str(folder))
+    return lambda_.Code.from_asset(str(folder), asset_hash=asset_hash, asset_hash_type=cdk.AssetHashType.CUSTOM)
+
+
 @dataclass(frozen=True)
 class FunctionCode:
-    """What every function runs: the staged code asset, the Powertools layer, and how long logs stay."""
+    """What every function runs: the staged code asset (`asset_hash`: its content hash, when known),
+    the Powertools layer, how long logs stay and the architecture. A workflow listed in
+    `workflow_assets` has its own asset (its own requirements), used by its task and trigger functions."""
 
     code_dir: Path
     layer_arn: str
     log_retention_days: int
+    asset_hash: str | None = None
+    architecture: str = "x86_64"
+    workflow_assets: Mapping[str, Staged] = field(default_factory=dict)
 
 
 class PlatformFunctions(Construct):
@@ -70,7 +84,10 @@ class PlatformFunctions(Construct):
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
-        self.code = lambda_.Code.from_asset(str(code.code_dir))
+        self.code = _asset_code(code.code_dir, code.asset_hash)
+        shared = {staged.path: _asset_code(staged.path, staged.hash) for staged in code.workflow_assets.values()}
+        self.workflow_code = {name: shared[staged.path] for name, staged in code.workflow_assets.items()}
+        self.architecture = ARCHITECTURES[code.architecture]
         self.layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", code.layer_arn)
         self.log_retention = retention(code.log_retention_days)
         self.environment = dict(environment)
@@ -116,8 +133,9 @@ class PlatformFunctions(Construct):
             scope,
             id,
             runtime=RUNTIME,
+            architecture=self.architecture,
             handler=runs.handler,
-            code=self.code,
+            code=self.workflow_code.get(env.get(Env.WORKFLOW, ""), self.code) if runs.loads_workflow else self.code,
             layers=[self.layer],
             memory_size=memory_mb,
             timeout=cdk.Duration.seconds(timeout_seconds),
