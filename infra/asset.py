@@ -85,11 +85,11 @@ def library_packages() -> dict[str, Path]:
     return {"orchestration": library, "functions": functions}
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, *, recurse: bool = True) -> Iterator[Path]:
     for path in sorted(folder.iterdir()):
         if _ignored(path.name):
             continue
-        if path.is_dir():
+        if path.is_dir() and recurse:
             yield from _walk(path)
         elif path.is_file():
             yield path
@@ -104,7 +104,8 @@ def source_files(root: Path, workflows_folder: Path) -> dict[str, Path]:
             if not any(rel == skip or rel.startswith(skip + "/") for skip in LOCAL_ONLY):
                 files[rel] = path
     dest = asset_folder(root, workflows_folder)
-    for path in _walk(workflows_folder):
+    # Workflows at the project root: its files only, not its folders (cdk.out, node_modules, ...).
+    for path in _walk(workflows_folder, recurse=dest != "."):
         files.setdefault(f"{dest}/{path.relative_to(workflows_folder).as_posix()}", path)
     return files
 

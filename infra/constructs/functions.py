@@ -24,7 +24,7 @@ from orchestration.protocol import STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOUR
 from orchestration.runtime.registry import FINALIZE, JOIN, RECORDER, Env, PlatformFunction
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13  # the Powertools layer is built per Python version: PYTHON_VERSION
-ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
+CDK_ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
 EVENT_RETRY_ATTEMPTS = 185  # EventBridge's maximum: delivery is retried for up to a day
 EVENT_MAX_AGE_HOURS = 24
 
@@ -87,7 +87,7 @@ class PlatformFunctions(Construct):
         self.code = _asset_code(code.code_dir, code.asset_hash)
         shared = {staged.path: _asset_code(staged.path, staged.hash) for staged in code.workflow_assets.values()}
         self.workflow_code = {name: shared[staged.path] for name, staged in code.workflow_assets.items()}
-        self.architecture = ARCHITECTURES[code.architecture]
+        self.architecture = CDK_ARCHITECTURES[code.architecture]
         self.layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", code.layer_arn)
         self.log_retention = retention(code.log_retention_days)
         self.environment = dict(environment)

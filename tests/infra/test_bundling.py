@@ -5,20 +5,23 @@ synthesizes (and runs locally) without its packages installed in the virtualenv.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.asset import stage_code
 from infra.settings import InfraError, Settings
 from infra.stack import build_app
-from orchestration.dependencies import DependencyError, install, lambda_target
+from orchestration.dependencies import LOCAL_DEPS_ENV, DependencyError, install, lambda_target
 from orchestration.loader import load_workflow
 from orchestration.status import RunStatus, TaskStatus
-from tests.infra.conftest import UserSynth, resources
+from tests.infra.conftest import ROOT, UserSynth, resources
 
 pytestmark = pytest.mark.infra
 
@@ -177,3 +180,28 @@ def test_architecture_and_requirements_settings() -> None:
     assert (Settings().architecture, Settings().requirements) == ("x86_64", "requirements.txt")
     with pytest.raises(InfraError, match="architecture='aarch64': use one of x86_64, arm64"):
         Settings.from_context({"architecture": "aarch64"}.get)
+
+
+def test_staged_assets_are_keyed_by_content_and_hold_no_local_only_code(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / "cdk.out" / "asset.old").mkdir(parents=True)
+    (project / "flow.py").write_text("# a workflow at the project root\n")
+    first = stage_code(project, project, cache=tmp_path / "cache")
+    assert stage_code(project, project, cache=tmp_path / "cache") == first
+    names = sorted(p.name for p in first.path.iterdir())
+    assert names == ["flow.py", "functions", "orchestration"]  # the root's folders (cdk.out, ...) stay out
+    assert not (first.path / "orchestration" / "cli").exists() and not (first.path / "orchestration" / "local").exists()
+    (project / "flow.py").write_text("# changed\n")
+    second = stage_code(project, project, cache=tmp_path / "cache")
+    assert second.hash != first.hash and (second.path / "flow.py").read_text() == "# changed\n"
+
+
+def test_cdk_app_reports_a_requirement_without_a_wheel_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("docopt==0.6.2\n")
+    context = {"requirements": str(tmp_path / "requirements.txt"), "nag": "false"}
+    env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path), LOCAL_DEPS_ENV: "0"}
+    app = str(ROOT / "infra" / "app.py")
+    proc = subprocess.run([sys.executable, app], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "error: 'docopt==0.6.2' (" in proc.stderr and "Linux x86_64" in proc.stderr
+    assert "Traceback" not in proc.stderr
