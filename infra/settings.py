@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from orchestration.dependencies import ARCHITECTURES, REQUIREMENTS
+from orchestration.dependencies import ARCHITECTURES, LAMBDA_PYTHON, REQUIREMENTS
 from orchestration.errors import OrchestrationError
 
 TAG_KEY_RE = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
@@ -62,7 +62,7 @@ RETENTION_DAYS = (
     3653,
 )
 POWERTOOLS_ACCOUNT = "017000801446"
-PYTHON_VERSION = "3.13"
+PYTHON_VERSION = LAMBDA_PYTHON  # the functions' runtime, the Powertools layer and the bundled wheels agree
 
 
 class InfraError(OrchestrationError):
