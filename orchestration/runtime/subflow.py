@@ -22,7 +22,6 @@ from typing import Any, NoReturn
 
 from orchestration.artifacts import artifact_key
 from orchestration.compiler import compile_workflow, definition_hash, to_json
-from orchestration.context import TaskContext
 from orchestration.errors import OrchestrationError, TaskFailure
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.model import Task, Workflow
@@ -39,6 +38,7 @@ from orchestration.protocol import (
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.starter import checked_params
+from orchestration.runtime.task import task_context
 from orchestration.status import ExecutionStatus, RunStatus, TaskStatus
 from orchestration.times import iso, ms_between, now_iso, parse_iso
 
@@ -134,15 +134,7 @@ def _child_params(workflow: Workflow, task: Task, event: ChildStart, rt: Runtime
     """The child's parameter values for this run, checked with the child's model (defaults applied)."""
     assert task.subflow is not None
     artifacts = rt.need_artifacts()
-    ctx = TaskContext(
-        run_id=event.run.run_id,
-        workflow=event.run.workflow,
-        task=task.name,
-        params=workflow.params_model.model_validate(event.run.params),
-        attempt=attempt,
-        logical_date=parse_iso(event.run.logical_date),
-        logger=logger,
-    )
+    ctx = task_context(workflow, task, event.run, rt, attempt)
     values = task.fn(ctx, **{k: artifacts.resolve(v) for k, v in event.inputs.items()})
     return checked_params(task.subflow.workflow, values)
 

@@ -18,7 +18,7 @@ from orchestration.context import TaskContext
 from orchestration.errors import OrchestrationError, TaskFailure
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
 from orchestration.permissions import declared_secrets
-from orchestration.protocol import PAYLOAD_LIMIT_BYTES, TaskEvent, TaskResponse
+from orchestration.protocol import PAYLOAD_LIMIT_BYTES, RunContext, TaskEvent, TaskResponse
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.status import TaskStatus
@@ -91,25 +91,32 @@ def _settle(timer: threading.Timer) -> None:
         timer.join()
 
 
+def task_context(
+    workflow: Workflow, task: Task, run: RunContext, rt: Runtime, attempt: int, index: int | None = None
+) -> TaskContext:
+    """What the task's code sees of its run (`ctx`)."""
+    return TaskContext(
+        run_id=run.run_id,
+        workflow=run.workflow,
+        task=task.name,
+        params=workflow.params_model.model_validate(run.params),
+        attempt=attempt,
+        logical_date=parse_iso(run.logical_date),
+        logger=logger,
+        item_index=index,
+        env=dict(task.env),
+        secrets=declared_secrets(task.permissions),
+        secret_hint=rt.secret_hint,
+    )
+
+
 def _call(workflow: Workflow, task: Task, event: TaskEvent, rt: Runtime, attempt: int) -> Any:
     artifacts = rt.need_artifacts()
     inputs = {k: artifacts.resolve(v) for k, v in event.inputs.items()}
     kwargs: dict[str, Any] = {}
     for param in task.signature.parameters.values():
         if param.name in CONTEXT_PARAM_NAMES:
-            kwargs[param.name] = TaskContext(
-                run_id=event.run.run_id,
-                workflow=event.run.workflow,
-                task=task.name,
-                params=workflow.params_model.model_validate(event.run.params),
-                attempt=attempt,
-                logical_date=parse_iso(event.run.logical_date),
-                logger=logger,
-                item_index=event.index,
-                env=dict(task.env),
-                secrets=declared_secrets(task.permissions),
-                secret_hint=rt.secret_hint,
-            )
+            kwargs[param.name] = task_context(workflow, task, event.run, rt, attempt, event.index)
         elif task.for_each and param.name == ITEM_PARAM_NAME:
             kwargs[param.name] = artifacts.resolve(event.item)
         elif param.name in inputs:
