@@ -11,6 +11,9 @@ import os
 import sys
 from pathlib import Path
 
+if __name__ == "__main__":  # a cdk.json from before the packaged app: infra/ on sys.path would shadow packages
+    sys.exit('error: the CDK app is `python3 -m orchestration.deploy`: make it the "app" of cdk.json')
+
 from infra.stack import build_app
 from orchestration.errors import OrchestrationError
 

@@ -198,10 +198,17 @@ def test_staged_assets_are_keyed_by_content_and_hold_no_local_only_code(tmp_path
 
 def test_cdk_app_reports_a_requirement_without_a_wheel_without_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("docopt==0.6.2\n")
-    context = {"requirements": str(tmp_path / "requirements.txt"), "nag": "false"}
+    context = {"requirements": str(tmp_path / "requirements.txt"), "nag": "false", "workflows": "examples"}
     env = {**os.environ, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": str(tmp_path), LOCAL_DEPS_ENV: "0"}
-    app = str(ROOT / "infra" / "app.py")
-    proc = subprocess.run([sys.executable, app], env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "error: 'docopt==0.6.2' (" in proc.stderr and "Linux x86_64" in proc.stderr
     assert "Traceback" not in proc.stderr
