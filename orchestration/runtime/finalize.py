@@ -10,6 +10,7 @@ from typing import Any
 from orchestration.ledger import RunRecord
 from orchestration.protocol import STATE_BUDGET_BYTES, FinalizeEvent, FinalizeResult, TaskSummary
 from orchestration.runtime.deps import Runtime
+from orchestration.runtime.redact import parsed
 from orchestration.status import RunStatus, is_failed_like, run_outcome
 from orchestration.times import now_iso
 
@@ -19,7 +20,7 @@ CARRIED_OUTPUTS_BYTES = STATE_BUDGET_BYTES
 
 
 def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
-    event = FinalizeEvent.model_validate(payload)
+    event = parsed(FinalizeEvent.model_validate, payload, "the finalize step's input")
     run = event.run
     statuses = {name: r.status for name, r in event.tasks.items()}
     status = run_outcome(statuses, event.leaves)

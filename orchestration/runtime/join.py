@@ -14,10 +14,11 @@ from typing import Any
 from orchestration.protocol import JoinResponse, JoinWait, parse_join_request
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
+from orchestration.runtime.redact import parsed
 
 
 def run_join(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
-    request = parse_join_request(payload)
+    request = parsed(parse_join_request, payload, "the join function's event")
     if isinstance(request, JoinWait):
         results = rt.ledger.join_wait(request.run_id, request.task, request.token, list(request.needs))
         released = [(request.token, results)] if results is not None else []

@@ -1,4 +1,5 @@
-"""The platform functions' logger (Powertools, structured JSON), named after the service."""
+"""The platform functions' logger (Powertools, structured JSON), named after the service. What they
+log about a value they reject is its type and size (`orchestration.runtime.redact`), never the value."""
 
 from __future__ import annotations
 

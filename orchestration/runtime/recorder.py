@@ -27,6 +27,7 @@ from orchestration.ledger import RunRecord
 from orchestration.protocol import ExecutionInput, StatusChangeDetail
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
+from orchestration.runtime.redact import describe
 from orchestration.status import ALERTING, CLOSING, ExecutionStatus, RunStatus, is_failed_like
 from orchestration.times import iso, now_iso
 
@@ -51,7 +52,7 @@ def _detail(event: Any) -> StatusChangeDetail | None:
 def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     detail = _detail(event)
     if detail is None or detail.name is None or detail.status is None:
-        logger.warning("not an execution status change event", extra={"event_type": type(event).__name__})
+        logger.warning("not an execution status change event", extra={"event": describe(event)})
         return {"action": "ignored"}
     run_id, status, arn = detail.name, detail.status, detail.executionArn
     machine = str(detail.stateMachineArn or "").rsplit(":", 1)[-1]

@@ -37,6 +37,7 @@ from orchestration.protocol import (
 )
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
+from orchestration.runtime.redact import check_params, parsed
 from orchestration.runtime.starter import checked_params
 from orchestration.runtime.task import task_context
 from orchestration.status import ExecutionStatus, RunStatus, TaskStatus
@@ -56,7 +57,7 @@ STATES_PREFIX, ERROR_PREFIX = "States.", "SubWorkflow."
 
 
 def run_subflow(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
-    request = parse_child_request(payload)
+    request = parsed(parse_child_request, payload, "the sub-workflow step's event")
     workflow = rt.need_workflow()
     task = workflow.tasks.get(request.task)
     if task is None or task.subflow is None:
@@ -136,6 +137,7 @@ def _child_params(workflow: Workflow, task: Task, event: ChildStart, rt: Runtime
     artifacts = rt.need_artifacts()
     ctx = task_context(workflow, task, event.run, rt, attempt)
     values = task.fn(ctx, **{k: artifacts.resolve(v) for k, v in event.inputs.items()})
+    check_params(task.subflow.workflow, values)  # the error (which Lambda logs) names fields, not values
     return checked_params(task.subflow.workflow, values)
 
 

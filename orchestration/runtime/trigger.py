@@ -10,7 +10,8 @@ run record conditionally and starts the execution under that name (see `starter`
 
 Parameters come from the trigger declaration (constants, event fields) and are validated with the
 workflow's parameter model; an event that cannot make valid parameters is rejected (logged, no run)
-rather than retried, since retrying would not fix it.
+rather than retried, since retrying would not fix it. Rejections name the fields and describe the
+values by type and size (`redact.describe`): event values never reach the logs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from orchestration.model import Workflow
 from orchestration.protocol import EventDelivery, ScheduleDelivery, TriggerResult
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
+from orchestration.runtime.redact import check_params, describe, field_problems
 from orchestration.runtime.registry import Env
 from orchestration.runtime.starter import start_run
 from orchestration.times import iso, parse_iso
@@ -71,21 +73,24 @@ def plan_run(payload: Mapping[str, Any], wf: Workflow) -> PlannedRun:
     trig = triggers.get(str(name))
     if trig is None:
         known = ", ".join(triggers) or "none"
-        raise ParameterError(f"workflow {wf.name!r} has no trigger {name!r} (its triggers: {known}): redeploy")
+        raise ParameterError(
+            f"workflow {wf.name!r} has no trigger named by this delivery (got {describe(name)}; "
+            f"its triggers: {known}): redeploy"
+        )
     try:
         if isinstance(trig, Schedule):
             return _plan_schedule(wf, trig, ScheduleDelivery.model_validate(payload))
         assert isinstance(trig, EventTrigger)
         return _plan_event(wf, trig, EventDelivery.model_validate(payload))
     except PydanticValidationError as exc:
-        fields = ", ".join(".".join(map(str, e["loc"])) or "<delivery>" for e in exc.errors())
-        raise ParameterError(f"delivery for trigger {name!r} is malformed (fields: {fields})") from None
+        raise ParameterError(f"delivery for trigger {name!r} is malformed: {field_problems(exc)}") from None
 
 
 def _plan_schedule(wf: Workflow, trig: Schedule, delivery: ScheduleDelivery) -> PlannedRun:
     scheduled = _aware(delivery.scheduled_time)
     if scheduled is None:
-        raise ParameterError(f"schedule delivery without a valid scheduled_time ({delivery.scheduled_time!r})")
+        got = describe(delivery.scheduled_time)
+        raise ParameterError(f"schedule delivery without a valid ISO 8601 scheduled_time (got {got})")
     date = iso(scheduled)
     return PlannedRun(
         run_id=run_id_for(wf.name, delivery.trigger, f"schedule:{date}", scheduled),
@@ -131,6 +136,7 @@ def run_trigger(payload: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         raise OrchestrationError(f"the trigger function has no state machine: set {Env.STATE_MACHINE_ARN}")
     try:
         plan = plan_run(payload, wf)
+        check_params(wf, plan.params)
         started = start_run(
             workflow=wf,
             ledger=rt.ledger,
