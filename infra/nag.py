@@ -33,7 +33,8 @@ REASONS = {
     ),
     "SQS3": (
         "This queue is the dead-letter queue of the EventBridge rules and Scheduler schedules (configured "
-        "on their targets, which cdk-nag does not see); a DLQ of a DLQ adds nothing."
+        "on their targets, which cdk-nag does not see) and the on-failure destination of the functions they "
+        "invoke asynchronously; a DLQ of a DLQ adds nothing (an alarm on its depth goes to the alert topic)."
     ),
     "IAM5-artifacts": (
         f"Task outputs are stored under {ARTIFACT_PREFIX}<workflow>/<run id>/<task>/..., keys known only at "
@@ -47,6 +48,15 @@ REASONS = {
         "startExecution.sync:2 follows and stops the child executions a run starts (states:DescribeExecution, "
         "states:StopExecution), whose names are child run ids made at run time: the wildcard covers the "
         "executions of that one child state machine of this stack."
+    ),
+    "SF1": (
+        "The state machine logs errors without execution data (parameters, outputs, error causes) by default, "
+        "so that no run's data reaches its logs; the run ledger records every task. A workflow opts in to "
+        "ALL events with data by Workflow(..., log_execution_data=True)."
+    ),
+    "IAM5-alert-key": (
+        "Publishing to the alert topic, encrypted with its own KMS key, needs kms:GenerateDataKey* (CDK's "
+        "topic publish grant) on that one key, named by ARN."
     ),
     "IAM5-sfn": (
         "Resource * is required by the actions CDK adds for state machine logging (logs:CreateLogDelivery, "
@@ -99,15 +109,24 @@ def _logical_id(construct: IConstruct) -> str:
 
 
 def acknowledge(
-    stack: cdk.Stack, *, artifacts: Artifacts, delivery_dlq: IConstruct, workflows: Iterable[WorkflowDeployment]
+    stack: cdk.Stack,
+    *,
+    artifacts: Artifacts,
+    delivery_dlq: IConstruct,
+    workflows: Iterable[WorkflowDeployment],
+    alert_publishers: Iterable[IConstruct] = (),
 ) -> None:
     """Acknowledge the remaining findings on `stack` and on the constructs they concern."""
     _ack(stack, "AwsSolutions-L1", "L1")
     _ack(artifacts.bucket, "AwsSolutions-S1", "S1")
     _ack(delivery_dlq, "AwsSolutions-SQS3", "SQS3")
+    for publisher in alert_publishers:
+        _ack(publisher, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "IAM5-alert-key")
     objects = f"AwsSolutions-IAM5[Resource::<{_logical_id(artifacts.bucket)}.Arn>/{ARTIFACT_PREFIX}*]"
     for dep in workflows:
         _ack(dep.state_machine.role, "AwsSolutions-IAM5[Resource::*]", "IAM5-sfn")
+        if not dep.workflow.log_execution_data:
+            _ack(dep.state_machine, "AwsSolutions-SF1", "SF1")
         for machine in dep.child_machines:
             executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine}:*"
             _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{executions}]", "IAM5-child-executions")

@@ -15,6 +15,8 @@
 | `nag`                    | `true`                  | run the cdk-nag AwsSolutions checks at synth             |
 | `architecture`           | `x86_64`                | Lambda architecture of every function: x86_64 or arm64   |
 | `requirements`           | `requirements.txt`      | task dependencies, relative to the root (none if absent) |
+| `logKmsKeyArn`           | none                    | KMS key ARN for every log group (docs/deploy.md "Logs")  |
+| `triggerReservedConcurrency` | none                | reserved concurrency of each trigger function            |
 
 The functions run on Python 3.13 with AWS's public "Powertools for AWS Lambda (Python) V3" layer
 (`AWSLambdaPowertoolsPythonV3-python313-<architecture>`), which also carries pydantic v2. The
@@ -36,6 +38,7 @@ from orchestration.errors import OrchestrationError
 
 TAG_KEY_RE = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
 TAG_VALUE_RE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
+KMS_KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,29}$")
 RETENTION_DAYS = (
     1,
@@ -84,6 +87,8 @@ class Settings:
     nag: bool = True
     architecture: str = "x86_64"
     requirements: str = REQUIREMENTS
+    log_kms_key_arn: str | None = None
+    trigger_reserved_concurrency: int | None = None
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Settings:
@@ -148,6 +153,10 @@ class Settings:
             nag=boolean("nag", cls.nag),
             architecture=text("architecture", cls.architecture) or cls.architecture,
             requirements=text("requirements", cls.requirements) or cls.requirements,
+            log_kms_key_arn=text("logKmsKeyArn", None),
+            trigger_reserved_concurrency=(
+                None if get("triggerReservedConcurrency") in (None, "") else integer("triggerReservedConcurrency", 1)
+            ),
         )
         problems.extend(s.problems())
         if problems:
@@ -177,6 +186,16 @@ class Settings:
                 out.append(f"tag name {key!r}: use 1-128 letters, digits, spaces or _.:/=+-@, not starting with 'aws:'")
             if not TAG_VALUE_RE.match(value):
                 out.append(f"tag {key!r} value {value!r}: use at most 256 letters, digits, spaces or _.:/=+-@")
+        if self.log_kms_key_arn is not None and not KMS_KEY_ARN_RE.match(self.log_kms_key_arn):
+            out.append(
+                f"logKmsKeyArn={self.log_kms_key_arn!r} is not a KMS key ARN: pass "
+                "arn:aws:kms:<region>:<account>:key/<key id> (CloudWatch Logs takes no alias)"
+            )
+        if self.trigger_reserved_concurrency is not None and self.trigger_reserved_concurrency < 1:
+            out.append(
+                f"triggerReservedConcurrency={self.trigger_reserved_concurrency}: use a positive whole number "
+                "(or leave it unset for the account's unreserved pool)"
+            )
         if self.architecture not in ARCHITECTURES:
             out.append(f"architecture={self.architecture!r}: use one of {', '.join(ARCHITECTURES)}")
         return out

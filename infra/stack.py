@@ -49,6 +49,8 @@ class OrchestratorStack(cdk.Stack):
                 log_retention_days=settings.log_retention_days,
                 architecture=settings.architecture,
                 workflow_assets=assets.by_workflow,
+                log_kms_key_arn=settings.log_kms_key_arn,
+                trigger_reserved_concurrency=settings.trigger_reserved_concurrency,
             ),
             retain_data=settings.retain_data,
             artifact_retention_days=settings.artifact_retention_days,
@@ -87,6 +89,7 @@ class OrchestratorStack(cdk.Stack):
             artifacts=self.platform.artifacts,
             delivery_dlq=functions.delivery_dlq,
             workflows=self.workflows.values(),
+            alert_publishers=[self.recorder.role] if self.recorder.role else [],
         )
 
 

@@ -216,8 +216,11 @@ class Workflow:
         type: str = "STANDARD",
         schedule: Any = None,
         triggers: Iterable[Any] = (),
+        log_execution_data: bool = False,
     ) -> None:
         self.name = name
+        # True: the state machine logs every event with its data (params, outputs, errors); else errors only
+        self.log_execution_data = log_execution_data
         # orchestration.triggers.Schedule / EventTrigger declarations, checked by trigger_problems()
         self.schedule = schedule
         self.triggers = list(triggers) if isinstance(triggers, list | tuple) else triggers

@@ -48,6 +48,11 @@ def problems(workflow: Workflow) -> list[str]:
         out.append(f"workflow type {workflow.type!r} is unknown: use 'STANDARD' or 'EXPRESS'")
     if workflow.timeout_seconds is not None and not int_in(workflow.timeout_seconds, 1, ASL_MAX_INT):
         out.append(f"workflow timeout_seconds={workflow.timeout_seconds!r} must be a positive integer")
+    if not isinstance(workflow.log_execution_data, bool):
+        out.append(
+            f"workflow log_execution_data={workflow.log_execution_data!r} must be True or False "
+            "(True: the state machine logs every event with its data)"
+        )
     out.extend(workflow.param_problems)
     out.extend(trigger_problems(workflow))
     if not workflow.tasks:

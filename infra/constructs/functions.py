@@ -1,6 +1,7 @@
 """The platform's functions: the code asset and Powertools layer they all run with, a factory for
-such functions, EventBridge delivery to them (with its dead-letter queue), and the platform's own
-join, finalize and recorder functions."""
+such functions and their log groups (encrypted with the settings' key, if any), EventBridge delivery
+to them and the on-failure destination of those invoked asynchronously (one dead-letter queue for
+both), and the platform's own join, finalize and recorder functions."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -27,6 +30,10 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13  # the Powertools layer is built per Pytho
 CDK_ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
 EVENT_RETRY_ATTEMPTS = 185  # EventBridge's maximum: delivery is retried for up to a day
 EVENT_MAX_AGE_HOURS = 24
+# An asynchronous invocation that fails is retried twice by Lambda, then sent to the DLQ with its
+# payload and the reason (condition, error): replay it with `orch dlq replay` once the cause is fixed.
+ASYNC_RETRY_ATTEMPTS = 2
+ASYNC_MAX_EVENT_AGE_HOURS = 6
 
 
 def public_powertools_layer(version: int, architecture: str = "x86_64") -> str:
@@ -62,6 +69,8 @@ class FunctionCode:
     asset_hash: str | None = None
     architecture: str = "x86_64"
     workflow_assets: Mapping[str, Staged] = field(default_factory=dict)
+    log_kms_key_arn: str | None = None  # encrypts every log group (key policy: docs/deploy.md "Logs")
+    trigger_reserved_concurrency: int | None = None
 
 
 class PlatformFunctions(Construct):
@@ -90,6 +99,8 @@ class PlatformFunctions(Construct):
         self.architecture = CDK_ARCHITECTURES[code.architecture]
         self.layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", code.layer_arn)
         self.log_retention = retention(code.log_retention_days)
+        self.log_key = kms.Key.from_key_arn(self, "LogKey", code.log_kms_key_arn) if code.log_kms_key_arn else None
+        self.trigger_reserved_concurrency = code.trigger_reserved_concurrency
         self.environment = dict(environment)
         self.join = self.function(
             self, "Join", runs=JOIN, description="Releases tasks waiting on joins (SendTaskSuccess)"
@@ -109,9 +120,12 @@ class PlatformFunctions(Construct):
         timeout_seconds: int = 60,
         ephemeral_storage_mb: int = 512,
         environment: Mapping[str, str] | None = None,
+        asynchronous: bool = False,
+        reserved_concurrency: int | None = None,
     ) -> lambda_.Function:
         """A function running the registry entry `runs`, in `scope` (construct ids `<id>`, `<id>Logs`,
-        `<id>Role`). Its environment is the base environment plus `environment`."""
+        `<id>Role`). Its environment is the base environment plus `environment`. An `asynchronous`
+        function (invoked by EventBridge or Scheduler) sends the invocations it fails to the DLQ."""
         env = {**self.environment, **(environment or {})}
         missing = [name for name in runs.env if name not in env]
         if missing:
@@ -119,9 +133,7 @@ class PlatformFunctions(Construct):
                 f"function {id} runs {runs.handler}, which reads {missing}, but its environment has only "
                 f"{sorted(env)}: pass them in `environment`"
             )
-        group = logs.LogGroup(
-            scope, f"{id}Logs", retention=self.log_retention, removal_policy=cdk.RemovalPolicy.DESTROY
-        )
+        group = self.log_group(scope, f"{id}Logs")
         role = iam.Role(
             scope,
             f"{id}Role",
@@ -129,7 +141,7 @@ class PlatformFunctions(Construct):
             description=description[:900],
         )
         group.grant_write(role)
-        return lambda_.Function(
+        fn = lambda_.Function(
             scope,
             id,
             runtime=RUNTIME,
@@ -144,6 +156,25 @@ class PlatformFunctions(Construct):
             description=description[:256],
             log_group=group,
             role=role,
+            reserved_concurrent_executions=reserved_concurrency,
+        )
+        if asynchronous:
+            fn.configure_async_invoke(
+                on_failure=destinations.SqsDestination(self.delivery_dlq),
+                retry_attempts=ASYNC_RETRY_ATTEMPTS,
+                max_event_age=cdk.Duration.hours(ASYNC_MAX_EVENT_AGE_HOURS),
+            )
+        return fn
+
+    def log_group(self, scope: Construct, id: str, *, name: str | None = None) -> logs.LogGroup:
+        """A log group with the stack's retention and log key; deleted with the stack."""
+        return logs.LogGroup(
+            scope,
+            id,
+            log_group_name=name,
+            retention=self.log_retention,
+            encryption_key=self.log_key,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
 
     def event_target(
@@ -169,6 +200,7 @@ class PlatformFunctions(Construct):
             "Recorder",
             runs=RECORDER,
             description="Keeps the run ledger right on execution status changes; alerts on failures",
+            asynchronous=True,
             environment={
                 Env.ALERT_TOPIC_ARN: alert_topic_arn,
                 Env.STATE_MACHINES: json.dumps(dict(state_machines), sort_keys=True, separators=(",", ":")),

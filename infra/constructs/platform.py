@@ -46,6 +46,11 @@ class Platform(Construct):
                 Env.SERVICE_NAME: SERVICE,
             },
         )
+        self.dead_letter_alarm = self.alerts.alarm_on_messages(
+            self.functions.delivery_dlq,
+            "DeadLetterAlarm",
+            what="A trigger or recorder delivery failed for good and waits in the delivery dead-letter queue",
+        )
         self.ledger.grant_read_write(self.functions.join)
         self.ledger.grant_read_write(self.functions.finalize)
 

@@ -50,6 +50,8 @@ class WorkflowTriggers(Construct):
             runs=TRIGGER,
             description=f"Starts exactly one {workflow} run per schedule firing or matching event",
             environment=environment,
+            asynchronous=True,
+            reserved_concurrency=functions.trigger_reserved_concurrency,
         )
         ledger.grant_read_write(self.function)
         state_machine.grant_start_execution(self.function)

@@ -19,6 +19,7 @@ from infra.constructs.ledger import Ledger
 from infra.constructs.triggers import WorkflowTriggers
 from infra.discovery import Discovered
 from orchestration.compiler import placeholders
+from orchestration.model import Workflow
 from orchestration.permissions import PSEUDO_RE, Statement
 from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder, workflow_placeholder
 from orchestration.runtime.registry import SUBFLOW, TASK, Env
@@ -54,6 +55,14 @@ def policy_statement(statement: Statement) -> iam.PolicyStatement:
         resources=[resource_arn(r) for r in statement.resources],
         conditions={k: dict(v) for k, v in statement.conditions.items()} if statement.conditions else None,
     )
+
+
+def execution_logging(wf: Workflow, group: logs.ILogGroup) -> sfn.LogOptions:
+    """Errors only, without execution data (parameters, outputs, causes), unless the workflow asks
+    for every event with its data: Workflow(..., log_execution_data=True)."""
+    if wf.log_execution_data:
+        return sfn.LogOptions(destination=group, level=sfn.LogLevel.ALL, include_execution_data=True)
+    return sfn.LogOptions(destination=group, level=sfn.LogLevel.ERROR, include_execution_data=False)
 
 
 class WorkflowDeployment(Construct):
@@ -104,13 +113,7 @@ class WorkflowDeployment(Construct):
         self.children = {child: self._arn("stateMachine", machine) for child, machine in (children or {}).items()}
         self.child_machines = sorted((children or {}).values())
         arns.update({workflow_placeholder(child): arn for child, arn in self.children.items()})
-        log_group = logs.LogGroup(
-            self,
-            "ExecutionLogs",
-            log_group_name=f"/aws/vendedlogs/states/{self.name}",
-            retention=functions.log_retention,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
+        log_group = functions.log_group(self, "ExecutionLogs", name=f"/aws/vendedlogs/states/{self.name}")
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -118,7 +121,7 @@ class WorkflowDeployment(Construct):
             definition_body=sfn.DefinitionBody.from_string(item.definition),
             definition_substitutions={placeholder: arns[placeholder] for placeholder in placeholders(wf)},
             state_machine_type=sfn.StateMachineType.EXPRESS if wf.type == "EXPRESS" else sfn.StateMachineType.STANDARD,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=execution_logging(wf, log_group),
             tracing_enabled=True,
         )
         self.uses_join = "${" + JOIN_FUNCTION + "}" in item.definition

@@ -56,8 +56,9 @@ def test_artifacts_grant_is_limited_to_the_prefix() -> None:
 def test_alerts_grant_publish() -> None:
     stack, role = _stack()
     assert Alerts(stack, "Alerts").grant_publish(role).success
-    (statement,) = _statements(stack)
-    assert statement["Action"] == "sns:Publish"
+    publish, key = _statements(stack)  # the topic's own key: encrypting what is published
+    assert publish["Action"] == "sns:Publish"
+    assert set(key["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
 
 
 def test_function_factory_refuses_a_missing_environment_variable(tmp_path: Path) -> None:

@@ -144,7 +144,9 @@ def test_artifact_bucket(synth: Synth) -> None:
 
 def test_alert_topic_is_encrypted_and_ssl_only(synth: Synth) -> None:
     (topic,) = resources(synth.raw, "AWS::SNS::Topic").values()
-    assert "alias/aws/sns" in json.dumps(topic["Properties"]["KmsMasterKeyId"])
+    (key,) = resources(synth.raw, "AWS::KMS::Key")
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    assert synth.raw["Resources"][key]["Properties"]["EnableKeyRotation"] is True
     (policy,) = resources(synth.raw, "AWS::SNS::TopicPolicy").values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s.get("Condition")) for s in statements)
@@ -173,8 +175,8 @@ def test_state_machine_runs_the_compiled_definition(synth: Synth, name: str) -> 
         expected = f"functions.{role}.handler" if role in ("join", "finalize") else f"functions.{kind}.handler"
         assert handler == expected
     assert props["StateMachineType"] == wf.type
-    assert props["LoggingConfiguration"]["Level"] == "ALL"
-    assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
+    assert props["LoggingConfiguration"]["Level"] == ("ALL" if wf.log_execution_data else "ERROR")
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is wf.log_execution_data
     assert props["TracingConfiguration"] == {"Enabled": True}
     # The role may invoke exactly the functions the definition names.
     role = props["RoleArn"]["Fn::GetAtt"][0]
