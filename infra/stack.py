@@ -77,6 +77,7 @@ class OrchestratorStack(cdk.Stack):
         cdk.CfnOutput(self, "LedgerTableName", value=self.platform.ledger.table_name)
         cdk.CfnOutput(self, "ArtifactBucketName", value=self.platform.artifacts.bucket_name)
         cdk.CfnOutput(self, "AlertTopicArn", value=self.platform.alerts.topic_arn)
+        cdk.CfnOutput(self, "DeliveryDLQUrl", value=functions.delivery_dlq.queue_url, description="orch dlq replay")
         for name, dep in sorted(self.workflows.items()):
             cdk.CfnOutput(
                 self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import click
 
+from orchestration.cli.dlq import dlq
 from orchestration.cli.project import init
 from orchestration.cli.runs import run
 from orchestration.cli.triggers import schedule, trigger
@@ -18,7 +19,7 @@ from orchestration.cli.workflows import compile_cmd, graph, validate
 
 
 @click.group(
-    commands=[init, validate, compile_cmd, graph, run, trigger, schedule],
+    commands=[init, validate, compile_cmd, graph, run, trigger, schedule, dlq],
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_name="orchestration")
