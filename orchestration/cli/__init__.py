@@ -1,5 +1,5 @@
 """`orch`: scaffold a project; validate, compile, graph and run workflows locally; deliver events, preview
-schedules.
+schedules; replay a deployed stack's dead letters.
 
 Exit status: 0 success, 1 the run failed, 2 a user error (bad file, invalid workflow, bad parameter).
 
