@@ -211,3 +211,56 @@ def test_random_dags_run_to_an_outcome_on_the_local_cloud(cloud: LocalCloud, cas
             assert name in failing and "fails on purpose" in (task.error or "")
     roots = [n for n, t in wf.tasks.items() if not t.after]
     assert all(run.tasks[n].status != TaskStatus.SKIPPED for n in roots)  # a task without dependencies always runs
+
+
+@given(
+    name=st.text(max_size=90),
+    task=st.text(max_size=70),
+    retry=st.none() | st.integers(-3, 200) | st.booleans() | st.text(max_size=3),
+    interval=st.integers(-5, 10**6),
+    backoff=st.floats(-2, 20, allow_nan=False),
+    memory=st.integers(-1, 20_000),
+    timeout=st.none() | st.integers(-10, 10**9),
+    concurrency=st.integers(-5, 50_000),
+    run_if=st.text(max_size=20) | st.sampled_from([r.value for r in RunIf]),
+)
+@settings(max_examples=300, deadline=None)
+def test_declarations_are_accepted_or_refused_with_the_projects_errors(
+    name: str,
+    task: str,
+    retry: Any,
+    interval: int,
+    backoff: float,
+    memory: int,
+    timeout: int | None,
+    concurrency: int,
+    run_if: str,
+) -> None:
+    """Any declaration either validates and compiles, or is refused by the project's own errors."""
+    from orchestration import Resources, Retry
+
+    TRIED["declarations"] += 1
+    try:
+        wf = Workflow(name)
+        source = wf.task(name="source")(lambda: [1, 2])
+        policy = (
+            Retry(max_attempts=retry, interval_seconds=interval, backoff_rate=backoff)
+            if isinstance(retry, int)
+            else retry
+        )
+        wf.task(
+            name=task,
+            after=[source],
+            retry=policy,
+            timeout_seconds=timeout,
+            resources=Resources(memory_mb=memory),
+            run_if=run_if,
+        )(lambda ctx: None)
+        wf.task(name="each", for_each=source, max_concurrency=concurrency)(lambda item: item)
+    except OrchestrationError:
+        return
+    found = problems(wf)
+    if not found:
+        assert to_json(compile_workflow(wf)) == to_json(compile_workflow(wf))
+    else:
+        assert all(isinstance(p, str) and p for p in found)
