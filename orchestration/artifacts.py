@@ -20,9 +20,14 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+def workflow_prefix(workflow: str) -> str:
+    """The key prefix of one workflow's artifacts: its task functions may touch nothing else."""
+    return f"{ARTIFACT_PREFIX}{workflow}/"
+
+
 def artifact_key(workflow: str, run_id: str, task: str, attempt: int, index: int | None = None) -> str:
     """Where one attempt's output is stored (without the .json suffix)."""
-    key = f"{ARTIFACT_PREFIX}{workflow}/{run_id}/{task}/attempt-{attempt}"
+    key = f"{workflow_prefix(workflow)}{run_id}/{task}/attempt-{attempt}"
     return key if index is None else f"{key}/item-{index:06d}"
 
 
