@@ -225,6 +225,7 @@ def test_random_dags_run_to_an_outcome_on_the_local_cloud(cloud: LocalCloud, cas
     run_if=st.text(max_size=20) | st.sampled_from([r.value for r in RunIf]),
 )
 @settings(max_examples=300, deadline=None)
+@example(name="\x00", task="t", retry=None, interval=1, backoff=2.0, memory=512, timeout=None, concurrency=1, run_if="")
 def test_declarations_are_accepted_or_refused_with_the_projects_errors(
     name: str,
     task: str,
