@@ -18,7 +18,7 @@ from constructs import IConstruct
 
 from infra.constructs.artifacts import Artifacts
 from infra.constructs.workflow import WorkflowDeployment, sub_template
-from orchestration.artifacts import ARTIFACT_PREFIX
+from orchestration.artifacts import ARTIFACT_PREFIX, workflow_prefix
 from orchestration.model import Task
 
 REASONS = {
@@ -28,8 +28,8 @@ REASONS = {
     ),
     "S1": (
         "The artifact bucket holds transient task outputs, written and read only by the task functions' "
-        f"roles (s3:GetObject/PutObject on {ARTIFACT_PREFIX}*); enable CloudTrail S3 data events for an access audit "
-        "rather than a second, itself unlogged, log bucket."
+        f"roles (s3:GetObject/PutObject on {ARTIFACT_PREFIX}<their workflow>/*); enable CloudTrail S3 data "
+        "events for an access audit rather than a second, itself unlogged, log bucket."
     ),
     "SQS3": (
         "This queue is the dead-letter queue of the EventBridge rules and Scheduler schedules (configured "
@@ -38,7 +38,8 @@ REASONS = {
     ),
     "IAM5-artifacts": (
         f"Task outputs are stored under {ARTIFACT_PREFIX}<workflow>/<run id>/<task>/..., keys known only at "
-        f"run time: object access is limited to the {ARTIFACT_PREFIX} prefix of this stack's artifact bucket."
+        f"run time: a task function's object access is limited to its own workflow's {ARTIFACT_PREFIX}<workflow>/ "
+        "prefix of this stack's artifact bucket."
     ),
     "IAM5-scheduler": (
         "CDK's Scheduler target grant allows invoking the trigger function and its versions/aliases "
@@ -122,8 +123,9 @@ def acknowledge(
     _ack(delivery_dlq, "AwsSolutions-SQS3", "SQS3")
     for publisher in alert_publishers:
         _ack(publisher, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "IAM5-alert-key")
-    objects = f"AwsSolutions-IAM5[Resource::<{_logical_id(artifacts.bucket)}.Arn>/{ARTIFACT_PREFIX}*]"
+    bucket = _logical_id(artifacts.bucket)
     for dep in workflows:
+        objects = f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{workflow_prefix(dep.workflow.name)}*]"
         _ack(dep.state_machine.role, "AwsSolutions-IAM5[Resource::*]", "IAM5-sfn")
         if not dep.workflow.log_execution_data:
             _ack(dep.state_machine, "AwsSolutions-SF1", "SF1")

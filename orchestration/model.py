@@ -249,7 +249,8 @@ class Workflow:
                     f"parameter {key!r} has no type (got {spec!r}); declare it as "
                     f"{key}=Param({type(spec).__name__}, default={spec!r}) or {key}={type(spec).__name__}"
                 )
-        model: type[BaseModel] = create_model(f"{self.name}_params", __config__=ConfigDict(extra="forbid"), **fields)
+        label = "".join(ch if ch.isalnum() else "_" for ch in str(self.name)) or "workflow"  # a valid class name
+        model: type[BaseModel] = create_model(f"{label}_params", __config__=ConfigDict(extra="forbid"), **fields)
         return model
 
     def parse_params(self, values: Mapping[str, Any]) -> dict[str, Any]:

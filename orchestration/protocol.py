@@ -165,13 +165,22 @@ class TaskResponse(Payload):
 
 
 class ArtifactRef(Payload):
-    """A task output stored in the artifact bucket, travelling in the state in its place."""
+    """A task output stored in the artifact bucket, travelling in the state in its place. Only the
+    task runtime makes one: a task's own value that holds this key travels as a `LiteralOutput`."""
 
     uri: str = Field(alias="__orch_ref__")
     bytes: int
 
 
+class LiteralOutput(Payload):
+    """A task's own value that holds a reference's or this wrapper's key (at any depth), wrapped so
+    that it travels as data and reaches its consumers exactly as the task returned it."""
+
+    value: Any = Field(alias="__orch_lit__")
+
+
 REF_KEY = ArtifactRef.key("uri")
+LIT_KEY = LiteralOutput.key("value")
 
 # -- joins -------------------------------------------------------------------------------------------
 

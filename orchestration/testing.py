@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
-from orchestration.artifacts import ArtifactStore
+from orchestration.artifacts import ArtifactStore, unwrap
 from orchestration.errors import OrchestrationError, ParameterError, WorkflowLoadError
 from orchestration.loader import load_workflow
 from orchestration.model import Workflow
@@ -47,11 +47,12 @@ class TaskRun:
     status: str  # a TaskStatus: SUCCEEDED, FAILED, SKIPPED, UPSTREAM_FAILED or PENDING (never reached)
     attempts: int
     error: str | None  # "ErrorName: message" of its last failed attempt
-    # As recorded: a succeeded task's output; one stored in the artifact bucket is a reference
-    # {"__orch_ref__": "s3://...", "bytes": n} (as are large items of a for-each's list), which
-    # `WorkflowRun.output(name)` fetches.
+    # A succeeded task's output as it returned it, except that one stored in the artifact bucket is a
+    # reference {"__orch_ref__": "s3://...", "bytes": n} (as are large items of a for-each's list),
+    # which `WorkflowRun.output(name)` fetches.
     output: Any
     items: int | None  # for-each: how many item attempts ran
+    recorded: Any = field(default=None, repr=False, compare=False)  # the output as the ledger holds it
 
     @property
     def succeeded(self) -> bool:
@@ -90,12 +91,14 @@ class WorkflowRun:
                 f"task {task!r} of run {self.run_id} ended {found.status}{why}, so it has no output: "
                 "check run.tasks[...].status first"
             )
-        return self.artifacts.resolve(found.output)
+        consumer = f"run.output({task!r}) of run {self.run_id}"
+        return self.artifacts.resolve(found.recorded, workflow=self.workflow, run_id=self.run_id, consumer=consumer)
 
     @classmethod
     def of(cls, record: RunRecord, artifacts: ArtifactStore) -> WorkflowRun:
         tasks = {
-            name: TaskRun(name, t.status, t.attempts, t.error, t.output, t.items) for name, t in record.tasks.items()
+            name: TaskRun(name, t.status, t.attempts, t.error, unwrap(t.output, dict), t.items, t.output)
+            for name, t in record.tasks.items()
         }
         return cls(
             run_id=record.run_id,

@@ -41,10 +41,12 @@ class Artifacts(Construct):
     def bucket_name(self) -> str:
         return self.bucket.bucket_name
 
-    def grant_read_write_objects(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Get and put objects under the artifact prefix, nothing else."""
+    def grant_read_write_objects(self, grantee: iam.IGrantable, *, prefix: str = ARTIFACT_PREFIX) -> iam.Grant:
+        """Get and put objects under `prefix` (one workflow's: `workflow_prefix(name)`), nothing else."""
+        if not prefix.startswith(ARTIFACT_PREFIX) or not prefix.endswith("/"):
+            raise ValueError(f"artifact prefix {prefix!r} must be a folder under {ARTIFACT_PREFIX!r}")
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(OBJECT_ACTIONS),
-            resource_arns=[self.bucket.arn_for_objects(f"{ARTIFACT_PREFIX}*")],
+            resource_arns=[self.bucket.arn_for_objects(f"{prefix}*")],
         )

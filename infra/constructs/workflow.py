@@ -18,6 +18,7 @@ from infra.constructs.functions import PlatformFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.triggers import WorkflowTriggers
 from infra.discovery import Discovered
+from orchestration.artifacts import workflow_prefix
 from orchestration.compiler import placeholders
 from orchestration.model import Workflow
 from orchestration.permissions import PSEUDO_RE, Statement
@@ -105,7 +106,7 @@ class WorkflowDeployment(Construct):
                 for statement in permission.statements:
                     fn.add_to_role_policy(policy_statement(statement))
             ledger.grant_read_write(fn)
-            artifacts.grant_read_write_objects(fn)
+            artifacts.grant_read_write_objects(fn, prefix=workflow_prefix(wf.name))
             self.task_functions[name] = fn
         arns = {function_placeholder(name): fn.function_arn for name, fn in self.task_functions.items()}
         arns[JOIN_FUNCTION] = functions.join.function_arn

@@ -10,7 +10,7 @@ from rich.filesize import decimal
 from rich.table import Table
 from rich.text import Text
 
-from orchestration.artifacts import dumps, is_ref
+from orchestration.artifacts import dumps, is_ref, shown
 from orchestration.model import Workflow
 from orchestration.status import RunStatus, TaskStatus
 from orchestration.times import ms_between
@@ -71,7 +71,7 @@ def output_preview(output: Any) -> str:
         return ""
     if is_ref(output):
         return f"artifact, {decimal(int(output.get('bytes') or 0))}"
-    text = dumps(output)
+    text = dumps(shown(output))
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
 

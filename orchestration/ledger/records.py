@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
-from orchestration.artifacts import dumps, is_ref
+from orchestration.artifacts import dumps, is_ref, shown
 from orchestration.ledger.codec import AttributeValue, Item, decode, encode
 from orchestration.ledger.keys import (
     BY_STATUS,
@@ -22,7 +22,6 @@ from orchestration.ledger.keys import (
     item_key,
     run_key,
 )
-from orchestration.protocol import REF_KEY
 from orchestration.status import TaskStatus, merge_item_status, rank
 
 MAX_MESSAGE = 2000  # characters of an attempt's error message kept
@@ -66,8 +65,8 @@ class Attempt:
     error: str | None = None
     message: str | None = None
     index: int | None = field(default=None, metadata={_ATTRIBUTE: "item_index"})
-    # What a succeeded attempt returned to the state: the value, or the reference to it in the artifact bucket
-    # (kept for succeeded attempts only).
+    # What a succeeded attempt returned to the state, encoded (`artifacts.ArtifactStore.offload`): the value,
+    # the reference to it in the artifact bucket, or the value wrapped as a literal (kept for succeeded attempts only).
     output: Any = field(default=None, metadata={_EXACT_JSON: True})
 
 
@@ -124,12 +123,13 @@ def output_view(output: Any) -> Any:
     """A recorded output as `orch run --json` shows it: as is when its JSON takes at most
     SHOWN_OUTPUT_BYTES, with each artifact reference as {"$ref": "s3://bucket/key", "bytes": size};
     a larger one as {"$ref": "s3://bucket/key" (the artifact holding it) or "ledger" (the run
-    ledger's attempt items hold it), "bytes": size of its JSON}."""
+    ledger's attempt items hold it), "bytes": size of its JSON}. A value the task returned that
+    looks like a reference is shown as returned (it was recorded wrapped, see `artifacts`)."""
+    view = shown(output)
     if is_ref(output):
-        return {"$ref": output[REF_KEY], "bytes": output.get("bytes")}
-    shown = [output_view(item) for item in output] if isinstance(output, list) else output
-    size = len(dumps(output).encode())
-    return shown if size <= SHOWN_OUTPUT_BYTES else {"$ref": "ledger", "bytes": size}
+        return view
+    size = len(dumps(view).encode())
+    return view if size <= SHOWN_OUTPUT_BYTES else {"$ref": "ledger", "bytes": size}
 
 
 def run_item(run: RunRecord) -> Item:

@@ -39,7 +39,7 @@ from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import check_params, parsed
 from orchestration.runtime.starter import checked_params
-from orchestration.runtime.task import task_context
+from orchestration.runtime.task import resolve_input, task_context
 from orchestration.status import ExecutionStatus, RunStatus, TaskStatus
 from orchestration.times import iso, ms_between, now_iso, parse_iso
 
@@ -134,9 +134,9 @@ def claim_attempt(ledger: RunLedger, run_id: str, task: str, started: str) -> in
 def _child_params(workflow: Workflow, task: Task, event: ChildStart, rt: Runtime, attempt: int) -> dict[str, Any]:
     """The child's parameter values for this run, checked with the child's model (defaults applied)."""
     assert task.subflow is not None
-    artifacts = rt.need_artifacts()
     ctx = task_context(workflow, task, event.run, rt, attempt)
-    values = task.fn(ctx, **{k: artifacts.resolve(v) for k, v in event.inputs.items()})
+    inputs = {k: resolve_input(rt, event.run, v, f"task {task.name!r}, input {k!r}") for k, v in event.inputs.items()}
+    values = task.fn(ctx, **inputs)
     check_params(task.subflow.workflow, values)  # the error (which Lambda logs) names fields, not values
     return checked_params(task.subflow.workflow, values)
 

@@ -1,8 +1,9 @@
 """The task runtime: one handler wraps every user task.
 
-It resolves the task's inputs (fetching large ones from the artifact bucket), calls the task with
-its run context, stores a large output in the bucket, records the attempt in the run ledger (with
-the output it returns to the state: the value, or the reference to it) and returns `TaskResponse`.
+It resolves the task's inputs (fetching large ones from the artifact bucket, only this run's), calls
+the task with its run context, encodes its output (a large one stored in the bucket, see
+`orchestration.artifacts`), records the attempt in the run ledger (with the output it returns to the
+state, encoded) and returns `TaskResponse`.
 An exception propagates, so Lambda reports it (errorType = the exception class name) and the state
 machine's Retry/Catch decide what happens next.
 """
@@ -110,15 +111,21 @@ def task_context(
     )
 
 
+def resolve_input(rt: Runtime, run: RunContext, value: Any, consumer: str) -> Any:
+    """An upstream output (or for-each item) as its task returned it: references fetched, only
+    those the runtime made for this run (`ArtifactStore.resolve`)."""
+    return rt.need_artifacts().resolve(value, workflow=run.workflow, run_id=run.run_id, consumer=consumer)
+
+
 def _call(workflow: Workflow, task: Task, event: TaskEvent, rt: Runtime, attempt: int) -> Any:
     artifacts = rt.need_artifacts()
-    inputs = {k: artifacts.resolve(v) for k, v in event.inputs.items()}
+    inputs = {k: resolve_input(rt, event.run, v, f"task {task.name!r}, input {k!r}") for k, v in event.inputs.items()}
     kwargs: dict[str, Any] = {}
     for param in task.signature.parameters.values():
         if param.name in CONTEXT_PARAM_NAMES:
             kwargs[param.name] = task_context(workflow, task, event.run, rt, attempt, event.index)
         elif task.for_each and param.name == ITEM_PARAM_NAME:
-            kwargs[param.name] = artifacts.resolve(event.item)
+            kwargs[param.name] = resolve_input(rt, event.run, event.item, f"task {task.name!r}, item {event.index}")
         elif param.name in inputs:
             kwargs[param.name] = inputs[param.name]
     result = task.fn(**kwargs)

@@ -60,10 +60,14 @@ def run_id_for(workflow: str, trigger: str, key: str, moment: datetime | None) -
 
 
 def _aware(value: Any) -> datetime | None:
+    """The time in UTC; None when absent, unparseable or beyond the calendar once in UTC."""
     moment = parse_iso(value)
     if moment is None:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00
+        return None
 
 
 def plan_run(payload: Mapping[str, Any], wf: Workflow) -> PlannedRun:

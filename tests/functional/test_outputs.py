@@ -51,10 +51,11 @@ def check_outputs(cloud: LocalCloud, run_id: str) -> None:
     assert tasks["small"].output == {"b": 2, "a": 1}
     assert list(tasks["small"].output) == ["b", "a"]
     assert tasks["big"].output[REF_KEY].endswith(f"/{run_id}/big/attempt-1.json")
-    assert cloud.artifacts.resolve(tasks["big"].output) == "x" * 100_000
+    scope = {"workflow": "outputs", "run_id": run_id, "consumer": "test"}
+    assert cloud.artifacts.resolve(tasks["big"].output, **scope) == "x" * 100_000
     names = tasks["names"].output
     assert names[0] == "a" and names[2] == "c" and REF_KEY in names[1]
-    assert cloud.artifacts.resolve(names) == ["a", "b" * 500, "c"]
+    assert cloud.artifacts.resolve(names, **scope) == ["a", "b" * 500, "c"]
     assert tasks["upper"].output == ["A", "BBB", "C"]
     assert tasks["broken"].output is None
     assert tasks["cleanup"].output is None and tasks["cleanup"].status == "SUCCEEDED"

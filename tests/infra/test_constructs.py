@@ -15,6 +15,7 @@ from infra.constructs.artifacts import ARTIFACT_PREFIX, Artifacts
 from infra.constructs.functions import FunctionCode, PlatformFunctions
 from infra.constructs.ledger import LEDGER_ACTIONS, Ledger
 from infra.settings import InfraError
+from orchestration.artifacts import workflow_prefix
 from orchestration.ledger import table_spec
 from orchestration.runtime.registry import TASK, Env
 
@@ -51,6 +52,16 @@ def test_artifacts_grant_is_limited_to_the_prefix() -> None:
     (statement,) = _statements(stack)
     assert statement["Action"] == ["s3:GetObject", "s3:PutObject"]
     assert f"/{ARTIFACT_PREFIX}*" in str(statement["Resource"])
+
+
+def test_artifacts_grant_to_one_workflow_is_limited_to_its_prefix() -> None:
+    stack, role = _stack()
+    artifacts = Artifacts(stack, "Artifacts", expiration_days=3, removal_policy=cdk.RemovalPolicy.DESTROY)
+    with pytest.raises(ValueError, match="must be a folder under"):
+        artifacts.grant_read_write_objects(role, prefix="other/")
+    artifacts.grant_read_write_objects(role, prefix=workflow_prefix("etl"))
+    (statement,) = _statements(stack)
+    assert f"/{ARTIFACT_PREFIX}etl/*" in str(statement["Resource"])
 
 
 def test_alerts_grant_publish() -> None:
