@@ -80,6 +80,7 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
             raise ParameterError(f"--param {pair!r} is not KEY=VALUE: write it as --param name=value")
         if key in params:
             raise ParameterError(f"--param {key!r} is given twice: pass each parameter once")
+        _check_text(key, value)
         stripped = value.strip()
         if stripped[:1] in ("[", "{"):
             try:
@@ -89,6 +90,19 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
                 raise ParameterError(f"--param {key}={value!r} looks like JSON but is not valid ({exc.msg})") from None
         params[key] = value
     return params
+
+
+def _check_text(key: str, value: str) -> None:
+    """Invalid UTF-8 in argv reaches Python as lone surrogates, which no JSON payload can carry."""
+    for part, text in (("name", key), ("value", value)):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ParameterError(
+                f"--param {key.encode('utf-8', 'backslashreplace').decode()!r}: the {part} is not valid UTF-8 text "
+                f"({text[exc.start]!a} at character {exc.start}): "
+                "pass UTF-8 text (check the terminal's or file's encoding)"
+            ) from None
 
 
 def set_local_log_levels(*, verbose: bool = False) -> None:
