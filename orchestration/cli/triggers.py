@@ -39,6 +39,10 @@ def _read_event(source: str) -> Any:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise OrchestrationError(f"--event {source!r} cannot be read ({exc.strerror}): pass a JSON file or -") from None
+    except UnicodeDecodeError as exc:
+        raise OrchestrationError(
+            f"--event {source!r} is not UTF-8 text (byte {exc.start}): save the event as UTF-8 JSON"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -95,6 +99,8 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
                 err_console.print(
                     f"[red]✗[/] {wf.name} ({name}): rejected: {result['error']}", highlight=False, soft_wrap=True
                 )
+            elif result["status"] == "duplicate":
+                err_console.print(describe_duplicate(wf.name, name, result), highlight=False, soft_wrap=True)
             else:
                 record = cloud.wait(result["run_id"])
                 entry["run"] = record.as_dict()
@@ -111,6 +117,14 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     sys.exit(worst)
+
+
+def describe_duplicate(workflow: str, trigger: str, result: dict[str, Any]) -> str:
+    """What `orch trigger` says of a delivery the trigger found already started."""
+    return (
+        f"= {workflow} ({trigger}): duplicate delivery: run {result.get('run_id')} was already started "
+        "for this event; nothing new started"
+    )
 
 
 @click.command()

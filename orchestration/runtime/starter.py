@@ -100,5 +100,8 @@ def start_run(
     except stepfunctions.exceptions.ExecutionAlreadyExists:
         return Started("duplicate", run_id)
     arn = str(resp["executionArn"])
-    ledger.set_run_status(run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn)
+    # A Standard start with the same name and input succeeds again (idempotent), so concurrent
+    # deliveries all get here: only the one that records RUNNING started it, the others are duplicates.
+    if not ledger.set_run_status(run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn):
+        return Started("duplicate", run_id, arn)
     return Started("started" if first else "resumed", run_id, arn)

@@ -61,7 +61,10 @@ def _aware(value: Any) -> datetime | None:
     moment = parse_iso(value)
     if moment is None:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:  # an offset can push a date at the calendar's ends out of range (year 0 or 10000 in UTC)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def plan_run(payload: Mapping[str, Any], wf: Workflow) -> PlannedRun:
