@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
@@ -68,6 +68,12 @@ def parse_iso_option(option: str, value: str) -> datetime:
     moment = parse_iso(value)
     if moment is None:
         raise ParameterError(f"{option} {value!r} is not an ISO 8601 date-time: use e.g. 2026-11-21T00:00:00Z")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ParameterError(
+            f"{option} {value!r} is outside years 1-9999 once converted to UTC: give a date within them"
+        ) from None
     return moment
 
 

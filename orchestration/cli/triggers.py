@@ -150,6 +150,11 @@ def schedule(file: str, workflow: str | None, count: int, after: str | None) -> 
                 times = next_fire_times(trig, count, after=start)
             except TriggerError as exc:
                 raise OrchestrationError(f"{wf.name} schedule {name!r}: {exc}") from None
+            except OverflowError:
+                raise OrchestrationError(
+                    f"{wf.name} schedule {name!r} has no {count} fire times after --after {after!r} "
+                    "before the year 9999 ends: preview from an earlier date"
+                ) from None
             click.echo(f"{wf.name} / {name}: {describe(trig)}" + ("" if trig.enabled else " (disabled)"))
             for moment in times:
                 click.echo(f"  {moment.isoformat()}  ({moment.strftime('%a')})")
