@@ -80,3 +80,24 @@ def test_a_child_workflow_with_the_name_of_another(tmp_path: Path) -> None:
     code, out, err = cli("validate", write(tmp_path, body))
     assert code == 2, (out, err)
     assert "'dup'" in err
+
+
+FOLDER_CASES = [
+    ("two_files_one_name", {"a.py": "w = Workflow('same')\n@w.task\ndef x(): return 1\n", "b.py": None}, "same"),
+    ("one_file_exits", {"a.py": OK, "b.py": "import sys\nsys.exit(1)\n"}, "SystemExit"),
+    ("one_file_interrupted", {"a.py": OK, "b.py": "raise KeyboardInterrupt\n"}, "KeyboardInterrupt"),
+]
+
+
+@pytest.mark.parametrize(("case", "files", "says"), FOLDER_CASES, ids=[c[0] for c in FOLDER_CASES])
+def test_a_folder_of_workflows_for_deployment(
+    tmp_path: Path, case: str, files: dict[str, str | None], says: str
+) -> None:
+    """The deploy app's discovery lists every problem of the folder, as an InfraError (no traceback)."""
+    from infra.discovery import discover
+    from infra.settings import InfraError
+
+    for name, body in files.items():
+        write(tmp_path, body if body is not None else files["a.py"] or "", name=name)
+    with pytest.raises(InfraError, match=says):
+        discover(tmp_path, ".")

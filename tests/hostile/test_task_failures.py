@@ -198,3 +198,21 @@ def test_wait_never_hangs_past_its_own_timeout(cloud: LocalCloud) -> None:
     assert time.monotonic() - began < 20
     assert run.status not in (RunStatus.QUEUED, RunStatus.RUNNING)
     assert run.tasks["hang"].status != TaskStatus.RUNNING
+
+
+def test_an_interrupted_wait_stops_the_run_and_records_it(cloud: LocalCloud) -> None:
+    """Ctrl-C while `orch run` waits: the run is stopped (ABORTED) and recorded, not left RUNNING."""
+
+    def slow() -> None:
+        time.sleep(3)
+
+    wf = _flow(("slow", slow, {}))
+    rid = cloud.start(wf)
+
+    def interrupt(_: Any) -> None:
+        raise KeyboardInterrupt
+
+    run = cloud.wait(rid, on_progress=interrupt)
+    assert run.status == RunStatus.ABORTED
+    assert run.tasks["slow"].status != TaskStatus.RUNNING
+    assert rid not in open_runs(cloud)
