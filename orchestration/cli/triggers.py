@@ -47,6 +47,8 @@ def _read_event(source: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise OrchestrationError(f"--event {source!r} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise OrchestrationError(f"--event {source!r} is nested too deeply to read: flatten the event") from None
 
 
 @click.command()

@@ -23,6 +23,7 @@ CLI_EVENTS = [
     ("not_json", "{nope", "not valid JSON"),
     ("invalid_utf8", b'{"id": "\xff"}', "UTF-8"),
     ("nan", "NaN", "JSON object"),
+    ("deeply_nested", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
 ]
 
 
