@@ -52,7 +52,6 @@ RAISES = [
     ("bad_str", BadStr(), "BadStr"),
     ("str_returns_int", BadRepr(), "BadRepr"),
     ("empty_message", ValueError(), "ValueError"),
-    ("unicode_surrogate_message", ValueError("bad \udcff text"), "ValueError"),
 ]
 
 _counter = iter(range(10_000))
@@ -77,6 +76,16 @@ def test_a_task_raising_anything_ends_failed_with_its_reason(
     assert recorded.split(":", 1)[0] == error  # "<error>: <message>"
     recorded.encode("utf-8")  # valid text, whatever the exception held
     assert run.tasks["after"].status == TaskStatus.UPSTREAM_FAILED
+    assert run.run_id not in open_runs(cloud)
+
+
+def test_an_error_message_that_is_not_valid_text(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pytest-xdist cannot ship a captured log line holding a lone surrogate: keep the task's log out
+    monkeypatch.setattr("orchestration.runtime.task.logger.error", lambda *a, **k: None)
+    wf = _flow(("boom", _raise(ValueError("bad " + chr(0xDCFF) + " text")), {}))
+    run = cloud.run(wf)
+    assert run.status == RunStatus.FAILED
+    assert (run.tasks["boom"].error or "") == "ValueError: bad \\udcff text"  # recorded as valid UTF-8
     assert run.run_id not in open_runs(cloud)
 
 
@@ -131,8 +140,23 @@ def test_error_messages_larger_than_the_payload_limit(cloud: LocalCloud, case: s
     assert run.run_id not in open_runs(cloud)
 
 
-def test_outputs_that_push_the_run_past_the_payload_limit(cloud: LocalCloud) -> None:
-    """Each output fits inline (< 32 KiB) but together they exceed the state's 256 KiB."""
+def _largest_state(cloud: LocalCloud, run_id: str) -> int:
+    """Bytes of the largest state input/output in the execution's history."""
+    return max(
+        (
+            len(str(detail.get(key, "")).encode())
+            for event in cloud.execution_history(run_id)
+            for detail in event.values()
+            if isinstance(detail, dict)
+            for key in ("input", "output")
+        ),
+        default=0,
+    )
+
+
+def test_outputs_that_together_pass_the_payload_limit(cloud: LocalCloud) -> None:
+    """Each output fits inline (< 32 KiB) but together they exceed the state's 256 KiB: the runtime
+    moves outputs to the artifact bucket so the state stays within the limit."""
 
     def make(i: int) -> Callable[[], str]:
         return lambda: str(i) * 30_000
@@ -140,13 +164,9 @@ def test_outputs_that_push_the_run_past_the_payload_limit(cloud: LocalCloud) -> 
     tasks = [(f"t{i}", make(i), {}) for i in range(12)]
     wf = _flow(*tasks, ("last", lambda: "done", {"after": [f"t{i}" for i in range(12)]}))
     run = cloud.run(wf)
-    assert run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
-    if run.status == RunStatus.SUCCEEDED:
-        assert all(t.status == TaskStatus.SUCCEEDED for t in run.tasks.values())
-    else:
-        assert run.error
-        assert TaskStatus.PENDING not in {t.status for t in run.tasks.values()} or run.error
-    assert run.run_id not in open_runs(cloud)
+    assert run.status == RunStatus.SUCCEEDED
+    assert {t.status for t in run.tasks.values()} == {TaskStatus.SUCCEEDED}
+    assert _largest_state(cloud, run.run_id) < PAYLOAD_LIMIT_BYTES
 
 
 def test_a_for_each_whose_collected_outputs_overflow(cloud: LocalCloud) -> None:
@@ -164,14 +184,26 @@ def test_a_for_each_whose_collected_outputs_overflow(cloud: LocalCloud) -> None:
     wf.task(name="each", for_each="items")(each)
     wf.task(name="after")(after)
     run = cloud.run(wf)
+    assert run.status == RunStatus.SUCCEEDED
+    assert run.tasks["after"].status == TaskStatus.SUCCEEDED
+    assert _largest_state(cloud, run.run_id) < PAYLOAD_LIMIT_BYTES
+
+
+def test_a_for_each_list_too_large_for_the_state(cloud: LocalCloud) -> None:
+    """A list of items must stay in the state: past the limit, its task fails with the reason."""
+
+    def items() -> list[str]:
+        return [f"item-{i:06d}" for i in range(40_000)]
+
+    wf = Workflow(f"hostile_fe_{next(_counter)}")
+    wf.task(name="items")(items)
+    wf.task(name="each", for_each="items")(lambda item: item)
+    run = cloud.run(wf)
+    assert run.status == RunStatus.FAILED
+    assert run.tasks["items"].status == TaskStatus.FAILED
+    assert "for-each" in (run.tasks["items"].error or "")
+    assert run.tasks["each"].status == TaskStatus.UPSTREAM_FAILED
     assert run.run_id not in open_runs(cloud)
-    if run.status == RunStatus.SUCCEEDED:
-        assert run.tasks["after"].status == TaskStatus.SUCCEEDED
-    else:
-        assert run.status == RunStatus.FAILED
-        assert run.tasks["each"].status == TaskStatus.FAILED
-        assert run.tasks["each"].message
-        assert run.tasks["after"].status != TaskStatus.PENDING
 
 
 def test_a_task_that_hangs_past_its_timeout_ends_timed_out(cloud: LocalCloud) -> None:
