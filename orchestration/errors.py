@@ -65,3 +65,11 @@ class TaskFailure(OrchestrationError):
     def __init__(self, message: str, *, error_type: str = "TaskFailure") -> None:
         super().__init__(message)
         self.error_type = error_type
+
+
+def exception_text(exc: BaseException) -> str:
+    """`str(exc)`, or a stand-in naming the class when the exception's own `__str__` fails."""
+    try:
+        return str(exc)
+    except Exception as inner:  # user code's __str__ may raise anything
+        return f"<{type(exc).__name__} whose str() raised {type(inner).__name__}>"

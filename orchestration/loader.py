@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 
 from orchestration.dependencies import activate_for, missing_module_hint
-from orchestration.errors import WorkflowLoadError
+from orchestration.errors import WorkflowLoadError, exception_text
 from orchestration.model import Workflow
 
 
@@ -38,31 +38,48 @@ def load_file(path: str | Path) -> dict[str, Workflow]:
             sys.path.insert(0, parent)
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except BaseException as exc:  # an exit or interrupt while importing is a broken file too
             del sys.modules[module_name]
-            hint = missing_module_hint(exc, resolved) if isinstance(exc, ModuleNotFoundError) else ""
-            raise WorkflowLoadError(
-                f"importing {str(path)!r} failed at line {_user_line(exc, resolved)}: {type(exc).__name__}: {exc}{hint}"
-            ) from exc
+            raise WorkflowLoadError(_import_failure(str(path), resolved, exc)) from exc
         finally:
             if added:
                 sys.path.remove(parent)
     found: dict[str, Workflow] = {}
     for value in vars(module).values():
         if isinstance(value, Workflow):
-            found.setdefault(value.name, value)
+            _add(found, value, path)
     # The workflows they run, wherever those are defined: a child's functions load it from here too.
     todo = list(found.values())
     while todo:
         for task in todo.pop().tasks.values():
-            if task.subflow is not None and task.subflow.workflow.name not in found:
-                found[task.subflow.workflow.name] = task.subflow.workflow
+            if task.subflow is not None and task.subflow.workflow is not found.get(task.subflow.workflow.name):
+                _add(found, task.subflow.workflow, path)
                 todo.append(task.subflow.workflow)
     if not found:
         raise WorkflowLoadError(
             f"{str(path)!r} defines no workflow: create one at module level, e.g. wf = Workflow('my_flow')"
         )
     return found
+
+
+def _add(found: dict[str, Workflow], wf: Workflow, path: str | Path) -> None:
+    """Add a workflow; two different workflows with one name would deploy as one state machine."""
+    other = found.setdefault(wf.name, wf)
+    if other is not wf:
+        raise WorkflowLoadError(
+            f"{str(path)!r} defines two different workflows named {wf.name!r}: "
+            "give each workflow a unique name (Workflow('a') and Workflow('b'))"
+        )
+
+
+def _import_failure(path: str, file: Path, exc: BaseException) -> str:
+    hint = missing_module_hint(exc, file) if isinstance(exc, ModuleNotFoundError) else ""
+    kind = type(exc).__name__
+    what = f"{kind}: {exception_text(exc)}"
+    if isinstance(exc, SystemExit | KeyboardInterrupt | GeneratorExit) or not isinstance(exc, Exception):
+        what = f"{kind} ({exception_text(exc) or 'no message'}): a workflow file must not exit or be interrupted "
+        what += "while imported; move that code under `if __name__ == '__main__':`"
+    return f"importing {path!r} failed at line {_user_line(exc, file)}: {what}{hint}"
 
 
 def _user_line(exc: BaseException, file: Path) -> int | None:

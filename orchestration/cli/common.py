@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
@@ -68,6 +68,12 @@ def parse_iso_option(option: str, value: str) -> datetime:
     moment = parse_iso(value)
     if moment is None:
         raise ParameterError(f"{option} {value!r} is not an ISO 8601 date-time: use e.g. 2026-11-21T00:00:00Z")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ParameterError(
+            f"{option} {value!r} is outside years 1-9999 once converted to UTC: give a date within them"
+        ) from None
     return moment
 
 
@@ -80,6 +86,7 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
             raise ParameterError(f"--param {pair!r} is not KEY=VALUE: write it as --param name=value")
         if key in params:
             raise ParameterError(f"--param {key!r} is given twice: pass each parameter once")
+        _check_text(key, value)
         stripped = value.strip()
         if stripped[:1] in ("[", "{"):
             try:
@@ -89,6 +96,19 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
                 raise ParameterError(f"--param {key}={value!r} looks like JSON but is not valid ({exc.msg})") from None
         params[key] = value
     return params
+
+
+def _check_text(key: str, value: str) -> None:
+    """Invalid UTF-8 in argv reaches Python as lone surrogates, which no JSON payload can carry."""
+    for part, text in (("name", key), ("value", value)):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ParameterError(
+                f"--param {key.encode('utf-8', 'backslashreplace').decode()!r}: the {part} is not valid UTF-8 text "
+                f"({text[exc.start]!a} at character {exc.start}): "
+                "pass UTF-8 text (check the terminal's or file's encoding)"
+            ) from None
 
 
 def set_local_log_levels(*, verbose: bool = False) -> None:

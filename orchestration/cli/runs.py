@@ -59,8 +59,12 @@ def run(
 ) -> None:
     """Run a workflow locally on moto with the real task code."""
     wf = load_workflow(file, workflow)
+    from orchestration.runtime.starter import check_run_id, checked_params
+
     values = parse_params(params)
-    wf.parse_params(values)  # fail fast on a bad parameter, before the local cloud starts
+    checked_params(wf, values)  # fail fast on a bad parameter or run id, before the local cloud starts
+    if run_id is not None:
+        check_run_id(run_id, option="--run-id")
     date = parse_iso_option("--logical-date", logical_date) if logical_date else None
     from orchestration.local import LocalCloud
 

@@ -39,10 +39,16 @@ def _read_event(source: str) -> Any:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise OrchestrationError(f"--event {source!r} cannot be read ({exc.strerror}): pass a JSON file or -") from None
+    except UnicodeDecodeError as exc:
+        raise OrchestrationError(
+            f"--event {source!r} is not UTF-8 text (byte {exc.start}): save the event as UTF-8 JSON"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise OrchestrationError(f"--event {source!r} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise OrchestrationError(f"--event {source!r} is nested too deeply to read: flatten the event") from None
 
 
 @click.command()
@@ -95,6 +101,8 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
                 err_console.print(
                     f"[red]✗[/] {wf.name} ({name}): rejected: {result['error']}", highlight=False, soft_wrap=True
                 )
+            elif result["status"] == "duplicate":
+                err_console.print(describe_duplicate(wf.name, name, result), highlight=False, soft_wrap=True)
             else:
                 record = cloud.wait(result["run_id"])
                 entry["run"] = record.as_dict()
@@ -111,6 +119,14 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     sys.exit(worst)
+
+
+def describe_duplicate(workflow: str, trigger: str, result: dict[str, Any]) -> str:
+    """What `orch trigger` says of a delivery the trigger found already started."""
+    return (
+        f"= {workflow} ({trigger}): duplicate delivery: run {result.get('run_id')} was already started "
+        "for this event; nothing new started"
+    )
 
 
 @click.command()
@@ -136,6 +152,11 @@ def schedule(file: str, workflow: str | None, count: int, after: str | None) -> 
                 times = next_fire_times(trig, count, after=start)
             except TriggerError as exc:
                 raise OrchestrationError(f"{wf.name} schedule {name!r}: {exc}") from None
+            except OverflowError:
+                raise OrchestrationError(
+                    f"{wf.name} schedule {name!r} has no {count} fire times after --after {after!r} "
+                    "before the year 9999 ends: preview from an earlier date"
+                ) from None
             click.echo(f"{wf.name} / {name}: {describe(trig)}" + ("" if trig.enabled else " (disabled)"))
             for moment in times:
                 click.echo(f"  {moment.isoformat()}  ({moment.strftime('%a')})")

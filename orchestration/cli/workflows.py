@@ -17,6 +17,7 @@ from orchestration.cli.common import (
     workflows_in,
 )
 from orchestration.compiler import compile_workflow, definition_hash, to_json
+from orchestration.errors import OrchestrationError
 from orchestration.loader import load_workflow
 from orchestration.model import Workflow
 from orchestration.render import render_graph
@@ -54,13 +55,25 @@ def validate(file: str, workflow: str | None) -> None:
 def compile_cmd(file: str, workflow: str | None, out: str, pretty: bool) -> None:
     """Write <workflow>.asl.json (Amazon States Language, JSONPath): the definition `cdk deploy` ships."""
     target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
-    for wf in workflows_in(file, workflow):
+    found = workflows_in(file, workflow)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OrchestrationError(
+            f"-o {out!r}: cannot create the output directory ({exc.strerror}): pass a writable directory"
+        ) from None
+    for wf in found:
         definition = compile_workflow(wf)
         show_warnings(wf)
         deployed = to_json(definition)
         path = target / f"{wf.name}.asl.json"
-        path.write_text(to_json(definition, indent=2) if pretty else deployed, encoding="utf-8")
+        try:
+            path.write_text(to_json(definition, indent=2) if pretty else deployed, encoding="utf-8")
+        except OSError as exc:
+            what = "a directory is in the way" if path.is_dir() else exc.strerror
+            raise OrchestrationError(
+                f"cannot write {str(path)!r} ({what}): pass another -o directory or remove what is there"
+            ) from None
         click.echo(
             f"{path}  ({_count_states(definition)} states, {len(deployed.encode())} bytes deployed, "
             f"{definition_hash(deployed)})"

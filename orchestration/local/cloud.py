@@ -227,20 +227,22 @@ class LocalCloud:
             if desc["status"] in TERMINAL_EXECUTION:
                 break
             if time.monotonic() > deadline:
-                self.sfn.stop_execution(
-                    executionArn=run.execution_arn,
-                    error="LocalRunTimeout",
-                    cause=f"the local run took longer than {timeout_seconds:g} s",
+                self._stop(
+                    run.execution_arn, "LocalRunTimeout", f"the local run took longer than {timeout_seconds:g} s"
                 )
                 continue
-            if on_progress and time.monotonic() >= next_progress:
-                began = time.monotonic()
-                current = self.ledger.get_run(run_id)
-                if current is not None:
-                    on_progress(current)
-                # reading a big run is not free: never spend more than a third of the time on it
-                next_progress = time.monotonic() + max(progress_interval, 2 * (time.monotonic() - began))
-            time.sleep(delay)
+            try:
+                if on_progress and time.monotonic() >= next_progress:
+                    began = time.monotonic()
+                    current = self.ledger.get_run(run_id)
+                    if current is not None:
+                        on_progress(current)
+                    # reading a big run is not free: never spend more than a third of the time on it
+                    next_progress = time.monotonic() + max(progress_interval, 2 * (time.monotonic() - began))
+                time.sleep(delay)
+            except KeyboardInterrupt:  # Ctrl-C: stop the run and record it, rather than leave it RUNNING
+                self._stop(run.execution_arn, "Interrupted", "the local run was interrupted (Ctrl-C)")
+                on_progress = None
             delay = min(delay * 1.5, 0.05)
         if desc["status"] != ExecutionStatus.SUCCEEDED:
             # On AWS the recorder function receives this status change from EventBridge; here the
@@ -252,6 +254,9 @@ class LocalCloud:
         assert final is not None
         self._complete_tasks(final)
         return final
+
+    def _stop(self, execution_arn: str, error: str, cause: str) -> None:
+        self.sfn.stop_execution(executionArn=execution_arn, error=error, cause=cause)
 
     def _finished_run(self, run_id: str, desc: Mapping[str, Any]) -> RunRecord | None:
         """A finished run: its task summaries and outputs come with the execution's output (Finalize

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +21,19 @@ from orchestration.model import Workflow
 from orchestration.protocol import MAX_PARAMS_BYTES, ExecutionInput
 from orchestration.status import RunStatus
 from orchestration.times import now_iso
+
+RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+
+
+def check_run_id(run_id: str, *, option: str = "run id") -> str:
+    """A run id is an execution name and a ledger/artifact key part: 1-80 of [A-Za-z0-9_-]."""
+    if not isinstance(run_id, str) or RUN_ID.fullmatch(run_id) is None:
+        shown = repr(run_id) if len(str(run_id)) <= 100 else f"{str(run_id)[:80]!r}... ({len(run_id)} characters)"
+        raise ParameterError(
+            f"{option} {shown} is not a valid run id: use 1 to 80 characters of A-Z, a-z, 0-9, '-' and '_' "
+            "(no spaces, '/', '.', or other characters), e.g. 2026-11-21_backfill"
+        )
+    return run_id
 
 
 @dataclass(frozen=True)
@@ -32,7 +46,13 @@ class Started:
 def checked_params(workflow: Workflow, params: Mapping[str, Any]) -> dict[str, Any]:
     """Parameter values with defaults applied; ParameterError when invalid or too large."""
     values = workflow.parse_params(params)
-    size = len(json.dumps(values))
+    try:
+        size = len(json.dumps(values, ensure_ascii=False).encode())
+    except UnicodeEncodeError as exc:
+        raise ParameterError(
+            f"a parameter of {workflow.name!r} is not valid text: it holds a lone surrogate at character "
+            f"{exc.start} (bytes that were not UTF-8, e.g. from a file name or shell): pass UTF-8 text"
+        ) from None
     if size > MAX_PARAMS_BYTES:
         raise ParameterError(
             f"parameters of {workflow.name!r} take {size} bytes as JSON; the limit is {MAX_PARAMS_BYTES}: "
@@ -53,7 +73,8 @@ def start_run(
     logical_date: str | None = None,
     trigger: Mapping[str, Any] | None = None,
 ) -> Started:
-    """Start (at most) one execution for `run_id`. Raises ParameterError for bad parameters."""
+    """Start (at most) one execution for `run_id`. Raises ParameterError for bad parameters or run id."""
+    check_run_id(run_id)
     values = checked_params(workflow, params)
     record = RunRecord(
         run_id=run_id,
@@ -79,5 +100,8 @@ def start_run(
     except stepfunctions.exceptions.ExecutionAlreadyExists:
         return Started("duplicate", run_id)
     arn = str(resp["executionArn"])
-    ledger.set_run_status(run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn)
+    # A Standard start with the same name and input succeeds again (idempotent), so concurrent
+    # deliveries all get here: only the one that records RUNNING started it, the others are duplicates.
+    if not ledger.set_run_status(run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn):
+        return Started("duplicate", run_id, arn)
     return Started("started" if first else "resumed", run_id, arn)

@@ -16,7 +16,7 @@ from typing import Any
 
 from orchestration.artifacts import artifact_key, dumps
 from orchestration.context import TaskContext
-from orchestration.errors import OrchestrationError, TaskFailure
+from orchestration.errors import OrchestrationError, TaskFailure, exception_text
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
 from orchestration.permissions import declared_secrets
 from orchestration.protocol import PAYLOAD_LIMIT_BYTES, RunContext, TaskEvent, TaskResponse
@@ -28,6 +28,7 @@ from orchestration.times import now_iso, parse_iso
 # Attempts that end sooner than this get a single ledger write (their final record); longer ones
 # are also recorded as RUNNING while they run. Halves ledger writes for short tasks.
 RUNNING_RECORD_DELAY_SECONDS = 0.05
+MAX_ERROR_MESSAGE_BYTES = 4_096  # of a task's error message, recorded and reported to the state machine
 
 
 def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
@@ -52,11 +53,12 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     output: Any = None
     try:
         output = _call(workflow, task, event, rt, attempt)
-    except (Exception, SystemExit) as exc:  # a task calling sys.exit() fails like any other error
+    except BaseException as exc:  # sys.exit(), KeyboardInterrupt & co. fail the task like any other error
         failure = exc
         logger.error("task failed", exc_info=exc)
     finally:
         logger.thread_safe_clear_keys()
+    message = _error_text(failure) if failure else None
     _settle(running)
     rt.ledger.end_attempt(
         run_id,
@@ -67,16 +69,30 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         ended_at=now_iso(),
         duration_ms=int((time.perf_counter() - t0) * 1000),
         error=_error_name(failure) if failure else None,
-        message=str(failure) if failure else None,
+        message=message,
         index=event.index,
         output=output,
     )
-    if isinstance(failure, TaskFailure) and failure.error_type != type(failure).__name__:
-        # Lambda names the error after the exception class: give it the chosen name.
-        raise type(failure.error_type, (TaskFailure,), {})(str(failure), error_type=failure.error_type) from failure
-    if failure is not None:
+    if failure is None:
+        return TaskResponse(output=output).model_dump()
+    if isinstance(failure, SystemExit):
+        raise failure  # Lambda reports it as Runtime.ExitError
+    name = _error_name(failure)
+    if isinstance(failure, Exception) and name == type(failure).__name__ and message == exception_text(failure):
         raise failure
-    return TaskResponse(output=output).model_dump()
+    # Lambda names the error after the exception class, and its message must fit the state: raise an
+    # Exception with the chosen (or BaseException's) name and the message as recorded.
+    raise type(name, (TaskFailure,), {})(message or "", error_type=name) from failure
+
+
+def _error_text(failure: BaseException) -> str:
+    """The error message as recorded and reported: valid UTF-8, cut to MAX_ERROR_MESSAGE_BYTES so the
+    state's Error/Cause stay far below the payload limit (Retry/Catch, run-if and Finalize read them)."""
+    text = exception_text(failure).encode("utf-8", "backslashreplace")
+    if len(text) <= MAX_ERROR_MESSAGE_BYTES:
+        return text.decode()
+    kept = text[:MAX_ERROR_MESSAGE_BYTES].decode("utf-8", "ignore")
+    return f"{kept}... [truncated: the message had {len(text)} bytes]"
 
 
 def _error_name(failure: BaseException) -> str:
