@@ -364,7 +364,10 @@ def _stoppable(wait: Callable[..., Any]) -> Callable[..., Any]:
     ) -> Any:
         if heartbeat_endpoint is not None:  # moto's heartbeat wait already watches the execution
             return wait(service, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
-        deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+        # A stop racing the state's set-up can leave another value where moto keeps the timeout (seen
+        # when a parent run is stopped while its child starts): then wait for the stop check alone.
+        timed = isinstance(timeout_seconds, int | float) and not isinstance(timeout_seconds, bool)
+        deadline = time.monotonic() + timeout_seconds if timed and timeout_seconds is not None else None
         while env.is_running():
             left = STOP_CHECK_SECONDS if deadline is None else min(STOP_CHECK_SECONDS, deadline - time.monotonic())
             if left <= 0:
