@@ -22,8 +22,9 @@ These patches, installed for the life of a LocalCloud and removed after:
    Map iterations) open at that moment but leaves a `.waitForTaskToken` wait blocked, so a join
    whose signal would come from a stopped branch waits forever and the execution never ends. Here a
    callback wait checks every 50 ms that its execution still runs, a frame runs only while the
-   frames around it run (one a branch opens just after the stop ends at once), and a state cut
-   short by the stop cannot turn ABORTED into FAILED.
+   frames around it run (one a branch opens just after the stop ends at once, instead of dying on
+   moto's "Could not set NextState" and leaving its Parallel waiting), and a state cut short by the
+   stop cannot turn ABORTED into FAILED.
 8. Child executions (`states:startExecution.sync:2`): moto's port of the integration leaves out the
    casing both ways (it calls StartExecution with `StateMachineArn` where boto expects
    `stateMachineArn`, and reads `ExecutionArn` where boto answers `executionArn`): requests and
@@ -127,6 +128,8 @@ class Adapter:
         self._patch(Environment, "is_running", _running_with_parents(Environment.is_running))
         for method in ("set_error", "set_timed_out"):
             self._patch(Environment, method, _stays_stopped(getattr(Environment, method)))
+        next_state: property = vars(Environment)["next_state_name"]
+        self._patch(Environment, "next_state_name", _no_next_state_when_stopped(next_state))
         service = callback.StateTaskServiceCallback
         self._patch(service, "_eval_wait_for_task_token", _stoppable(service._eval_wait_for_task_token))
         child = sfn_service.StateTaskServiceSfn
@@ -352,6 +355,20 @@ def _stays_stopped(set_state: Callable[..., Any]) -> Callable[..., Any]:
         return set_state(env, *args, **kwargs)
 
     return call
+
+
+def _no_next_state_when_stopped(prop: property) -> property:
+    """Setting the next state of a stopped frame does nothing. moto raises instead, which kills a
+    Parallel branch's thread before it reports its end, and the Parallel then waits forever (seen
+    when a stop lands as a branch starts)."""
+
+    def setter(env: Any, name: str) -> None:
+        if hasattr(env.program_state(), "stop_date"):  # ProgramStopped
+            return
+        assert prop.fset is not None
+        prop.fset(env, name)
+
+    return property(prop.fget, setter)
 
 
 def _stoppable(wait: Callable[..., Any]) -> Callable[..., Any]:
