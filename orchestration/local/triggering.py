@@ -63,17 +63,18 @@ def matching_triggers(workflows: Iterable[Workflow], event: Mapping[str, Any]) -
 def deliver(cloud: LocalCloud, wf: Workflow, trigger: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """What the rule's target does on AWS: invoke the trigger function with {"trigger", "event"}."""
     payload = json.loads(json.dumps(EventDelivery(trigger=trigger, event=dict(event)).model_dump()))
-    return run_trigger(payload, _trigger_runtime(cloud, wf))
+    return run_trigger(payload, trigger_runtime(cloud, wf))
 
 
 def fire(cloud: LocalCloud, wf: Workflow, trigger: str, scheduled_time: datetime) -> dict[str, Any]:
     """What a schedule's target does on AWS when it fires at `scheduled_time`."""
     stamp = scheduled_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     delivery = ScheduleDelivery(trigger=trigger, scheduled_time=stamp, execution_id=f"local-{uuid.uuid4()}")
-    return run_trigger(delivery.model_dump(exclude_none=True), _trigger_runtime(cloud, wf))
+    return run_trigger(delivery.model_dump(exclude_none=True), trigger_runtime(cloud, wf))
 
 
-def _trigger_runtime(cloud: LocalCloud, wf: Workflow) -> Runtime:
+def trigger_runtime(cloud: LocalCloud, wf: Workflow) -> Runtime:
+    """The trigger function's runtime for `wf`, deployed in the local cloud."""
     dep = cloud.deploy(wf)
     return Runtime(
         ledger=cloud.ledger,

@@ -11,7 +11,7 @@ import pytest
 
 from orchestration.loader import load_workflow
 from orchestration.local import LocalCloud
-from orchestration.local.triggering import complete_event, deliver
+from orchestration.local.triggering import complete_event, deliver, trigger_runtime
 from orchestration.runtime.trigger import run_trigger
 from tests.hostile.conftest import open_runs
 from tests.samples import S3_EVENT, example, s3_object_created
@@ -72,26 +72,12 @@ BAD_EVENTS = [
 ]
 
 
-def _runtime(cloud: LocalCloud, wf: Any) -> Any:
-    """The trigger function's runtime for `wf` deployed in the local cloud."""
-    from orchestration.runtime.deps import Runtime
-
-    dep = cloud.deploy(wf)
-    return Runtime(
-        ledger=cloud.ledger,
-        workflow=wf,
-        stepfunctions=cloud.sfn,
-        state_machine_arn=dep.state_machine_arn,
-        definition_hash=dep.definition_hash,
-    )
-
-
 @pytest.mark.parametrize(("case", "event", "says"), BAD_EVENTS, ids=[c[0] for c in BAD_EVENTS])
 def test_events_of_unexpected_json_types_are_rejected_with_the_reason(
     cloud: LocalCloud, wf: Any, case: str, event: Any, says: str
 ) -> None:
     before = set(open_runs(cloud))
-    result = run_trigger({"trigger": "csv_arrived", "event": event}, _runtime(cloud, wf))
+    result = run_trigger({"trigger": "csv_arrived", "event": event}, trigger_runtime(cloud, wf))
     assert result["status"] == "rejected", result
     assert says in result["error"]
     assert "run_id" not in result
@@ -112,7 +98,7 @@ WEIRD_DELIVERIES = [
 
 @pytest.mark.parametrize(("case", "payload"), WEIRD_DELIVERIES, ids=[c[0] for c in WEIRD_DELIVERIES])
 def test_malformed_deliveries_are_rejected(cloud: LocalCloud, wf: Any, case: str, payload: Any) -> None:
-    result = run_trigger(payload, _runtime(cloud, wf))
+    result = run_trigger(payload, trigger_runtime(cloud, wf))
     assert result["status"] == "rejected", result
     assert result["error"]
 
