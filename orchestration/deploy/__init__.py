@@ -3,7 +3,8 @@
     {"app": "python3 -m orchestration.deploy", "context": {"stackName": "...", "workflows": "workflows"}}
 
 `cdk synth` / `cdk deploy` run it in the project folder (the one holding cdk.json). The stack is built
-by the `infra` package installed with this one; this module is the library's only way into it.
+by the function registered under the `orchestration.deploy` entry point (`infra.app:synth`, installed
+with this package): the library finds it by name and never imports infra itself.
 Settings come from CDK context: see docs/deploy.md.
 """
 
@@ -11,9 +12,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import entry_points
 from pathlib import Path
+
+ENTRY_POINT_GROUP, ENTRY_POINT = "orchestration.deploy", "stack"
 
 
 @contextmanager
@@ -35,9 +39,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     project = Path.cwd().resolve()
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    found = entry_points(group=ENTRY_POINT_GROUP, name=ENTRY_POINT)
+    if not found:
+        print(
+            f"error: no {ENTRY_POINT_GROUP!r} entry point named {ENTRY_POINT!r} is installed: reinstall the "
+            "orchestration package into the virtualenv that `python3` runs",
+            file=sys.stderr,
+        )
+        return 2
     try:
         with _project_folder_hidden(project):
-            from infra.app import synth
+            synth: Callable[[Path], int] = next(iter(found)).load()
     except ImportError as exc:
         print(
             f"error: {exc}. The CDK app needs aws-cdk-lib: install this package into the virtualenv that "
