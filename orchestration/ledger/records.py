@@ -17,9 +17,9 @@ from orchestration.ledger.keys import (
     TASK_SK,
     WORKFLOW_PK,
     Kind,
-    attempt_sk,
+    attempt_key,
     created_sk,
-    item_key,
+    run_item_key,
     run_key,
 )
 from orchestration.status import TaskStatus, merge_item_status, rank
@@ -135,24 +135,26 @@ def output_view(output: Any) -> Any:
 def run_item(run: RunRecord) -> Item:
     """The run's item as first written (its end and error are set by later updates)."""
     created = created_sk(run.created_at, run.run_id)
-    indexes = {
+    # (the run_id attribute keys the by_run index: it is a field of the record already)
+    indexes: dict[str, str] = {
         BY_WORKFLOW.pk: WORKFLOW_PK(run.workflow),
-        BY_WORKFLOW.sk: created,
         BY_STATUS.pk: STATUS_PK(run.status),
-        BY_STATUS.sk: created,
     }
-    return _item(run_key(run.run_id), Kind.RUN, run, ended_at=None, error=None, **indexes)
+    for index in (BY_WORKFLOW, BY_STATUS):
+        assert index.sk is not None
+        indexes[index.sk] = created
+    return _item(run_key(run.workflow, run.run_id), Kind.RUN, run, ended_at=None, error=None, **indexes)
 
 
 def run_from_item(item: Mapping[str, AttributeValue]) -> RunRecord:
     return _from_item(RunRecord, item)
 
 
-def attempt_item(run_id: str, att: Attempt) -> Item:
+def attempt_item(workflow: str, run_id: str, att: Attempt) -> Item:
     message = None if att.message is None else att.message[:MAX_MESSAGE]
     # Only a succeeded attempt has an output (even null): others leave the attribute out.
     output = {} if att.status == TaskStatus.SUCCEEDED else {"output": None}
-    key = item_key(run_id, attempt_sk(att.task, att.attempt, att.index))
+    key = attempt_key(workflow, run_id, att.task, att.attempt, att.index)
     return _item(key, Kind.ATTEMPT, att, message=message, **output)
 
 
@@ -160,10 +162,10 @@ def attempt_from_item(item: Mapping[str, AttributeValue]) -> Attempt:
     return _from_item(Attempt, item, started_at="")  # an item without a start reads as ""
 
 
-def summary_item(run_id: str, rec: TaskRecord) -> Item:
+def summary_item(workflow: str, run_id: str, rec: TaskRecord) -> Item:
     """A task's final summary, written when its run finishes."""
     error = None if rec.error is None else str(rec.error)  # the state machine's error name may not be a string
-    return _item(item_key(run_id, TASK_SK(rec.name)), Kind.TASK, rec, error=error)
+    return _item(run_item_key(workflow, run_id, TASK_SK(rec.name)), Kind.TASK, rec, error=error)
 
 
 def summary_from_item(item: Mapping[str, AttributeValue]) -> TaskRecord:
@@ -217,7 +219,8 @@ def task_records(attempts: Iterable[Attempt], summaries: Iterable[TaskRecord]) -
         rec = records.setdefault(att.task, TaskRecord(att.task))
         if att.status == TaskStatus.SUCCEEDED:
             outputs.setdefault(att.task, {})[att.index] = att.output
-        rec.attempts = max(rec.attempts, att.attempt)
+        if att.attempt > rec.attempts:  # a later attempt: an earlier one's error is history
+            rec.attempts, rec.error = att.attempt, None
         if att.index is not None:
             rec.items = (rec.items or 0) + 1
         rec.started_at = min(filter(None, [rec.started_at, att.started_at]), default=None)

@@ -22,7 +22,7 @@ def attempt(task: str, number: int, status: str, output: Any = None, index: int 
 @pytest.mark.parametrize("output", [None, 0, "", [], {"b": 1, "a": [REF]}, REF, "ünïcode"])
 def test_an_attempt_output_reads_back_as_written(output: Any) -> None:
     att = attempt("t", 1, "SUCCEEDED", output)
-    item = attempt_item("r1", att)
+    item = attempt_item("etl", "r1", att)
     assert "output" in item  # even None: a succeeded attempt records what it returned
     assert attempt_from_item(item) == att
     if isinstance(output, dict):  # the task's key order is kept
@@ -31,7 +31,7 @@ def test_an_attempt_output_reads_back_as_written(output: Any) -> None:
 
 @pytest.mark.parametrize("status", ["RUNNING", "FAILED"])
 def test_an_attempt_that_did_not_succeed_has_no_output(status: str) -> None:
-    assert "output" not in attempt_item("r1", attempt("t", 1, status, "ignored"))
+    assert "output" not in attempt_item("etl", "r1", attempt("t", 1, status, "ignored"))
 
 
 def test_each_task_output_is_its_last_succeeded_attempts() -> None:
@@ -66,7 +66,7 @@ def test_a_failed_for_each_has_no_output_even_if_items_succeeded() -> None:
 def test_a_for_each_over_no_item_outputs_an_empty_list() -> None:
     client = FakeDynamo(query=[{"Items": []}])
     outcomes = {"fan": {"status": "SUCCEEDED", "output": []}, "none": {"status": "SUCCEEDED", "output": None}}
-    records = RunLedger("T", client).finalize_tasks("r1", outcomes, T)
+    records = RunLedger("T", client).finalize_tasks("etl", "r1", outcomes, T)
     assert (records["fan"].items, records["fan"].output) == (0, [])
     assert (records["none"].items, records["none"].output) == (None, None)
     # the summaries say 0 items, so the output reads back as [] from the ledger too
@@ -82,3 +82,13 @@ def test_json_view_of_outputs() -> None:
     assert output_view(fits) == fits
     assert output_view(fits + "x") == {"$ref": "ledger", "bytes": SHOWN_OUTPUT_BYTES + 1}
     assert TaskRecord("t", "SUCCEEDED", 1, output=REF).as_dict()["output"] == output_view(REF)
+
+
+def test_a_task_that_succeeded_on_retry_shows_no_error_while_its_run_goes_on() -> None:
+    attempts = [
+        Attempt("load", 1, "FAILED", "t1", "t2", 5, "IOError", "disk"),
+        Attempt("load", 2, "SUCCEEDED", "t3", "t4", 5, output=1),
+    ]
+    rec = task_records(attempts, [])["load"]
+    assert (rec.status, rec.attempts, rec.error, rec.output) == ("SUCCEEDED", 2, None, 1)
+    assert task_records(attempts[:1], [])["load"].error == "IOError: disk"
