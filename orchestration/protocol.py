@@ -190,6 +190,7 @@ class JoinWait(Payload):
 
     action: Literal["wait"] = "wait"
     token: str
+    workflow: str
     run_id: str
     task: str
     needs: list[str]
@@ -199,6 +200,7 @@ class JoinSignal(Payload):
     """An awaited task ended (whatever its status): record its result, release complete joins."""
 
     action: Literal["signal"] = "signal"
+    workflow: str
     run_id: str
     task: str
     result: dict[str, Any]

@@ -10,8 +10,9 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from orchestration.ledger import table_spec
+from orchestration.ledger.keys import attempt_pk_pattern, run_pk_pattern
 
-# Exactly the DynamoDB calls orchestration/ledger.py makes, on the table and its two indexes.
+# Exactly the DynamoDB calls orchestration/ledger makes, on the table and its indexes.
 LEDGER_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -55,7 +56,7 @@ class Ledger(Construct):
             self.table.add_global_secondary_index(
                 index_name=index["IndexName"],
                 partition_key=ks["HASH"],
-                sort_key=ks["RANGE"],
+                sort_key=ks.get("RANGE"),
                 projection_type=dynamodb.ProjectionType.ALL,
             )
             self.index_names.append(index["IndexName"])
@@ -65,10 +66,32 @@ class Ledger(Construct):
         return self.table.table_name
 
     def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
-        """The ledger's actions on the table and its named indexes (no `index/*`)."""
+        """The ledger's actions on the table and its named indexes (no `index/*`): for the platform
+        functions that serve every workflow (join, finalize, recorder)."""
         arn = self.table.table_arn
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=list(LEDGER_ACTIONS),
             resource_arns=[arn, *(f"{arn}/index/{name}" for name in self.index_names)],
+        )
+
+    def grant_attempt_writes(self, grantee: iam.IGrantable, workflow: str, *, read: bool = False) -> iam.Grant:
+        """Put (and with `read`, query) the task attempts of `workflow`'s runs, and nothing else:
+        what a task's function needs. Not the run's status, its summaries, joins or alert claim."""
+        actions = ["dynamodb:PutItem", *(["dynamodb:Query"] if read else [])]
+        return self._grant_partitions(grantee, actions, attempt_pk_pattern(workflow))
+
+    def grant_run_writes(self, grantee: iam.IGrantable, workflow: str) -> iam.Grant:
+        """Create, read and move forward the run items of `workflow` (a trigger starting its runs;
+        a run_workflow task recording its child run)."""
+        actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        return self._grant_partitions(grantee, actions, run_pk_pattern(workflow))
+
+    def _grant_partitions(self, grantee: iam.IGrantable, actions: list[str], pattern: str) -> iam.Grant:
+        """`actions` on the table, only on items whose partition key matches `pattern`."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=actions,
+            resource_arns=[self.table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [pattern]}},
         )

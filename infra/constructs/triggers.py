@@ -53,7 +53,7 @@ class WorkflowTriggers(Construct):
             asynchronous=True,
             reserved_concurrency=functions.trigger_reserved_concurrency,
         )
-        ledger.grant_read_write(self.function)
+        ledger.grant_run_writes(self.function, workflow)  # its own workflow's runs only
         state_machine.grant_start_execution(self.function)
         self.schedule_role: iam.Role | None = None
         if any(isinstance(t, Schedule) for t in triggers.values()):

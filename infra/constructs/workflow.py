@@ -105,7 +105,10 @@ class WorkflowDeployment(Construct):
             for permission in task.permissions:  # the task's own declarations, on its own role only
                 for statement in permission.statements:
                     fn.add_to_role_policy(policy_statement(statement))
-            ledger.grant_read_write(fn)
+            # its attempts only; a run_workflow task also records its child run (and reads its attempts)
+            ledger.grant_attempt_writes(fn, wf.name, read=task.subflow is not None)
+            if task.subflow is not None:
+                ledger.grant_run_writes(fn, task.subflow.workflow.name)
             artifacts.grant_read_write_objects(fn, prefix=workflow_prefix(wf.name))
             self.task_functions[name] = fn
         arns = {function_placeholder(name): fn.function_arn for name, fn in self.task_functions.items()}

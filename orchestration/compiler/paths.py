@@ -26,6 +26,7 @@ MAP_ITEM_INDEX = "$$.Map.Item.Index"
 INVOKE_RESPONSE = state_path("Payload")  # what lambda:invoke returns: the function's response
 RESPONSE_OUTPUT = f"{INVOKE_RESPONSE}.{TaskResponse.key('output')}"  # a task function's output
 RUN_ID = f"{CTX_PATH}.{RunContext.key('run_id')}"
+WORKFLOW_NAME = f"{CTX_PATH}.{RunContext.key('workflow')}"
 RUN_STATUS = state_path(FinalizeResult.key("status"))  # in the finalize step's output
 
 

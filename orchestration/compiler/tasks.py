@@ -13,6 +13,7 @@ from orchestration.compiler.layout import Entry, Exit, Fragment, Layout, Scope, 
 from orchestration.compiler.paths import (
     RUN_ID,
     TASK_TOKEN,
+    WORKFLOW_NAME,
     error_of,
     join_path,
     result_path,
@@ -167,7 +168,12 @@ def join_wait(layout: Layout, task: Task, catch: list[Asl]) -> TaskState | None:
         function=JOIN_FUNCTION,
         wait_for_token=True,
         payload=JoinWait.template(
-            action="wait", token=JsonPath(TASK_TOKEN), run_id=JsonPath(RUN_ID), task=task.name, needs=list(joined)
+            action="wait",
+            token=JsonPath(TASK_TOKEN),
+            workflow=JsonPath(WORKFLOW_NAME),
+            run_id=JsonPath(RUN_ID),
+            task=task.name,
+            needs=list(joined),
         ),
         result_path=join_path(task.name),
         catch=catch,
@@ -182,6 +188,7 @@ def join_signal(layout: Layout, task: Task) -> TaskState:
         function=JOIN_FUNCTION,
         payload=JoinSignal.template(
             action="signal",
+            workflow=JsonPath(WORKFLOW_NAME),
             run_id=JsonPath(RUN_ID),
             task=task.name,
             result=JsonPath(result_path(task.name)),

@@ -1,18 +1,30 @@
 """The ledger's key layout: the one place its keys, key prefixes and indexes are spelled.
 
-| item         | pk           | sk                                      |
-|--------------|--------------|-----------------------------------------|
-| run          | RUN#<run_id> | RUN                                     |
-| task summary | RUN#<run_id> | TASK#<task>                             |
-| task attempt | RUN#<run_id> | ATTEMPT#<task>#<attempt:03>[#<idx:06>]  |
-| join         | RUN#<run_id> | JOIN#<task>                             |
+Each workflow's items sit under its own partition-key prefix `WF#<workflow>#`, and a run's items
+are split in two partitions, so IAM can tell them apart with `dynamodb:LeadingKeys`:
+
+| item         | pk                              | sk                                      |
+|--------------|---------------------------------|-----------------------------------------|
+| run          | WF#<workflow>#RUN#<run_id>      | RUN                                     |
+| task summary | WF#<workflow>#RUN#<run_id>      | TASK#<task>                             |
+| join         | WF#<workflow>#RUN#<run_id>      | JOIN#<task>                             |
+| task attempt | WF#<workflow>#ATTEMPT#<run_id>  | ATTEMPT#<task>#<attempt:03>[#<idx:06>]  |
+
+A task's function may write only `WF#<its workflow>#ATTEMPT#*` (its attempts); the run partition
+(status, summaries, joins, alert bookkeeping) is written by the platform functions alone. Workflow
+names are `[A-Za-z][A-Za-z0-9_-]*` and run ids `[A-Za-z0-9_-]+`: neither holds `#` or an IAM
+wildcard, so one workflow's prefix never matches another's keys.
 
 The run item also carries gsi1pk = WF#<workflow>, gsi1sk = <created>#<run_id> and
-gsi2pk = STATUS#<status>, gsi2sk = <created>#<run_id>:
+gsi2pk = STATUS#<status>, gsi2sk = <created>#<run_id>, and its `run_id` keys a third index:
 
 - runs of a workflow newest first: query `by_workflow` (gsi1) with ScanIndexForward=False;
-- a run with all its tasks and attempts: query pk = RUN#<run_id>;
-- runs by status: query `by_status` (gsi2).
+- runs by status: query `by_status` (gsi2);
+- a run's workflow from its id alone: query `by_run` (run items only hold a `run_id` attribute);
+- a run with its tasks and attempts: query its run partition and its attempt partition.
+
+Ledgers written before this layout (pk = RUN#<run_id> for every item of a run) stay readable: the
+store falls back to that partition when a run has no item in the new one (see `LEGACY_RUN_PK`).
 """
 
 from __future__ import annotations
@@ -35,26 +47,52 @@ class KeyPrefix:
         return f"{self.text}{rest}"
 
 
-RUN_PK = KeyPrefix("RUN#")
 TASK_SK = KeyPrefix("TASK#")
 ATTEMPT_SK = KeyPrefix("ATTEMPT#")
 JOIN_SK = KeyPrefix("JOIN#")
 WORKFLOW_PK = KeyPrefix("WF#")
 STATUS_PK = KeyPrefix("STATUS#")
+LEGACY_RUN_PK = KeyPrefix("RUN#")  # the layout before per-workflow partitions: read, never written
+
+
+def workflow_key_prefix(workflow: str) -> str:
+    """The start of every partition key of a workflow's items."""
+    return WORKFLOW_PK(f"{workflow}#")
+
+
+def run_pk(workflow: str, run_id: str) -> str:
+    """The partition of a run's item, task summaries and joins."""
+    return f"{workflow_key_prefix(workflow)}RUN#{run_id}"
+
+
+def attempt_pk(workflow: str, run_id: str) -> str:
+    """The partition of a run's task attempts: the only items task functions write."""
+    return f"{workflow_key_prefix(workflow)}ATTEMPT#{run_id}"
+
+
+def attempt_pk_pattern(workflow: str) -> str:
+    """IAM `dynamodb:LeadingKeys` pattern matching every attempt partition of `workflow`."""
+    return attempt_pk(workflow, "*")
+
+
+def run_pk_pattern(workflow: str) -> str:
+    """IAM `dynamodb:LeadingKeys` pattern matching every run partition of `workflow`."""
+    return run_pk(workflow, "*")
 
 
 @dataclass(frozen=True)
 class Index:
-    """A global secondary index and its key attributes."""
+    """A global secondary index and its key attributes (`sk` None: a partition key only)."""
 
     name: str
     pk: str
-    sk: str
+    sk: str | None
 
 
 BY_WORKFLOW = Index("by_workflow", "gsi1pk", "gsi1sk")
 BY_STATUS = Index("by_status", "gsi2pk", "gsi2sk")
-INDEXES = (BY_WORKFLOW, BY_STATUS)
+BY_RUN = Index("by_run", "run_id", None)
+INDEXES = (BY_WORKFLOW, BY_STATUS, BY_RUN)
 GSI_BY_WORKFLOW = BY_WORKFLOW.name
 GSI_BY_STATUS = BY_STATUS.name
 
@@ -68,12 +106,17 @@ class Kind(StrEnum):
     JOIN = "join"
 
 
-def run_key(run_id: str) -> dict[str, str]:
-    return item_key(run_id, RUN_SK)
+def run_key(workflow: str, run_id: str) -> dict[str, str]:
+    return {PK: run_pk(workflow, run_id), SK: RUN_SK}
 
 
-def item_key(run_id: str, sk: str) -> dict[str, str]:
-    return {PK: RUN_PK(run_id), SK: sk}
+def run_item_key(workflow: str, run_id: str, sk: str) -> dict[str, str]:
+    """The key of an item of the run partition (a task summary, a join)."""
+    return {PK: run_pk(workflow, run_id), SK: sk}
+
+
+def attempt_key(workflow: str, run_id: str, task: str, attempt: int, index: int | None) -> dict[str, str]:
+    return {PK: attempt_pk(workflow, run_id), SK: attempt_sk(task, attempt, index)}
 
 
 def attempt_sk(task: str, attempt: int, index: int | None) -> str:
@@ -82,5 +125,5 @@ def attempt_sk(task: str, attempt: int, index: int | None) -> str:
 
 
 def created_sk(created_at: str, run_id: str) -> str:
-    """Sort key of a run in both indexes: by creation time, then run id."""
+    """Sort key of a run in the workflow and status indexes: by creation time, then run id."""
     return f"{created_at}#{run_id}"

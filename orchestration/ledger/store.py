@@ -1,7 +1,9 @@
 """RunLedger: runs, task attempts and task summaries in the ledger table.
 
 Writes are conditional on a status rank (queued/pending 0 < running 1 < terminal 2), so a late or
-duplicated write never moves a run, task or attempt backwards.
+duplicated write never moves a run, task or attempt backwards. A run is addressed by its workflow
+and run id (its items sit under the workflow's key prefix, see `keys`); `find_runs` finds a run's
+workflow from its id.
 """
 
 from __future__ import annotations
@@ -15,17 +17,21 @@ from orchestration.ledger.codec import Item, encode
 from orchestration.ledger.joins import Joins
 from orchestration.ledger.keys import (
     ATTEMPT_SK,
+    BY_RUN,
     BY_STATUS,
     BY_WORKFLOW,
+    LEGACY_RUN_PK,
     PK,
-    RUN_PK,
+    RUN_SK,
     SK,
     STATUS_PK,
     TASK_SK,
     WORKFLOW_PK,
     Index,
     KeyPrefix,
+    attempt_pk,
     run_key,
+    run_pk,
 )
 from orchestration.ledger.records import (
     Attempt,
@@ -64,6 +70,7 @@ class RunLedger:
 
     def set_run_status(
         self,
+        workflow: str,
         run_id: str,
         status: str,
         *,
@@ -85,45 +92,59 @@ class RunLedger:
         if execution_arn is not None:
             sets.append("execution_arn = :x")
             values[":x"] = execution_arn
-        if self._update_run(run_id, "SET " + ", ".join(sets), "status_rank < :r", names, values):
+        if self._update_run(workflow, run_id, "SET " + ", ".join(sets), "status_rank < :r", names, values):
             return True
-        if self.get_run_item(run_id) is None:
-            raise LedgerError(f"run {run_id!r} is not in the ledger table {self.table!r}")
+        if self.get_run_item(workflow, run_id) is None:
+            raise LedgerError(f"run {run_id!r} of workflow {workflow!r} is not in the ledger table {self.table!r}")
         if execution_arn is not None:
             # The run already moved on (e.g. it finished before its starter recorded RUNNING):
             # keep the execution ARN anyway.
-            self._set_once(run_id, "execution_arn", execution_arn)
+            self._set_once(workflow, run_id, "execution_arn", execution_arn)
         return False
 
-    def close_run(self, run_id: str, status: str, *, at: str, error: str) -> bool:
+    def close_run(self, workflow: str, run_id: str, status: str, *, at: str, error: str) -> bool:
         """End a run that no finalize step ended (timeout, abort, a failure before any task ran):
         set its status and close every attempt still running as failed with `error`."""
-        moved = self.set_run_status(run_id, status, at=at, error=error)
-        for att in self._attempts(run_id):
+        moved = self.set_run_status(workflow, run_id, status, at=at, error=error)
+        for att in self._attempts(workflow, run_id):
             if att.status == TaskStatus.RUNNING:
                 self._cut_off(
-                    run_id, att, at, error.split(":", 1)[0], f"the run ended ({status}) while this attempt was running"
+                    workflow,
+                    run_id,
+                    att,
+                    at,
+                    error.split(":", 1)[0],
+                    f"the run ended ({status}) while this attempt was running",
                 )
         return moved
 
-    def _cut_off(self, run_id: str, att: Attempt, at: str, error: str, message: str) -> None:
+    def _cut_off(self, workflow: str, run_id: str, att: Attempt, at: str, error: str, message: str) -> None:
         """Close an attempt that was still running when something outside its code ended it."""
         duration_ms = ms_between(att.started_at, at) or 0
         self._put_final(
+            workflow,
             run_id,
             replace(att, status=TaskStatus.FAILED, ended_at=at, duration_ms=duration_ms, error=error, message=message),
         )
 
-    def _set_once(self, run_id: str, attribute: str, value: str) -> bool:
-        return self._update_run(run_id, "SET #a = :v", "attribute_not_exists(#a)", {"#a": attribute}, {":v": value})
+    def _set_once(self, workflow: str, run_id: str, attribute: str, value: str) -> bool:
+        return self._update_run(
+            workflow, run_id, "SET #a = :v", "attribute_not_exists(#a)", {"#a": attribute}, {":v": value}
+        )
 
     def _update_run(
-        self, run_id: str, update: str, condition: str, names: dict[str, str], values: Mapping[str, str | int | None]
+        self,
+        workflow: str,
+        run_id: str,
+        update: str,
+        condition: str,
+        names: dict[str, str],
+        values: Mapping[str, str | int | None],
     ) -> bool:
         """Update the run's item if it exists and `condition` holds; False (nothing written) otherwise."""
         return self._conditional(
             self.client.update_item,
-            Key=encode(run_key(run_id)),
+            Key=encode(run_key(workflow, run_id)),
             UpdateExpression=update,
             ConditionExpression=f"{EXISTS} AND {condition}",
             ExpressionAttributeNames=names,
@@ -138,30 +159,64 @@ class RunLedger:
             return False
         return True
 
-    def claim_alert(self, run_id: str) -> bool:
+    def claim_alert(self, workflow: str, run_id: str) -> bool:
         """Claim the right to send the run's failure alert: True for exactly one caller."""
-        return self._set_once(run_id, "alerted_at", now_iso())
+        return self._set_once(workflow, run_id, "alerted_at", now_iso())
 
-    def release_alert(self, run_id: str) -> None:
+    def release_alert(self, workflow: str, run_id: str) -> None:
         """Give the claim back (the alert could not be sent) so a retried delivery can send it."""
-        self.client.update_item(TableName=self.table, Key=encode(run_key(run_id)), UpdateExpression="REMOVE alerted_at")
+        self.client.update_item(
+            TableName=self.table, Key=encode(run_key(workflow, run_id)), UpdateExpression="REMOVE alerted_at"
+        )
 
-    def get_run_item(self, run_id: str) -> RunRecord | None:
-        """The run record alone, without its tasks."""
-        got = self.client.get_item(TableName=self.table, Key=encode(run_key(run_id)))
+    def get_run_item(self, workflow: str, run_id: str) -> RunRecord | None:
+        """The run record alone, without its tasks (what the writers read: never the old layout,
+        which a trigger or a task's function has no right to read)."""
+        got = self.client.get_item(TableName=self.table, Key=encode(run_key(workflow, run_id)))
         return run_from_item(got["Item"]) if "Item" in got else None
 
-    def get_run(self, run_id: str, *, attempts: bool = True) -> RunRecord | None:
+    def _locate(self, workflow: str, run_id: str) -> tuple[RunRecord, str, str] | None:
+        """The run record with its run and attempt partitions; a run of a ledger written before
+        per-workflow partitions is found (read-only) in its old partition, which held both."""
+        run = self.get_run_item(workflow, run_id)
+        if run is not None:
+            return run, run_pk(workflow, run_id), attempt_pk(workflow, run_id)
+        legacy = LEGACY_RUN_PK(run_id)
+        got = self.client.get_item(TableName=self.table, Key=encode({PK: legacy, SK: RUN_SK}))
+        if "Item" in got and got["Item"].get("workflow") == {"S": workflow}:
+            return run_from_item(got["Item"]), legacy, legacy
+        return None
+
+    def get_run(self, workflow: str, run_id: str, *, attempts: bool = True) -> RunRecord | None:
         """A run with its tasks; with `attempts=False` only the run and its final task summaries
         are read (what a finished run needs), not every attempt."""
-        run = self.get_run_item(run_id)
-        if run is None:
+        found = self._locate(workflow, run_id)
+        if found is None:
             return None
-        summaries = [summary_from_item(item) for item in self._query_run(run_id, TASK_SK)]
+        run, run_partition, attempt_partition = found
+        summaries = [summary_from_item(item) for item in self._query(run_partition, TASK_SK)]
         if attempts or not summaries:
-            run.attempts = self._attempts(run_id)
+            run.attempts = [attempt_from_item(item) for item in self._query(attempt_partition, ATTEMPT_SK)]
         run.tasks = task_records(run.attempts, summaries)
         return run
+
+    def find_runs(self, run_id: str) -> list[RunRecord]:
+        """The run records with this id, whatever their workflow (oldest first). Scheduled and
+        event run ids hash in their workflow; a run id given by hand may be used by two workflows."""
+        resp = self.client.query(
+            TableName=self.table,
+            IndexName=BY_RUN.name,
+            KeyConditionExpression=f"{BY_RUN.pk} = :p",
+            ExpressionAttributeValues=encode({":p": run_id}),
+        )
+        return sorted((run_from_item(i) for i in resp["Items"]), key=lambda r: (r.created_at, r.workflow))
+
+    def get_run_by_id(self, run_id: str, *, attempts: bool = True) -> RunRecord | None:
+        """`get_run` knowing only the run id; LedgerError when two workflows have a run with it."""
+        workflows = sorted({run.workflow for run in self.find_runs(run_id)})
+        if len(workflows) > 1:
+            raise LedgerError(f"run id {run_id!r} is used by workflows {', '.join(workflows)}: name the workflow")
+        return self.get_run(workflows[0], run_id, attempts=attempts) if workflows else None
 
     def list_runs(self, workflow: str, *, limit: int = 20) -> list[RunRecord]:
         """Runs of a workflow, newest first."""
@@ -182,13 +237,13 @@ class RunLedger:
         )
         return [run_from_item(i) for i in resp["Items"]]
 
-    def _query_run(self, run_id: str, prefix: KeyPrefix) -> list[Item]:
-        """Every item of a run whose sort key starts with `prefix`."""
+    def _query(self, partition: str, prefix: KeyPrefix) -> list[Item]:
+        """Every item of a partition whose sort key starts with `prefix`."""
         items: list[Item] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": f"{PK} = :p AND begins_with({SK}, :s)",
-            "ExpressionAttributeValues": encode({":p": RUN_PK(run_id), ":s": prefix.text}),
+            "ExpressionAttributeValues": encode({":p": partition, ":s": prefix.text}),
         }
         while True:
             resp = self.client.query(**kwargs)
@@ -197,25 +252,29 @@ class RunLedger:
                 return items
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def _attempts(self, run_id: str) -> list[Attempt]:
-        return [attempt_from_item(item) for item in self._query_run(run_id, ATTEMPT_SK)]
+    def _attempts(self, workflow: str, run_id: str, prefix: KeyPrefix = ATTEMPT_SK) -> list[Attempt]:
+        return [attempt_from_item(item) for item in self._query(attempt_pk(workflow, run_id), prefix)]
 
-    def task_attempts(self, run_id: str, task: str) -> list[Attempt]:
+    def task_attempts(self, workflow: str, run_id: str, task: str) -> list[Attempt]:
         """The recorded attempts of one task of a run (items of a for-each included), in key order."""
-        return [attempt_from_item(item) for item in self._query_run(run_id, KeyPrefix(ATTEMPT_SK(f"{task}#")))]
+        return self._attempts(workflow, run_id, KeyPrefix(ATTEMPT_SK(f"{task}#")))
 
     def _put_new(self, item: Item) -> bool:
         """Put an item that must not exist yet; False (nothing written) when it does."""
         return self._conditional(self.client.put_item, Item=item, ConditionExpression=IS_NEW)
 
-    # -- attempts -------------------------------------------------------------------------
+    # -- attempts (the only items a task's function writes) -------------------------------
 
-    def start_attempt(self, run_id: str, task: str, attempt: int, started_at: str, index: int | None = None) -> bool:
+    def start_attempt(
+        self, workflow: str, run_id: str, task: str, attempt: int, started_at: str, index: int | None = None
+    ) -> bool:
         """Record a running attempt; False if this attempt was already recorded (duplicate delivery)."""
-        return self._put_new(attempt_item(run_id, Attempt(task, attempt, TaskStatus.RUNNING, started_at, index=index)))
+        att = Attempt(task, attempt, TaskStatus.RUNNING, started_at, index=index)
+        return self._put_new(attempt_item(workflow, run_id, att))
 
     def end_attempt(
         self,
+        workflow: str,
         run_id: str,
         task: str,
         attempt: int,
@@ -236,18 +295,20 @@ class RunLedger:
         running record for a short attempt, so this write must stand on its own.
         """
         att = Attempt(task, attempt, status, started_at, ended_at, duration_ms, error, message, index, output)
-        return self._put_final(run_id, att)
+        return self._put_final(workflow, run_id, att)
 
-    def _put_final(self, run_id: str, att: Attempt) -> bool:
+    def _put_final(self, workflow: str, run_id: str, att: Attempt) -> bool:
         """Put an attempt's final record unless the ledger holds it as terminal already."""
         return self._conditional(
             self.client.put_item,
-            Item=attempt_item(run_id, att),
+            Item=attempt_item(workflow, run_id, att),
             ConditionExpression=f"{IS_NEW} OR status_rank < :r",
             ExpressionAttributeValues=encode({":r": rank(att.status)}),
         )
 
-    def finalize_tasks(self, run_id: str, outcomes: Mapping[str, Mapping[str, Any]], at: str) -> dict[str, TaskRecord]:
+    def finalize_tasks(
+        self, workflow: str, run_id: str, outcomes: Mapping[str, Mapping[str, Any]], at: str
+    ) -> dict[str, TaskRecord]:
         """Write each task's final summary from the state machine's view; close dangling attempts.
 
         `outcomes` maps task -> {"status", "error"?, "output"?}. An attempt still running for a task
@@ -255,7 +316,7 @@ class RunLedger:
         error. A task that succeeded without any attempt and with the output [] is a for-each over no
         item: its summary says 0 items, so its output reads back as [].
         """
-        attempts = self._attempts(run_id)
+        attempts = self._attempts(workflow, run_id)
         derived = task_records(attempts, [])
         records: dict[str, TaskRecord] = {}
         for name, outcome in sorted(outcomes.items()):
@@ -278,17 +339,18 @@ class RunLedger:
             final = records.get(att.task)
             if att.status == TaskStatus.RUNNING and final is not None and final.status != TaskStatus.SUCCEEDED:
                 self._cut_off(
+                    workflow,
                     run_id,
                     att,
                     at,
                     str(final.error or "States.Timeout"),
                     "the state machine ended this attempt (timeout or abort)",
                 )
-        self._write_summaries(run_id, records.values())
+        self._write_summaries(workflow, run_id, records.values())
         return records
 
-    def _write_summaries(self, run_id: str, records: Iterable[TaskRecord]) -> None:
-        requests = [{"PutRequest": {"Item": summary_item(run_id, rec)}} for rec in records]
+    def _write_summaries(self, workflow: str, run_id: str, records: Iterable[TaskRecord]) -> None:
+        requests = [{"PutRequest": {"Item": summary_item(workflow, run_id, rec)}} for rec in records]
         for i in range(0, len(requests), BATCH_SIZE):
             batch = {self.table: requests[i : i + BATCH_SIZE]}
             while batch:
@@ -297,10 +359,12 @@ class RunLedger:
 
     # -- joins ----------------------------------------------------------------------------
 
-    def join_wait(self, run_id: str, task: str, token: str, needs: list[str]) -> dict[str, Any] | None:
+    def join_wait(self, workflow: str, run_id: str, task: str, token: str, needs: list[str]) -> dict[str, Any] | None:
         """Register a waiting task's token; returns the awaited results if all already arrived."""
-        return self.joins.wait(run_id, task, token, needs)
+        return self.joins.wait(workflow, run_id, task, token, needs)
 
-    def join_signal(self, run_id: str, task: str, result: Any, joins: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    def join_signal(
+        self, workflow: str, run_id: str, task: str, result: Any, joins: list[str]
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Record a finished upstream task; returns (token, results) for every join now complete."""
-        return self.joins.signal(run_id, task, result, joins)
+        return self.joins.signal(workflow, run_id, task, result, joins)

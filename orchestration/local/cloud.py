@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 import time
 import uuid
 import zipfile
@@ -108,6 +109,7 @@ class LocalCloud:
             ),
         )["Role"]["Arn"]
         self.ledger = RunLedger(self.table_name, self.dynamodb)
+        self._deploying = threading.RLock()  # concurrent deliveries may deploy a workflow at once
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
         self.secrets.seed(session)
         self.adapter.install()
@@ -147,6 +149,10 @@ class LocalCloud:
     def deploy(self, workflow: Workflow) -> Deployment:
         """Compile the workflow and create its functions and state machine (once per workflow), after
         those of the workflows it runs."""
+        with self._deploying:
+            return self._deploy(workflow)
+
+    def _deploy(self, workflow: Workflow) -> Deployment:
         existing = self.deployments.get(workflow.name)
         if existing is not None:
             if existing.workflow is not workflow:
@@ -206,6 +212,7 @@ class LocalCloud:
         self,
         run_id: str,
         *,
+        workflow: str | None = None,
         on_progress: Callable[[RunRecord], None] | None = None,
         progress_interval: float = 0.1,
         timeout_seconds: float = 900.0,
@@ -215,7 +222,8 @@ class LocalCloud:
         A run still going after `timeout_seconds` is stopped (ABORTED) so a stuck local run cannot
         hang a test suite or a terminal forever.
         """
-        run = self.ledger.get_run(run_id)
+        workflow = workflow or self.workflow_of(run_id)
+        run = self.ledger.get_run(workflow, run_id)
         if run is None or run.execution_arn is None:
             raise OrchestrationError(f"run {run_id!r} is not in the ledger")
         # Each poll is an emulated API call that competes with the interpreter's threads for the GIL:
@@ -234,7 +242,7 @@ class LocalCloud:
             try:
                 if on_progress and time.monotonic() >= next_progress:
                     began = time.monotonic()
-                    current = self.ledger.get_run(run_id)
+                    current = self.ledger.get_run(workflow, run_id)
                     if current is not None:
                         on_progress(current)
                     # reading a big run is not free: never spend more than a third of the time on it
@@ -250,7 +258,7 @@ class LocalCloud:
             from orchestration.runtime.recorder import record_status
 
             record_status(status_change_event(run.execution_arn, desc), Runtime(ledger=self.ledger))
-        final = self._finished_run(run_id, desc)
+        final = self._finished_run(workflow, run_id, desc)
         assert final is not None
         self._complete_tasks(final)
         return final
@@ -258,7 +266,7 @@ class LocalCloud:
     def _stop(self, execution_arn: str, error: str, cause: str) -> None:
         self.sfn.stop_execution(executionArn=execution_arn, error=error, cause=cause)
 
-    def _finished_run(self, run_id: str, desc: Mapping[str, Any]) -> RunRecord | None:
+    def _finished_run(self, workflow: str, run_id: str, desc: Mapping[str, Any]) -> RunRecord | None:
         """A finished run: its task summaries and outputs come with the execution's output (Finalize
         returns what the ledger holds), so only the run item is read; otherwise, or when the outputs
         were too large to come along, the ledger is read with the attempts (they hold the outputs)."""
@@ -266,12 +274,12 @@ class LocalCloud:
             try:
                 output = FinalizeResult.model_validate_json(desc.get("output") or "{}")
             except PydanticValidationError:
-                return self.ledger.get_run(run_id)
-            run = self.ledger.get_run_item(run_id) if output.outputs else None
+                return self.ledger.get_run(workflow, run_id)
+            run = self.ledger.get_run_item(workflow, run_id) if output.outputs else None
             if run is not None:
                 run.tasks = {name: TaskRecord(name, **t.model_dump()) for name, t in output.tasks.items()}
                 return run
-        return self.ledger.get_run(run_id)
+        return self.ledger.get_run(workflow, run_id)
 
     def run(
         self,
@@ -282,7 +290,7 @@ class LocalCloud:
         **options: Unpack[StartOptions],
     ) -> RunRecord:
         """Start a run (as `start`) and wait for it."""
-        return self.wait(self.start(workflow, params, **options), on_progress=on_progress)
+        return self.wait(self.start(workflow, params, **options), workflow=workflow.name, on_progress=on_progress)
 
     def _complete_tasks(self, run: RunRecord) -> None:
         """List every task of the workflow, PENDING for those the run never reached."""
@@ -304,8 +312,15 @@ class LocalCloud:
             desc.setdefault("stopDate", datetime.now(UTC))
         record_status(status_change_event(execution_arn, {**desc, "status": status}), Runtime(ledger=self.ledger))
 
+    def workflow_of(self, run_id: str) -> str:
+        """The workflow of a run in this cloud's ledger (LedgerError when two have a run with this id)."""
+        run = self.ledger.get_run_by_id(run_id, attempts=False)
+        if run is None:
+            raise OrchestrationError(f"run {run_id!r} is not in the ledger")
+        return run.workflow
+
     def execution_history(self, run_id: str) -> list[dict[str, Any]]:
-        run = self.ledger.get_run(run_id)
+        run = self.ledger.get_run(self.workflow_of(run_id), run_id)
         if run is None or run.execution_arn is None:
             return []
         events: list[dict[str, Any]] = []

@@ -38,10 +38,10 @@ def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         )
     )
     outcomes = {name: {"status": r.status, "error": r.error, "output": r.output} for name, r in event.tasks.items()}
-    records = rt.ledger.finalize_tasks(run.run_id, outcomes, at)
+    records = rt.ledger.finalize_tasks(run.workflow, run.run_id, outcomes, at)
     failed = sorted(n for n, s in statuses.items() if is_failed_like(s))
     error = None if status != RunStatus.FAILED else "tasks failed: " + ", ".join(failed)
-    rt.ledger.set_run_status(run.run_id, status, at=at, error=error)
+    rt.ledger.set_run_status(run.workflow, run.run_id, status, at=at, error=error)
     # Also the execution's output: the run's summary, as the ledger now holds it.
     tasks = {name: TaskSummary.model_validate(rec, from_attributes=True) for name, rec in records.items()}
     result = FinalizeResult(status=status, error=error, tasks=tasks, outputs=True)

@@ -20,10 +20,14 @@ from orchestration.runtime.redact import parsed
 def run_join(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     request = parsed(parse_join_request, payload, "the join function's event")
     if isinstance(request, JoinWait):
-        results = rt.ledger.join_wait(request.run_id, request.task, request.token, list(request.needs))
+        results = rt.ledger.join_wait(
+            request.workflow, request.run_id, request.task, request.token, list(request.needs)
+        )
         released = [(request.token, results)] if results is not None else []
     else:
-        released = rt.ledger.join_signal(request.run_id, request.task, request.result, list(request.joins))
+        released = rt.ledger.join_signal(
+            request.workflow, request.run_id, request.task, request.result, list(request.joins)
+        )
     for token, results in released:
         _release(rt, token, results)
     return JoinResponse(released=len(released)).model_dump()

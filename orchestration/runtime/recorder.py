@@ -62,12 +62,16 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         return {"action": "none", "run_id": run_id, "status": status}  # SUCCEEDED: finalize recorded it
     created = _ensure_run(rt, run_id, workflow, detail)
     if status == ExecutionStatus.RUNNING:
-        moved = ledger.set_run_status(run_id, RunStatus.RUNNING, at=_ms_to_iso(detail.startDate), execution_arn=arn)
+        moved = ledger.set_run_status(
+            workflow, run_id, RunStatus.RUNNING, at=_ms_to_iso(detail.startDate), execution_arn=arn
+        )
         return {"action": "running", "run_id": run_id, "created": created, "moved": moved}
     at = _ms_to_iso(detail.stopDate) or now_iso()
     if arn:
-        ledger.set_run_status(run_id, RunStatus.RUNNING, execution_arn=arn)  # keeps the ARN whatever the status
-    moved = ledger.close_run(run_id, CLOSING[status], at=at, error=_close_reason(status, detail))
+        ledger.set_run_status(
+            workflow, run_id, RunStatus.RUNNING, execution_arn=arn
+        )  # keeps the ARN whatever the status
+    moved = ledger.close_run(workflow, run_id, CLOSING[status], at=at, error=_close_reason(status, detail))
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, status, detail)
     return {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
 
@@ -121,10 +125,10 @@ def _alert_once(rt: Runtime, run_id: str, workflow: str, status: str, detail: St
     """Claim the run's alert with a conditional write, then publish; False when already alerted."""
     if not rt.alert_topic_arn or rt.sns is None:
         return False
-    if not rt.ledger.claim_alert(run_id):
+    if not rt.ledger.claim_alert(workflow, run_id):
         logger.info("alert already sent for this run", extra={"run_id": run_id})
         return False
-    run = rt.ledger.get_run(run_id)
+    run = rt.ledger.get_run(workflow, run_id)
     failed = sorted(n for n, t in (run.tasks if run else {}).items() if is_failed_like(t.status))
     body = {
         "workflow": workflow,
@@ -146,6 +150,6 @@ def _alert_once(rt: Runtime, run_id: str, workflow: str, status: str, detail: St
         )
     except Exception:
         # Release the claim so the retried delivery can alert.
-        rt.ledger.release_alert(run_id)
+        rt.ledger.release_alert(workflow, run_id)
         raise
     return True

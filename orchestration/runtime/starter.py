@@ -88,7 +88,7 @@ def start_run(
     )
     first = ledger.create_run(record)
     if not first:
-        existing = ledger.get_run_item(run_id)
+        existing = ledger.get_run_item(workflow.name, run_id)
         if existing is not None and (existing.execution_arn or workflow.type != "STANDARD"):
             # Already started (or Express, where a second start would not be deduplicated).
             return Started("duplicate", run_id, existing.execution_arn)
@@ -101,7 +101,10 @@ def start_run(
         return Started("duplicate", run_id)
     arn = str(resp["executionArn"])
     # A Standard start with the same name and input succeeds again (idempotent), so concurrent
-    # deliveries all get here: only the one that records RUNNING started it, the others are duplicates.
-    if not ledger.set_run_status(run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn):
+    # deliveries all get here. The one that created the record started the run, even when the run
+    # ended before this RUNNING write (it then moves nothing); of the others, only one that records
+    # RUNNING resumed a start that failed half-way, the rest are duplicates.
+    moved = ledger.set_run_status(workflow.name, run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn)
+    if not first and not moved:
         return Started("duplicate", run_id, arn)
     return Started("started" if first else "resumed", run_id, arn)

@@ -85,11 +85,13 @@ def start_child(event: ChildStart, workflow: Workflow, task: Task, rt: Runtime) 
     child, run = task.subflow.workflow, event.run
     moment = parse_iso(event.entered)
     started = iso(moment) if moment else now_iso()
-    attempt = claim_attempt(rt.ledger, run.run_id, task.name, started)
+    attempt = claim_attempt(rt.ledger, run.workflow, run.run_id, task.name, started)
     try:
         params = _child_params(workflow, task, event, rt, attempt)
     except Exception as exc:
-        _end_attempt(rt.ledger, run.run_id, task.name, attempt, started, error=type(exc).__name__, message=str(exc))
+        _end_attempt(
+            rt.ledger, run.workflow, run.run_id, task.name, attempt, started, error=type(exc).__name__, message=str(exc)
+        )
         raise
     run_id = child_run_id(run.run_id, task.name, attempt)
     link = ParentLink(run_id=run.run_id, workflow=run.workflow, task=task.name, attempt=attempt)
@@ -118,15 +120,15 @@ def start_child(event: ChildStart, workflow: Workflow, task: Task, rt: Runtime) 
     ).model_dump()
 
 
-def claim_attempt(ledger: RunLedger, run_id: str, task: str, started: str) -> int:
+def claim_attempt(ledger: RunLedger, workflow: str, run_id: str, task: str, started: str) -> int:
     """The attempt number of the attempt that started at `started`: the one already recorded with
     that start (this step ran before and its answer was lost), else the next free number."""
-    previous = ledger.task_attempts(run_id, task)
+    previous = ledger.task_attempts(workflow, run_id, task)
     for att in previous:
         if att.started_at == started:
             return att.attempt
     attempt = max((a.attempt for a in previous), default=0) + 1
-    while not ledger.start_attempt(run_id, task, attempt, started):
+    while not ledger.start_attempt(workflow, run_id, task, attempt, started):
         attempt += 1
     return attempt
 
@@ -160,10 +162,19 @@ def end_child(event: ChildEnd, task: Task, rt: Runtime) -> dict[str, Any]:
         }
         key = artifact_key(run.workflow, run.run_id, task.name, started.attempt)
         value = rt.need_artifacts().offload(output, limit=event.limit, key=key)
-        _end_attempt(rt.ledger, run.run_id, task.name, started.attempt, started.started_at, output=value)
+        _end_attempt(rt.ledger, run.workflow, run.run_id, task.name, started.attempt, started.started_at, output=value)
         return TaskResponse(output=value).model_dump()
     error, message = _failure(execution, started.run_id, child.name, rt.ledger)
-    _end_attempt(rt.ledger, run.run_id, task.name, started.attempt, started.started_at, error=error, message=message)
+    _end_attempt(
+        rt.ledger,
+        run.workflow,
+        run.run_id,
+        task.name,
+        started.attempt,
+        started.started_at,
+        error=error,
+        message=message,
+    )
     _raise(error, message)
 
 
@@ -178,7 +189,7 @@ def _failure(execution: dict[str, Any], run_id: str, workflow: str, ledger: RunL
             described = None
     status = described.get("Status") if isinstance(described, dict) else None
     if status in CHILD_ERRORS:
-        record = ledger.get_run_item(run_id)
+        record = ledger.get_run_item(workflow, run_id)
         detail = record.error if record is not None and record.error else described.get("Error")
         return CHILD_ERRORS[status], f"run {run_id} of workflow {workflow!r} ended {status}" + (
             f": {detail}" if detail else ""
@@ -191,6 +202,7 @@ def _failure(execution: dict[str, Any], run_id: str, workflow: str, ledger: RunL
 
 def _end_attempt(
     ledger: RunLedger,
+    workflow: str,
     run_id: str,
     task: str,
     attempt: int,
@@ -202,6 +214,7 @@ def _end_attempt(
 ) -> None:
     ended = now_iso()
     ledger.end_attempt(
+        workflow,
         run_id,
         task,
         attempt,

@@ -42,7 +42,9 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     started = now_iso()
     t0 = time.perf_counter()
     running = threading.Timer(
-        RUNNING_RECORD_DELAY_SECONDS, rt.ledger.start_attempt, (run_id, name, attempt, started, event.index)
+        RUNNING_RECORD_DELAY_SECONDS,
+        rt.ledger.start_attempt,
+        (workflow.name, run_id, name, attempt, started, event.index),
     )
     running.daemon = True
     running.start()
@@ -61,6 +63,7 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     message = _error_text(failure) if failure else None
     _settle(running)
     rt.ledger.end_attempt(
+        workflow.name,
         run_id,
         name,
         attempt,

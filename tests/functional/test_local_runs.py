@@ -202,7 +202,7 @@ def test_for_each_respects_the_concurrency_limit(cloud: LocalCloud) -> None:
     assert final["tasks"]["square"]["attempts"] == 1
     assert final["outputs"] is True and final["tasks"]["square"]["output"] == [i * i for i in range(12)]
     # the run's view equals what the ledger holds (the outputs are in the attempt items)
-    ledger_view = cloud.ledger.get_run(record.run_id)
+    ledger_view = cloud.ledger.get_run_by_id(record.run_id)
     assert ledger_view is not None
     assert {n: {**t.as_dict(), "items": t.items} for n, t in ledger_view.tasks.items()} == final["tasks"]
 
@@ -251,7 +251,7 @@ def test_retries_really_happen_and_do_not_wait_in_real_time(cloud: LocalCloud) -
     assert record.tasks["flaky"].attempts == 3
     assert elapsed < 2.0
     assert cloud.adapter.clock.sleeps[len(slept_before) :] == [30.0, 60.0]  # the virtual clock took the waits
-    run = cloud.ledger.get_run(record.run_id)
+    run = cloud.ledger.get_run_by_id(record.run_id)
     assert run is not None
     assert [(a.attempt, a.status, a.error) for a in run.attempts] == [
         (1, "FAILED", "SourceNotReady"),
@@ -442,10 +442,13 @@ def test_ledger_is_monotonic(cloud: LocalCloud) -> None:
     record = cloud.run(wf)
     ledger = cloud.ledger
     # a late duplicate RUNNING record and a stale end are refused
-    assert ledger.start_attempt(record.run_id, "only", 1, "2020-01-01T00:00:00.000Z") is False
-    assert ledger.end_attempt(record.run_id, "only", 1, "FAILED", started_at="x", ended_at="y", duration_ms=1) is False
-    assert ledger.set_run_status(record.run_id, "RUNNING") is False
-    run = ledger.get_run(record.run_id)
+    assert ledger.start_attempt(wf.name, record.run_id, "only", 1, "2020-01-01T00:00:00.000Z") is False
+    assert (
+        ledger.end_attempt(wf.name, record.run_id, "only", 1, "FAILED", started_at="x", ended_at="y", duration_ms=1)
+        is False
+    )
+    assert ledger.set_run_status(wf.name, record.run_id, "RUNNING") is False
+    run = ledger.get_run_by_id(record.run_id)
     assert run is not None
     assert run.status == "SUCCEEDED"
     assert run.tasks["only"].status == "SUCCEEDED"

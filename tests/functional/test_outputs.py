@@ -45,7 +45,7 @@ OUTPUTS = outputs_workflow()
 
 
 def check_outputs(cloud: LocalCloud, run_id: str) -> None:
-    record = cloud.ledger.get_run(run_id)
+    record = cloud.ledger.get_run_by_id(run_id)
     assert record is not None
     tasks = record.tasks
     assert tasks["small"].output == {"b": 2, "a": 1}
@@ -70,10 +70,10 @@ def test_wait_returns_what_the_ledger_records(
     run_id = f"outputs-{carried}"
     record = cloud.run(OUTPUTS, run_id=run_id)
     assert record.status == "SUCCEEDED_WITH_FAILURES"
-    assert record.attempts == ([] if carried else cloud.ledger.get_run(run_id).attempts)  # type: ignore[union-attr]
+    assert record.attempts == ([] if carried else cloud.ledger.get_run_by_id(run_id).attempts)  # type: ignore[union-attr]
     assert {name: t.output for name, t in record.tasks.items()} == {
         name: t.output
-        for name, t in cloud.ledger.get_run(run_id).tasks.items()  # type: ignore[union-attr]
+        for name, t in cloud.ledger.get_run_by_id(run_id).tasks.items()  # type: ignore[union-attr]
     }
     check_outputs(cloud, run_id)
 

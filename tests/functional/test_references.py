@@ -205,7 +205,7 @@ def test_a_reference_outside_the_runs_prefix_is_refused_not_fetched(
         direct(cloud, "consume", inputs={"forge": ref, "forge_big": {}}, attempt=retry)
     assert f"s3://{BUCKET}/runs/forged/direct-1/" in str(err.value) and "nothing was read" in str(err.value)
     assert not spy.reads
-    (attempt,) = [a for a in cloud.ledger.task_attempts("direct-1", "consume") if a.attempt == retry + 1]
+    (attempt,) = [a for a in cloud.ledger.task_attempts(FORGED.name, "direct-1", "consume") if a.attempt == retry + 1]
     assert (attempt.status, attempt.error, attempt.message) == ("FAILED", "ArtifactError", str(err.value))
 
 

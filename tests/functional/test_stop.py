@@ -36,7 +36,7 @@ def n_shape(slow_seconds: float) -> Workflow:
 def test_a_run_stopped_while_a_task_waits_on_a_join_ends_aborted(cloud: LocalCloud) -> None:
     wf = n_shape(slow_seconds=1.0)
     run_id = cloud.start(wf)
-    run = cloud.ledger.get_run_item(run_id)
+    run = cloud.ledger.get_run_item(wf.name, run_id)
     assert run is not None and run.execution_arn is not None
     time.sleep(0.4)  # b is done and d waits for a's signal
     cloud.sfn.stop_execution(executionArn=run.execution_arn, error="Stopped", cause="by an operator")

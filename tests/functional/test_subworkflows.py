@@ -87,7 +87,7 @@ def test_a_parent_runs_a_child_and_both_runs_are_in_the_ledger_linked(cloud: Loc
     assert record.definition_hash == cloud.deployments[child.name].definition_hash
     assert record.execution_arn and record.execution_arn.endswith(":child_load:pc-ok-sub-1")
     assert record.started_at and record.ended_at
-    full = cloud.ledger.get_run("pc-ok-sub-1")
+    full = cloud.ledger.get_run_by_id("pc-ok-sub-1")
     assert full is not None and full.tasks["load"].status == "SUCCEEDED"
     # The task's output names the child run; a downstream task receives it.
     assert received["pc-ok"] == {
@@ -127,7 +127,7 @@ def test_each_retry_of_the_task_starts_a_new_child_run(cloud: LocalCloud) -> Non
         ("pc-retry-sub-2", "FAILED", 2),
         ("pc-retry-sub-3", "FAILED", 3),
     ]
-    full = cloud.ledger.get_run("pc-retry")
+    full = cloud.ledger.get_run_by_id("pc-retry")
     assert full is not None
     attempts = [(a.attempt, a.status, a.error) for a in full.attempts if a.task == "sub"]
     assert attempts == [(n, "FAILED", "SubWorkflow.Failed") for n in (1, 2, 3)]
@@ -165,7 +165,7 @@ def test_a_task_timeout_stops_the_child(cloud: LocalCloud) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert cloud.sfn.describe_execution(executionArn=record.execution_arn)["status"] == "ABORTED"
-    load_attempt = cloud.ledger.get_run("pc-timeout-sub-1")
+    load_attempt = cloud.ledger.get_run_by_id("pc-timeout-sub-1")
     assert load_attempt is not None and load_attempt.tasks["load"].status == "FAILED"  # cut off by the stop
 
 
@@ -174,7 +174,7 @@ def test_stopping_the_parent_stops_the_child(cloud: LocalCloud) -> None:
     deadline = time.monotonic() + 10
     while not children_of(cloud, "pc-stop") and time.monotonic() < deadline:
         time.sleep(0.01)
-    started = cloud.ledger.get_run("pc-stop")
+    started = cloud.ledger.get_run_by_id("pc-stop")
     assert started is not None and started.execution_arn is not None
     cloud.sfn.stop_execution(executionArn=started.execution_arn)
     run = cloud.wait("pc-stop")
@@ -193,7 +193,7 @@ def test_the_recorder_links_a_child_execution_it_has_not_seen(cloud: LocalCloud)
     )["executionArn"]
     desc = cloud.sfn.describe_execution(executionArn=execution)
     record_status(status_change_event(execution, {**desc, "status": "RUNNING"}), Runtime(ledger=cloud.ledger))
-    record = cloud.ledger.get_run_item("adopted")
+    record = cloud.ledger.get_run_item(child.name, "adopted")
     assert record is not None
     assert (record.parent_run_id, record.parent_workflow, record.parent_task) == ("elsewhere", "parent", "sub")
     assert record.trigger["type"] == "workflow" and record.trigger["parent_attempt"] == 4

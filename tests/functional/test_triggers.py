@@ -126,12 +126,12 @@ def test_recorder_closes_runs_and_alerts_once(cloud: LocalCloud) -> None:
     first, second = record_status(event, rt), record_status(event, rt)
     assert first["alerted"] is True and second["alerted"] is False
     assert len(topic.published) == 1 and "TIMED_OUT" in topic.published[0]["Subject"]
-    run = cloud.ledger.get_run("rec-1")
+    run = cloud.ledger.get_run_by_id("rec-1")
     assert run is not None and (run.status, run.workflow, run.params) == ("TIMED_OUT", "x", {"a": 1})
     assert run.error == "States.Timeout: execution timed out"
     # A late RUNNING event never moves the run backwards; SUCCEEDED is left to the finalize step.
     record_status({**event, "detail": {**detail, "status": "RUNNING"}}, rt)
-    assert cloud.ledger.get_run("rec-1").status == "TIMED_OUT"  # type: ignore[union-attr]
+    assert cloud.ledger.get_run_by_id("rec-1").status == "TIMED_OUT"  # type: ignore[union-attr]
     assert record_status({**event, "detail": {**detail, "status": "SUCCEEDED"}}, rt)["action"] == "none"
     assert record_status({"detail": {}}, rt)["action"] == "ignored"
 

@@ -88,7 +88,7 @@ def test_a_run_through_the_deployed_state_machine(deployed: DeployedStack, ledge
     execution = _start(deployed, "daily_etl", "deployed-etl-1", {"rows": 40})
     desc = deployed.wait(execution)
     assert desc["status"] == "SUCCEEDED", desc
-    run = ledger.get_run("deployed-etl-1")
+    run = ledger.get_run_by_id("deployed-etl-1")
     assert run is not None and run.status == "SUCCEEDED"  # created and closed by the finalize function
     assert {n: t.status for n, t in run.tasks.items()} == dict.fromkeys(
         ["extract", "transform", "load", "quality_check", "publish"], "SUCCEEDED"
@@ -98,7 +98,7 @@ def test_a_run_through_the_deployed_state_machine(deployed: DeployedStack, ledge
 def test_a_join_releases_through_the_deployed_join_function(deployed: DeployedStack, ledger: RunLedger) -> None:
     execution = _start(deployed, "n_shape", "deployed-n-1", {"scale": 0.0})
     assert deployed.wait(execution)["status"] == "SUCCEEDED"
-    run = ledger.get_run("deployed-n-1")
+    run = ledger.get_run_by_id("deployed-n-1")
     assert run is not None and run.status == "SUCCEEDED" and len(run.tasks) == 5
 
 
@@ -114,7 +114,7 @@ def test_an_event_through_the_deployed_rule_starts_one_run(deployed: DeployedSta
     executions = deployed.sfn.list_executions(stateMachineArn=deployed.state_machine_arn("file_arrival"))["executions"]
     assert [e["name"] for e in executions].count(run_id) == 1
     deployed.wait(results[0][0]["result"]["execution_arn"])
-    run = ledger.get_run(run_id)
+    run = ledger.get_run_by_id(run_id)
     assert run is not None and run.status == "SUCCEEDED"
     assert run.params == {"bucket": "my-landing-bucket", "key": "incoming/2026/orders.csv", "priority": 5}
     assert run.trigger["type"] == "event" and run.trigger["name"] == "csv_arrived"
@@ -148,7 +148,7 @@ def test_a_custom_event_maps_its_fields_to_parameters(deployed: DeployedStack, l
     result = delivery["result"]
     assert result["status"] == "started"
     deployed.wait(result["execution_arn"])
-    run = ledger.get_run(result["run_id"])
+    run = ledger.get_run_by_id(result["run_id"])
     assert run is not None and run.status == "SUCCEEDED"
     assert run.params == {"bucket": "my-landing-bucket", "key": "reports/q4.csv", "priority": 7}
 
@@ -161,7 +161,7 @@ def test_a_schedule_firing_runs_with_its_scheduled_time(deployed: DeployedStack,
     assert first["status"] == "started"
     assert (again["status"], again["run_id"]) == ("duplicate", first["run_id"])
     deployed.wait(first["execution_arn"])
-    run = ledger.get_run(first["run_id"])
+    run = ledger.get_run_by_id(first["run_id"])
     assert run is not None and run.status == "SUCCEEDED"
     assert run.logical_date == "2026-11-23T05:00:00.000Z"
     assert run.params["key"] == "daily/summary.csv"
@@ -175,7 +175,7 @@ def test_a_failed_run_alerts_once(deployed: DeployedStack, ledger: RunLedger, al
     execution = _start(deployed, "daily_etl", "deployed-etl-fail", {"rows": 3, "min_rows": 50})
     assert deployed.wait(execution)["status"] == "FAILED"  # wait() also emits the status change once
     deployed.emit_status_change(execution)  # EventBridge delivers it again
-    run = ledger.get_run("deployed-etl-fail")
+    run = ledger.get_run_by_id("deployed-etl-fail")
     assert run is not None and run.status == "FAILED"
     messages = alerts()
     assert len(messages) == 1
@@ -189,7 +189,7 @@ def test_the_recorder_closes_an_aborted_run_and_records_unknown_executions(
     alerts()
     execution = _start(deployed, "n_shape", "deployed-abort", {"scale": 0.3})
     deployed.emit_status_change(execution)  # RUNNING: the run was started from "the console"
-    run = ledger.get_run("deployed-abort")
+    run = ledger.get_run_by_id("deployed-abort")
     assert run is not None and run.trigger["type"] == "external" and run.execution_arn == execution
     for _ in range(500):  # moto's interpreter cannot stop an execution before its thread has started it
         if len(deployed.sfn.get_execution_history(executionArn=execution)["events"]) > 2:
@@ -197,7 +197,7 @@ def test_the_recorder_closes_an_aborted_run_and_records_unknown_executions(
         time.sleep(0.01)
     deployed.sfn.stop_execution(executionArn=execution, error="Stopped", cause="by an operator")
     assert deployed.wait(execution)["status"] == "ABORTED"
-    run = ledger.get_run("deployed-abort")
+    run = ledger.get_run_by_id("deployed-abort")
     assert run is not None and run.status == "ABORTED"
     assert alerts() == []  # an abort is an operator's decision, not a failure to page about
 
@@ -206,8 +206,8 @@ def test_a_parent_runs_its_deployed_child(deployed: DeployedStack, ledger: RunLe
     """The parent's placeholder holds the child's state machine ARN; the child run is linked."""
     execution = _start(deployed, "nightly", "deployed-parent-1", {"day": "2026-01-02"})
     assert deployed.wait(execution)["status"] == "SUCCEEDED"
-    run = ledger.get_run("deployed-parent-1")
+    run = ledger.get_run_by_id("deployed-parent-1")
     assert run is not None and run.tasks["publish_day"].status == "SUCCEEDED"
-    child = ledger.get_run("deployed-parent-1-publish_day-1")
+    child = ledger.get_run_by_id("deployed-parent-1-publish_day-1")
     assert child is not None and child.status == "SUCCEEDED" and child.workflow == "publish"
     assert (child.parent_run_id, child.parent_task) == ("deployed-parent-1", "publish_day")

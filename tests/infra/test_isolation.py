@@ -1,6 +1,7 @@
 """Isolation by workflow, proven on the synthesized policies (tests/infra/policy.py evaluates them):
-a task's role reaches only its own workflow's artifacts; a state machine invokes only its own
-functions; a trigger starts only its own workflow."""
+a task's role reaches only its own workflow's artifacts and writes only its own workflow's attempt
+items in the ledger; only the platform functions change a run; a state machine invokes only its own
+functions; a trigger starts and records only its own workflow's runs."""
 
 from __future__ import annotations
 
@@ -107,3 +108,79 @@ def test_the_evaluator_denies_what_no_statement_allows_and_fails_closed_on_unkno
     assert not t.allowed("Role", "dynamodb:GetItem", "t", {"dynamodb:LeadingKeys": ["WF#b#r1"]})
     assert not t.allowed("Role", "sqs:SendMessage", "q", {"aws:x": ["1"]})
     assert cdk.Aws.ACCOUNT_ID  # the evaluator's pseudo parameters stand for these
+
+
+def _platform_role(synth: Synth, fn: Any) -> str:
+    assert fn.role is not None
+    return _id(synth, fn.role)
+
+
+def _ledger(synth: Synth, template: Template) -> str:
+    table = _id(synth, synth.stack.platform.ledger.table)
+    return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{template.name(table)}"
+
+
+def _keys(pk: str) -> dict[str, list[str]]:
+    return {"dynamodb:LeadingKeys": [pk]}
+
+
+WRITES = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem")
+
+
+def test_a_task_role_writes_only_its_own_workflows_attempts(synth: Synth, template: Template) -> None:
+    table, role = _ledger(synth, template), _task_role(synth, "daily_etl", "extract")
+    own = _keys("WF#daily_etl#ATTEMPT#r1")
+    assert template.allowed(role, "dynamodb:PutItem", table, own)
+    # another workflow's attempts, a workflow whose name starts the same, the old layout: denied
+    for pk in ("WF#n_shape#ATTEMPT#r1", "WF#daily_etl_copy#ATTEMPT#r1", "RUN#r1"):
+        assert not template.allowed(role, "dynamodb:PutItem", table, _keys(pk)), pk
+    # its own run's status, summaries, joins and alert claim live in the run partition: denied
+    for action in (*WRITES, "dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"):
+        assert not template.allowed(role, action, table, _keys("WF#daily_etl#RUN#r1")), action
+    # no update, batch write, read or delete even of its own attempts; no index
+    for action in ("dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:DeleteItem"):
+        assert not template.allowed(role, action, table, own), action
+    assert not template.allowed(role, "dynamodb:Query", f"{table}/index/by_workflow", _keys("WF#daily_etl"))
+    # a request naming two partitions must match the pattern for every one of them
+    both = {"dynamodb:LeadingKeys": ["WF#daily_etl#ATTEMPT#r1", "WF#n_shape#ATTEMPT#r1"]}
+    assert not template.allowed(role, "dynamodb:PutItem", table, both)
+
+
+def test_a_run_workflow_task_records_its_child_run_and_nothing_else(synth: Synth, template: Template) -> None:
+    table, role = _ledger(synth, template), _task_role(synth, "nightly", "publish_day")
+    assert template.allowed(role, "dynamodb:Query", table, _keys("WF#nightly#ATTEMPT#r1"))
+    assert template.allowed(role, "dynamodb:PutItem", table, _keys("WF#nightly#ATTEMPT#r1"))
+    assert template.allowed(role, "dynamodb:PutItem", table, _keys("WF#publish#RUN#r1-publish_day-1"))
+    assert template.allowed(role, "dynamodb:GetItem", table, _keys("WF#publish#RUN#r1-publish_day-1"))
+    assert not template.allowed(role, "dynamodb:UpdateItem", table, _keys("WF#nightly#RUN#r1"))
+    assert not template.allowed(role, "dynamodb:PutItem", table, _keys("WF#daily_etl#RUN#r1"))
+
+
+def test_a_trigger_writes_only_its_own_workflows_runs(synth: Synth, template: Template) -> None:
+    dep = synth.stack.workflows["file_arrival"]
+    assert dep.triggers is not None
+    table, role = _ledger(synth, template), _platform_role(synth, dep.triggers.function)
+    for action in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"):
+        assert template.allowed(role, action, table, _keys("WF#file_arrival#RUN#e-1")), action
+        assert not template.allowed(role, action, table, _keys("WF#daily_etl#RUN#e-1")), action
+        assert not template.allowed(role, action, table, _keys("WF#file_arrival#ATTEMPT#e-1")), action
+
+
+def test_only_platform_functions_change_any_run(synth: Synth, template: Template) -> None:
+    table = _ledger(synth, template)
+    functions = synth.stack.platform.functions
+    for fn in (functions.finalize, functions.join, synth.stack.recorder):
+        role = _platform_role(synth, fn)
+        for pk in ("WF#daily_etl#RUN#r1", "WF#n_shape#RUN#r9"):
+            assert template.allowed(role, "dynamodb:UpdateItem", table, _keys(pk))
+    task_roles = {
+        _task_role(synth, name, task) for name, dep in synth.stack.workflows.items() for task in dep.task_functions
+    }
+    trigger_roles = {
+        _platform_role(synth, dep.triggers.function)
+        for dep in synth.stack.workflows.values()
+        if dep.triggers is not None
+    }
+    for role in task_roles | trigger_roles:
+        assert not template.allowed(role, "dynamodb:UpdateItem", table, _keys("WF#daily_etl#RUN#r1"))
+        assert not template.allowed(role, "dynamodb:BatchWriteItem", table, _keys("WF#daily_etl#RUN#r1"))

@@ -114,7 +114,7 @@ def test_a_task_runs_from_the_asset_alone_in_a_lambda_like_runtime(
     assert origins["pydantic"].startswith(str(lambda_python.parent.parent))
     assert result["importable"] == []
 
-    run = ledger.get_run("r1")
+    run = ledger.get_run_by_id("r1")
     assert run is not None
     ((attempt),) = run.attempts
     assert (attempt.task, attempt.attempt, attempt.status) == ("size", 1, TaskStatus.SUCCEEDED)

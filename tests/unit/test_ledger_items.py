@@ -73,7 +73,7 @@ def update(key: Item, expression: str, **more: Any) -> Call:
 
 RUN_ITEM = typed(
     {
-        "pk": "RUN#r1",
+        "pk": "WF#etl#RUN#r1",
         "sk": "RUN",
         "kind": "run",
         "run_id": "r1",
@@ -101,10 +101,10 @@ RUN = RunRecord(
     trigger={"kind": "schedule", "id": "s"},
     definition_hash="abc",
 )
-RUN_KEY = typed({"pk": "RUN#r1", "sk": "RUN"})
+RUN_KEY = typed({"pk": "WF#etl#RUN#r1", "sk": "RUN"})
 FAILED_ATTEMPT_ITEM = typed(
     {
-        "pk": "RUN#r1",
+        "pk": "WF#etl#ATTEMPT#r1",
         "sk": "ATTEMPT#extract#001",
         "kind": "attempt",
         "task": "extract",
@@ -120,7 +120,7 @@ FAILED_ATTEMPT_ITEM = typed(
 )
 RUNNING_ITEM_ATTEMPT = typed(
     {
-        "pk": "RUN#r1",
+        "pk": "WF#etl#ATTEMPT#r1",
         "sk": "ATTEMPT#fan#001#000007",
         "kind": "attempt",
         "task": "fan",
@@ -134,7 +134,7 @@ RUNNING_ITEM_ATTEMPT = typed(
 SUMMARY_ITEMS = [
     typed(
         {
-            "pk": "RUN#r1",
+            "pk": "WF#etl#RUN#r1",
             "sk": "TASK#extract",
             "kind": "task",
             "task": "extract",
@@ -148,7 +148,7 @@ SUMMARY_ITEMS = [
     ),
     typed(
         {
-            "pk": "RUN#r1",
+            "pk": "WF#etl#RUN#r1",
             "sk": "TASK#fan",
             "kind": "task",
             "task": "fan",
@@ -162,7 +162,7 @@ SUMMARY_ITEMS = [
     ),
     typed(
         {
-            "pk": "RUN#r1",
+            "pk": "WF#etl#RUN#r1",
             "sk": "TASK#skipped",
             "kind": "task",
             "task": "skipped",
@@ -203,7 +203,7 @@ def test_a_child_run_item_adds_its_parent_and_reads_back() -> None:
         {"parent_run_id": "r1", "parent_workflow": "etl", "parent_task": "load"}
     )
     assert item["trigger"] == {"S": '{"parent_run_id": "r1", "parent_task": "load", "type": "workflow"}'}
-    read = RunLedger("T", FakeDynamo(get_item=[{"Item": item}])).get_run_item("r1.load.2")
+    read = RunLedger("T", FakeDynamo(get_item=[{"Item": item}])).get_run_item("load", "r1.load.2")
     assert read == child
 
 
@@ -215,8 +215,8 @@ def test_a_run_id_taken_writes_nothing() -> None:
 def test_a_run_status_update() -> None:
     client = FakeDynamo()
     ledger = RunLedger("T", client)
-    assert ledger.set_run_status("r1", "RUNNING", at=T1, execution_arn="arn:x") is True
-    assert ledger.set_run_status("r1", "FAILED", at=T2, error="tasks failed: a") is True
+    assert ledger.set_run_status("etl", "r1", "RUNNING", at=T1, execution_arn="arn:x") is True
+    assert ledger.set_run_status("etl", "r1", "FAILED", at=T2, error="tasks failed: a") is True
     condition = "attribute_exists(pk) AND status_rank < :r"
     assert client.calls == [
         update(
@@ -242,7 +242,7 @@ def test_a_run_status_update() -> None:
 
 def test_a_stale_status_keeps_the_execution_arn_once() -> None:
     client = FakeDynamo(update_item=[ConditionFailed()], get_item=[{"Item": RUN_ITEM}])
-    assert RunLedger("T", client).set_run_status("r1", "RUNNING", execution_arn="arn:x") is False
+    assert RunLedger("T", client).set_run_status("etl", "r1", "RUNNING", execution_arn="arn:x") is False
     assert client.calls[1:] == [
         ("get_item", {"TableName": "T", "Key": RUN_KEY}),
         update(
@@ -257,16 +257,16 @@ def test_a_stale_status_keeps_the_execution_arn_once() -> None:
 
 def test_a_status_for_a_missing_run_is_an_error() -> None:
     client = FakeDynamo(update_item=[ConditionFailed()], get_item=[{}])
-    with pytest.raises(LedgerError, match="run 'r1' is not in the ledger table 'T'"):
-        RunLedger("T", client).set_run_status("r1", "RUNNING")
+    with pytest.raises(LedgerError, match="run 'r1' of workflow 'etl' is not in the ledger table 'T'"):
+        RunLedger("T", client).set_run_status("etl", "r1", "RUNNING")
 
 
 def test_the_alert_claim() -> None:
     client = FakeDynamo(update_item=[{}, ConditionFailed(), {}])
     ledger = RunLedger("T", client)
-    assert ledger.claim_alert("r1") is True
-    assert ledger.claim_alert("r1") is False
-    ledger.release_alert("r1")
+    assert ledger.claim_alert("etl", "r1") is True
+    assert ledger.claim_alert("etl", "r1") is False
+    ledger.release_alert("etl", "r1")
     claim = client.calls[0][1]
     assert claim["ConditionExpression"] == ONCE
     assert claim["ExpressionAttributeNames"] == {"#a": "alerted_at"}
@@ -277,14 +277,25 @@ def test_the_alert_claim() -> None:
 def test_attempt_items() -> None:
     client = FakeDynamo()
     ledger = RunLedger("T", client)
-    assert ledger.start_attempt("r1", "extract", 1, T1) is True
-    assert ledger.start_attempt("r1", "fan", 2, T1, index=7) is True
+    assert ledger.start_attempt("etl", "r1", "extract", 1, T1) is True
+    assert ledger.start_attempt("etl", "r1", "fan", 2, T1, index=7) is True
     long = "bad " * 600
     ledger.end_attempt(
-        "r1", "extract", 1, "FAILED", started_at=T1, ended_at=T2, duration_ms=1250, error="ValueError", message=long
+        "etl",
+        "r1",
+        "extract",
+        1,
+        "FAILED",
+        started_at=T1,
+        ended_at=T2,
+        duration_ms=1250,
+        error="ValueError",
+        message=long,
     )
     output = {"z": [1, "é"], "a": None}
-    ledger.end_attempt("r1", "fan", 2, "SUCCEEDED", started_at="s", ended_at="e", duration_ms=0, index=7, output=output)
+    ledger.end_attempt(
+        "etl", "r1", "fan", 2, "SUCCEEDED", started_at="s", ended_at="e", duration_ms=0, index=7, output=output
+    )
     running = {k: v for k, v in FAILED_ATTEMPT_ITEM.items() if k not in ("ended_at", "duration_ms", "error", "message")}
     running |= typed({"status": "RUNNING", "status_rank": 1})
     fan = RUNNING_ITEM_ATTEMPT | typed({"sk": "ATTEMPT#fan#002#000007", "attempt": 2})
@@ -314,7 +325,7 @@ def test_task_summary_items_and_cut_off_attempts() -> None:
         "fan": {"status": "FAILED"},
         "skipped": {"status": "SKIPPED"},
     }
-    assert RunLedger("T", client).finalize_tasks("r1", outcomes, T_END) == FINAL_RECORDS
+    assert RunLedger("T", client).finalize_tasks("etl", "r1", outcomes, T_END) == FINAL_RECORDS
     cut_off = RUNNING_ITEM_ATTEMPT | typed(
         {
             "status": "FAILED",
@@ -331,7 +342,7 @@ def test_task_summary_items_and_cut_off_attempts() -> None:
             {
                 "TableName": "T",
                 "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
-                "ExpressionAttributeValues": typed({":p": "RUN#r1", ":s": "ATTEMPT#"}),
+                "ExpressionAttributeValues": typed({":p": "WF#etl#ATTEMPT#r1", ":s": "ATTEMPT#"}),
             },
         ),
         put(cut_off, FINAL),
@@ -342,7 +353,7 @@ def test_task_summary_items_and_cut_off_attempts() -> None:
 def test_summaries_are_written_25_at_a_time_until_none_is_unprocessed() -> None:
     leftover: dict[str, Any] = {"T": [{"PutRequest": {"Item": {}}}]}
     client = FakeDynamo(query=[{"Items": []}], batch_write_item=[{"UnprocessedItems": leftover}, {}, {}])
-    RunLedger("T", client).finalize_tasks("r1", {f"t{i:02d}": {"status": "SKIPPED"} for i in range(30)}, T_END)
+    RunLedger("T", client).finalize_tasks("etl", "r1", {f"t{i:02d}": {"status": "SKIPPED"} for i in range(30)}, T_END)
     batches = [kwargs["RequestItems"] for op, kwargs in client.calls if op == "batch_write_item"]
     assert [len(b["T"]) for b in batches] == [25, 1, 5]
     assert batches[1] == leftover
@@ -353,7 +364,7 @@ def test_items_read_back_as_records() -> None:
         get_item=[{"Item": RUN_ITEM | {"started_at": {"S": T1}, "execution_arn": {"S": "arn:x"}}}],
         query=[{"Items": SUMMARY_ITEMS[:1]}, {"Items": [FAILED_ATTEMPT_ITEM, RUNNING_ITEM_ATTEMPT]}],
     )
-    run = RunLedger("T", client).get_run("r1")
+    run = RunLedger("T", client).get_run("etl", "r1")
     assert run is not None
     assert (run.run_id, run.workflow, run.status, run.created_at) == ("r1", "etl", "QUEUED", T0)
     assert (run.params, run.trigger) == ({"a": [1, "x"], "b": 2}, {"id": "s", "kind": "schedule"})
@@ -375,16 +386,16 @@ def test_items_read_back_as_records() -> None:
 
 def test_one_task_s_attempts() -> None:
     client = FakeDynamo(query=[{"Items": [FAILED_ATTEMPT_ITEM]}])
-    assert RunLedger("T", client).task_attempts("r1", "extract") == [
+    assert RunLedger("T", client).task_attempts("etl", "r1", "extract") == [
         Attempt("extract", 1, "FAILED", T1, T2, 1250, "ValueError", "bad")
     ]
     query = client.calls[0][1]
-    assert query["ExpressionAttributeValues"] == typed({":p": "RUN#r1", ":s": "ATTEMPT#extract#"})
+    assert query["ExpressionAttributeValues"] == typed({":p": "WF#etl#ATTEMPT#r1", ":s": "ATTEMPT#extract#"})
 
 
 def test_a_finished_run_reads_its_summaries_only() -> None:
     client = FakeDynamo(get_item=[{"Item": RUN_ITEM}], query=[{"Items": SUMMARY_ITEMS}])
-    run = RunLedger("T", client).get_run("r1", attempts=False)
+    run = RunLedger("T", client).get_run("etl", "r1", attempts=False)
     assert run is not None
     assert run.attempts == []
     assert run.tasks == FINAL_RECORDS
@@ -416,7 +427,7 @@ def test_run_queries_by_workflow_and_status(
 
 
 def test_join_items() -> None:
-    load, other = typed({"pk": "RUN#r1", "sk": "JOIN#load"}), typed({"pk": "RUN#r1", "sk": "JOIN#other"})
+    load, other = typed({"pk": "WF#etl#RUN#r1", "sk": "JOIN#load"}), typed({"pk": "WF#etl#RUN#r1", "sk": "JOIN#other"})
     join = load | typed({"kind": "join", "token": "tok", "needs": '["a", "b"]', "done_a": '{"status": "SUCCEEDED"}'})
     done_b = typed({"done_b": '{"status": "FAILED", "x": [1]}'})
     client = FakeDynamo(
@@ -427,9 +438,9 @@ def test_join_items() -> None:
         ]
     )
     ledger = RunLedger("T", client)
-    assert ledger.join_wait("r1", "load", "tok", ["a", "b"]) is None
+    assert ledger.join_wait("etl", "r1", "load", "tok", ["a", "b"]) is None
     results = {"a": {"status": "SUCCEEDED"}, "b": {"status": "FAILED", "x": [1]}}
-    assert ledger.join_signal("r1", "b", {"status": "FAILED", "x": [1]}, ["load", "other"]) == [("tok", results)]
+    assert ledger.join_signal("etl", "r1", "b", {"status": "FAILED", "x": [1]}, ["load", "other"]) == [("tok", results)]
     signal = {
         "ExpressionAttributeNames": {"#d": "done_b"},
         "ExpressionAttributeValues": typed({":d": '{"status": "FAILED", "x": [1]}', ":k": "join"}),
@@ -451,12 +462,14 @@ def test_join_items() -> None:
 def test_a_wait_after_every_signal_releases_at_once() -> None:
     done = typed({"token": "tok", "needs": '["a"]', "done_a": "3", "done_z": "null"})
     client = FakeDynamo(update_item=[{"Attributes": done}])
-    assert RunLedger("T", client).join_wait("r1", "load", "tok", ["a"]) == {"a": 3}
+    assert RunLedger("T", client).join_wait("etl", "r1", "load", "tok", ["a"]) == {"a": 3}
 
 
 def test_close_run_cuts_off_running_attempts() -> None:
     client = FakeDynamo(query=[{"Items": [FAILED_ATTEMPT_ITEM, RUNNING_ITEM_ATTEMPT]}])
-    assert RunLedger("T", client).close_run("r1", "TIMED_OUT", at=T_END, error="States.Timeout: too slow") is True
+    assert (
+        RunLedger("T", client).close_run("etl", "r1", "TIMED_OUT", at=T_END, error="States.Timeout: too slow") is True
+    )
     ops = [op for op, _ in client.calls]
     assert ops == ["update_item", "query", "put_item"]
     cut = client.calls[2][1]["Item"]
@@ -469,6 +482,54 @@ def test_close_run_cuts_off_running_attempts() -> None:
 def test_an_attempt_with_an_unreadable_start_lasts_zero_ms() -> None:
     bare = {k: v for k, v in RUNNING_ITEM_ATTEMPT.items() if k != "started_at"}
     client = FakeDynamo(query=[{"Items": [bare]}])
-    RunLedger("T", client).close_run("r1", "ABORTED", at=T_END, error="aborted")
+    RunLedger("T", client).close_run("etl", "r1", "ABORTED", at=T_END, error="aborted")
     cut = client.calls[2][1]["Item"]
     assert (cut["started_at"], cut["duration_ms"]) == ({"S": ""}, {"N": "0"})
+
+
+def _legacy(item: Item) -> Item:
+    """An item as the ledger wrote it before per-workflow partitions: pk = RUN#<run_id> for all."""
+    return item | typed({"pk": "RUN#r1"})
+
+
+def test_a_run_of_the_old_layout_reads_from_its_old_partition() -> None:
+    client = FakeDynamo(
+        get_item=[{}, {"Item": _legacy(RUN_ITEM)}],
+        query=[{"Items": [_legacy(SUMMARY_ITEMS[0])]}, {"Items": [_legacy(FAILED_ATTEMPT_ITEM)]}],
+    )
+    run = RunLedger("T", client).get_run("etl", "r1")
+    assert run is not None and run.run_id == "r1" and run.workflow == "etl"
+    assert run.tasks["extract"].status == "FAILED" and run.attempts[0].error == "ValueError"
+    assert [kwargs["Key"]["pk"]["S"] for op, kwargs in client.calls if op == "get_item"] == ["WF#etl#RUN#r1", "RUN#r1"]
+    assert [kwargs["ExpressionAttributeValues"][":p"]["S"] for op, kwargs in client.calls if op == "query"] == [
+        "RUN#r1",
+        "RUN#r1",
+    ]
+
+
+def test_an_old_layout_run_of_another_workflow_is_not_this_workflow_s() -> None:
+    client = FakeDynamo(get_item=[{}, {"Item": _legacy(RUN_ITEM)}])
+    assert RunLedger("T", client).get_run("other", "r1") is None
+
+
+def test_find_a_run_by_its_id_alone() -> None:
+    client = FakeDynamo(query=[{"Items": [RUN_ITEM]}])
+    assert [r.workflow for r in RunLedger("T", client).find_runs("r1")] == ["etl"]
+    assert client.calls == [
+        (
+            "query",
+            {
+                "TableName": "T",
+                "IndexName": "by_run",
+                "KeyConditionExpression": "run_id = :p",
+                "ExpressionAttributeValues": typed({":p": "r1"}),
+            },
+        )
+    ]
+
+
+def test_a_run_id_two_workflows_use_must_be_named_with_its_workflow() -> None:
+    other = RUN_ITEM | typed({"pk": "WF#load#RUN#r1", "workflow": "load"})
+    client = FakeDynamo(query=[{"Items": [RUN_ITEM, other]}])
+    with pytest.raises(LedgerError, match="run id 'r1' is used by workflows etl, load: name the workflow"):
+        RunLedger("T", client).get_run_by_id("r1")

@@ -193,10 +193,10 @@ class Attempts:
     def __init__(self) -> None:
         self.attempts: list[Attempt] = []
 
-    def task_attempts(self, run_id: str, task: str) -> list[Attempt]:
+    def task_attempts(self, workflow: str, run_id: str, task: str) -> list[Attempt]:
         return [a for a in self.attempts if a.task == task]
 
-    def start_attempt(self, run_id: str, task: str, attempt: int, started_at: str) -> bool:
+    def start_attempt(self, workflow: str, run_id: str, task: str, attempt: int, started_at: str) -> bool:
         if any(a.task == task and a.attempt == attempt for a in self.attempts):
             return False
         self.attempts.append(Attempt(task, attempt, "RUNNING", started_at))
@@ -205,11 +205,11 @@ class Attempts:
 
 def test_an_attempt_number_is_claimed_once_per_attempt_even_when_its_start_runs_twice() -> None:
     ledger: Any = Attempts()
-    first = claim_attempt(ledger, "r", "sub", "2026-01-01T00:00:00.000Z")
-    replayed = claim_attempt(ledger, "r", "sub", "2026-01-01T00:00:00.000Z")
-    retried = claim_attempt(ledger, "r", "sub", "2026-01-01T00:00:05.000Z")
+    first = claim_attempt(ledger, "wf", "r", "sub", "2026-01-01T00:00:00.000Z")
+    replayed = claim_attempt(ledger, "wf", "r", "sub", "2026-01-01T00:00:00.000Z")
+    retried = claim_attempt(ledger, "wf", "r", "sub", "2026-01-01T00:00:05.000Z")
     assert (first, replayed, retried) == (1, 1, 2)
-    assert claim_attempt(ledger, "r", "other", "2026-01-01T00:00:05.000Z") == 1
+    assert claim_attempt(ledger, "wf", "r", "other", "2026-01-01T00:00:05.000Z") == 1
 
 
 def test_a_child_execution_input_carries_its_parent_and_leaves_out_what_is_absent() -> None:
