@@ -16,7 +16,6 @@ values by type and size (`redact.describe`): event values never reach the logs.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from orchestration.runtime.registry import Env
 from orchestration.runtime.starter import start_run
 from orchestration.times import iso, parse_iso
 from orchestration.triggers import EventTrigger, Schedule, event_params, triggers_of
+from orchestration.triggers.runids import run_id_for, schedule_run_id
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,6 @@ class PlannedRun:
     params: dict[str, Any]
     logical_date: str | None
     trigger: dict[str, Any]
-
-
-def run_id_for(workflow: str, trigger: str, key: str, moment: datetime | None) -> str:
-    """Deterministic run id (= execution name): the same delivery always gets the same id.
-
-    ``s-20261121T060000Z-<hash>`` for a schedule, ``e-<event time>-<hash>`` for an event; the hash
-    covers the workflow, the trigger and the delivery key (event id or scheduled time), so ids are
-    unique across the workflows sharing a ledger. 1-80 characters of [A-Za-z0-9-_] as Step
-    Functions requires.
-    """
-    digest = hashlib.sha256(f"{workflow}\x00{trigger}\x00{key}".encode()).hexdigest()[:16]
-    stamp = (moment or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{'s' if key.startswith('schedule:') else 'e'}-{stamp}-{digest}"
 
 
 def _aware(value: Any) -> datetime | None:
@@ -97,7 +84,7 @@ def _plan_schedule(wf: Workflow, trig: Schedule, delivery: ScheduleDelivery) -> 
         raise ParameterError(f"schedule delivery without a valid ISO 8601 scheduled_time (got {got})")
     date = iso(scheduled)
     return PlannedRun(
-        run_id=run_id_for(wf.name, delivery.trigger, f"schedule:{date}", scheduled),
+        run_id=schedule_run_id(wf.name, delivery.trigger, scheduled),
         params=dict(trig.params),
         logical_date=date,
         trigger={

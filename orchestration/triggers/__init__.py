@@ -13,7 +13,8 @@ Two kinds, both declared on the workflow (``Workflow(..., schedule=..., triggers
 (`functions/trigger.py`) read the same declarations.
 
 Modules: `declarations` (the classes, naming), `cron` (EventBridge cron), `schedules` (rates, time
-zones, preview), `patterns` (event patterns), `events` (event paths), `checks` (`trigger_problems`).
+zones, preview), `patterns` (event patterns), `events` (event paths), `checks` (`trigger_problems`),
+`runids` (run ids from what started a run), `backfill` (backfill plans: `backfill_plan`, `select_runs`).
 """
 
 from orchestration.errors import TriggerError

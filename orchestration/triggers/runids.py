@@ -1,0 +1,26 @@
+"""Run ids derived from what started a run (pure), shared by the trigger function and backfills."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from orchestration.times import iso
+
+
+def run_id_for(workflow: str, trigger: str, key: str, moment: datetime | None) -> str:
+    """Deterministic run id (= execution name): the same delivery always gets the same id.
+
+    ``s-20261121T060000Z-<hash>`` for a schedule, ``e-<event time>-<hash>`` for an event; the hash
+    covers the workflow, the trigger and the delivery key (event id or scheduled time), so ids are
+    unique across the workflows sharing a ledger. 1-80 characters of [A-Za-z0-9-_] as Step
+    Functions requires.
+    """
+    digest = hashlib.sha256(f"{workflow}\x00{trigger}\x00{key}".encode()).hexdigest()[:16]
+    stamp = (moment or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{'s' if key.startswith('schedule:') else 'e'}-{stamp}-{digest}"
+
+
+def schedule_run_id(workflow: str, schedule: str, scheduled: datetime) -> str:
+    """The run id of schedule `schedule`'s firing at `scheduled` (an aware datetime), whoever starts it."""
+    return run_id_for(workflow, schedule, f"schedule:{iso(scheduled)}", scheduled)
