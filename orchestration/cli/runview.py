@@ -21,7 +21,7 @@ from orchestration.status import FAILED_LIKE, TaskStatus, is_terminal, merge_ite
 from orchestration.times import parse_iso
 
 if TYPE_CHECKING:  # the ledger imports boto3: keep the CLI fast to import
-    from orchestration.ledger import Attempt, RunRecord
+    from orchestration.ledger import Attempt, RunRecord, TaskRecord
 
 MAX_ROWS = 50  # tasks in the table and the timeline (failed and running ones are kept first)
 MAX_LAYER_NAMES = 20  # task names shown per graph layer
@@ -31,7 +31,8 @@ ERROR_CHARS = 40  # the table's error column is cut to this many characters
 BAR: dict[str, str] = {TaskStatus.SUCCEEDED: "█", TaskStatus.FAILED: "▓", TaskStatus.RUNNING: "▒"}
 OTHER_BAR = "░"
 WAIT = "·"  # between two attempts of a task (a retry's back-off)
-# A status mark after each task name in the graph.
+SPLIT = "│"  # the first cell of an attempt that starts where the one before it ended
+# A status mark after each task name in the graph (PENDING and the rest: "·").
 MARK: dict[str, str] = {
     TaskStatus.SUCCEEDED: "✓",
     TaskStatus.FAILED: "✗",
@@ -62,7 +63,7 @@ def render_run(
     moment = now or datetime.now(UTC)
     layers = _layers(graph) if graph else []
     order = _task_order(run, layers)
-    statuses = {name: _task_status(run, name) for name in order}
+    statuses = {name: run.tasks[name].status if name in run.tasks else TaskStatus.PENDING for name in order}
     shown, hidden = _capped(order, statuses)
     parts: list[RenderableType] = [
         _header(run, moment),
@@ -180,8 +181,10 @@ def _task_table(run: RunRecord, names: Sequence[str], start: datetime | None) ->
     # on a narrow terminal a long task name is cut, never the status
     table.add_column("task", max_width=MAX_LABEL, no_wrap=True, overflow="ellipsis")
     table.add_column("status", min_width=len(TaskStatus.SUCCEEDED), no_wrap=True)
-    for col in ("attempts", "items", "started", "duration"):
-        table.add_column(col, no_wrap=True, justify="right" if col in {"attempts", "items"} else "left")
+    for col in ("attempts", "items", "started", "duration"):  # headings never cut
+        table.add_column(
+            col, min_width=len(col), no_wrap=True, justify="right" if col in {"attempts", "items"} else "left"
+        )
     table.add_column("error", max_width=ERROR_CHARS, no_wrap=True, overflow="ellipsis")
     table.add_column("output", max_width=PREVIEW_CHARS, no_wrap=True, overflow="ellipsis")
     for name in names:
@@ -194,8 +197,8 @@ def _task_table(run: RunRecord, names: Sequence[str], start: datetime | None) ->
             "" if t is None or t.items is None else str(t.items),
             f"+{_human_ms(_ms(start, t_start))}" if start and t_start else "",
             _human_ms(_ms(t_start, t_end)) if t_start and t_end else "",
-            Text((t.error or "") if t else "", style="red"),
-            Text(output_preview(t.output) if t else "", style="dim"),
+            Text((t.error or "") if t else "", style="red", no_wrap=True, overflow="ellipsis"),
+            Text(output_preview(t.output) if t else "", style="dim", no_wrap=True, overflow="ellipsis"),
         )
     return table
 
@@ -217,19 +220,9 @@ def _task_order(run: RunRecord, layers: Sequence[Sequence[str]]) -> list[str]:
     """The graph's tasks layer by layer, then any other task of the run by start time."""
     ordered = [name for layer in layers for name in layer]
     known = set(ordered)
-    starts: dict[str, str] = {}
-    for task, started in [(a.task, a.started_at) for a in run.attempts] + [
-        (n, t.started_at) for n, t in run.tasks.items()
-    ]:
-        if started:
-            starts[task] = min(starts.get(task, started), started)
+    starts = {name: t.started_at for name, t in run.tasks.items() if t.started_at}
     rest = {*run.tasks, *(a.task for a in run.attempts)} - known
     return ordered + sorted(rest, key=lambda n: (starts.get(n, "~"), n))
-
-
-def _task_status(run: RunRecord, name: str) -> str:
-    task = run.tasks.get(name)
-    return task.status if task else TaskStatus.PENDING
 
 
 def _capped(order: Sequence[str], statuses: Mapping[str, str]) -> tuple[list[str], int]:
@@ -243,6 +236,17 @@ def _capped(order: Sequence[str], statuses: Mapping[str, str]) -> tuple[list[str
             break
         keep.add(name)
     return [n for n in order if n in keep], len(order) - len(keep)
+
+
+def _task_spans(tasks: Iterable[TaskRecord], until: datetime) -> dict[str, list[_Span]]:
+    """Each task as one bar from its first start to its last end (for a record without attempts)."""
+    spans: dict[str, list[_Span]] = {}
+    for t in tasks:
+        start, end = _at(t.started_at), _at(t.ended_at)
+        if start is not None:
+            end = end or (start if is_terminal(t.status) else max(start, until))
+            spans[t.name] = [_Span(start, end, t.status)]
+    return spans
 
 
 def _spans(attempts: Iterable[Attempt], until: datetime) -> tuple[dict[str, list[_Span]], int]:
@@ -275,7 +279,7 @@ def _timeline(run: RunRecord, names: Sequence[str], width: int, now: datetime) -
     """One row per task: its attempts as bars on a shared time axis from the run's start to its end."""
     ended = _at(run.ended_at)
     until = ended or now
-    spans, undrawn = _spans(run.attempts, until)
+    spans, undrawn = _spans(run.attempts, until) if run.attempts else (_task_spans(run.tasks.values(), until), 0)
     drawn = [s for task in names for s in spans.get(task, [])]
     if not drawn:
         return [Text(f"{_count(undrawn, 'attempt')} without a start time" if undrawn else "no attempts recorded yet")]
@@ -284,6 +288,24 @@ def _timeline(run: RunRecord, names: Sequence[str], width: int, now: datetime) -
     t1 = max([s.end for s in drawn] + ([until] if ended or not is_terminal(run.status) else []))
     label = min(MAX_LABEL, max(len(n) for n in names), max(4, width // 4))
     cols = max(10, width - label - 1)
+    lines = []
+    for name in names:
+        short = name if len(name) <= label else name[: label - 1] + "…"
+        line = Text(short.ljust(label) + " ", no_wrap=True, overflow="crop")
+        for (char, style), run_of in groupby(_bar_cells(spans.get(name, []), t0, t1, cols)):
+            line.append(char * len(list(run_of)), style)
+        lines.append(line)
+    lines += _axis(t0, t1, label + 1, cols)
+    if undrawn:
+        lines.append(Text(f"not drawn: {_count(undrawn, 'attempt')} without a start time", style="dim"))
+    if not run.attempts:
+        lines.append(Text("the record holds no attempts: one bar per task", style="dim"))
+    return lines
+
+
+def _bar_cells(spans: Sequence[_Span], t0: datetime, t1: datetime, cols: int) -> list[tuple[str, str]]:
+    """A task's row of `cols` cells from t0 to t1, as (glyph, style): each attempt a bar, the waits
+    between them dotted."""
     total = _ms(t0, t1)
 
     def cell(moment: datetime, *, end: bool) -> int:
@@ -292,36 +314,42 @@ def _timeline(run: RunRecord, names: Sequence[str], width: int, now: datetime) -
         x = _ms(t0, moment) / total * cols
         return min(cols - 1, max(0, math.ceil(x) - 1 if end else int(x)))
 
-    lines = []
-    for name in names:
-        row: list[tuple[str, str]] = [(" ", "")] * cols
-        previous = -1
-        for span in spans.get(name, []):
-            first = cell(span.start, end=False)
-            last = max(first, cell(span.end, end=True))
-            if previous >= 0:
-                row[previous + 1 : first] = [(WAIT, "dim")] * max(0, first - previous - 1)
-            row[first : last + 1] = [(BAR.get(span.status, OTHER_BAR), STATUS_STYLE.get(span.status, ""))] * (
-                last - first + 1
-            )
-            previous = max(previous, last)
-        short = name if len(name) <= label else name[: label - 1] + "…"
-        line = Text(short.ljust(label) + " ", no_wrap=True, overflow="crop")
-        for (char, style), run_of in groupby(row):
-            line.append(char * len(list(run_of)), style)
-        lines.append(line)
-    axis = Text(" " * (label + 1) + "└" + "─" * (cols - 1), style="dim", no_wrap=True)
-    start, middle, end = t0.strftime("%H:%M:%S"), _human_ms(total), t1.strftime("%H:%M:%S")
+    row = [(" ", "")] * cols
+    previous = -1
+    for span in spans:
+        first = cell(span.start, end=False)
+        last = max(first, cell(span.end, end=True))
+        style = STATUS_STYLE.get(span.status, "")
+        row[first : last + 1] = [(BAR.get(span.status, OTHER_BAR), style)] * (last - first + 1)
+        if previous >= 0:
+            row[previous + 1 : first] = [(WAIT, "dim")] * max(0, first - previous - 1)
+            if first <= previous + 1:  # a retry right after the attempt before it: mark where it starts
+                row[first] = (SPLIT, style)
+        previous = max(previous, last)
+    return row
+
+
+def _axis(t0: datetime, t1: datetime, indent: int, cols: int) -> list[Text]:
+    """The time axis under the bars (start, duration, end) and the glyphs' legend."""
+    total = _ms(t0, t1)
+
+    def clock(moment: datetime) -> str:
+        if t0.date() != t1.date():
+            return moment.strftime("%m-%d %H:%M")
+        return moment.strftime("%H:%M:%S") + ("" if total >= 60_000 else f".{moment.microsecond // 1000:03d}")
+
+    start, middle, end = clock(t0), _human_ms(total), clock(t1)
     gap = max(1, cols - len(start) - len(middle) - len(end))
     ticks = start + " " * (gap // 2) + middle + " " * (gap - gap // 2) + end
-    lines += [axis, Text(" " * (label + 1) + ticks, style="dim", no_wrap=True, overflow="crop")]
-    legend = Text(" " * (label + 1), no_wrap=True)
+    pad = " " * indent
+    legend = Text(pad, no_wrap=True)
     for status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.RUNNING):
         legend.append(BAR[status], STATUS_STYLE[status]).append(f" {status.lower()}  ")
-    lines.append(legend.append(WAIT, "dim").append(" waiting to retry"))
-    if undrawn:
-        lines.append(Text(f"not drawn: {_count(undrawn, 'attempt')} without a start time", style="dim"))
-    return lines
+    return [
+        Text(pad + "└" + "─" * (cols - 1), style="dim", no_wrap=True),
+        Text(pad + ticks, style="dim", no_wrap=True, overflow="crop"),
+        legend.append(WAIT, "dim").append(" waiting to retry"),
+    ]
 
 
 def _graph_lines(layers: Sequence[Sequence[str]], statuses: Mapping[str, str]) -> list[Text]:

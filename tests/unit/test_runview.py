@@ -165,6 +165,22 @@ def test_a_retry_shows_two_segments_with_the_wait_between_them() -> None:
         assert abs(len(part) - share * len(bar)) <= 1
 
 
+def test_retries_without_a_wait_are_still_told_apart() -> None:
+    attempts = [attempt("load", n, FAILED, 30 * (n - 1), 30 * n) for n in (1, 2, 3)]
+    bar = bars(shown(record(attempts, RunStatus.FAILED, ended=90)))["load"]
+    assert re.fullmatch(r"▓+│▓+│▓+", bar), bar  # three attempts, each after the next begins with a mark
+
+
+def test_a_record_without_attempts_draws_each_task_as_one_bar() -> None:
+    run = record([attempt("extract", 1, OK, 0, 50), attempt("load", 1, FAILED, 50, 100)], RunStatus.FAILED)
+    run.attempts = []  # the tasks' summaries only
+    text = shown(run)
+    rows = bars(text)
+    half = len(rows["load"]) // 2
+    assert set(rows["extract"][: half - 1]) == {"█"} and set(rows["load"][half + 1 :]) == {"▓"}
+    assert "the record holds no attempts: one bar per task" in text
+
+
 def test_a_for_each_task_has_one_segment_per_attempt_number() -> None:
     attempts = [
         attempt("fan", 1, OK, 0, 30, index=0),
@@ -221,7 +237,7 @@ def test_a_zero_duration_run_and_attempts_without_times_still_render() -> None:
     assert rows["a"].strip() == "█" and rows["a"].startswith("█")
     assert rows["b"].strip() == ""
     assert "not drawn: 1 attempt without a start time" in text
-    assert re.search(r"10:00:00\s+0 ms\s+10:00:00", text)
+    assert re.search(r"10:00:00.000\s+0 ms\s+10:00:00.000", text)  # a run under a minute: milliseconds
     only_undated = record([attempt("b", 1, FAILED, None, None)], ended=0)
     assert "1 attempt without a start time" in shown(only_undated)
 
