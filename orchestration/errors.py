@@ -51,6 +51,14 @@ class StaleWriteError(LedgerError):
     """A ledger write was refused because it would move a run or task backwards."""
 
 
+class RunNotFound(OrchestrationError):
+    """No run with this id where the command looked (or several, in different workflows)."""
+
+
+class OperationError(OrchestrationError):
+    """An operation on a run (cancel, repair, backfill) cannot be done in the run's present state."""
+
+
 class ArtifactError(OrchestrationError):
     """A task output could not be stored in, or read back from, the artifact bucket."""
 
