@@ -23,8 +23,9 @@ These patches, installed for the life of a LocalCloud and removed after:
    whose signal would come from a stopped branch waits forever and the execution never ends. Here a
    callback wait checks every 50 ms that its execution still runs, a frame runs only while the
    frames around it run (one a branch opens just after the stop ends at once, instead of dying on
-   moto's "Could not set NextState" and leaving its Parallel waiting), and a state cut short by the
-   stop cannot turn ABORTED into FAILED.
+   moto's "Could not set NextState" and leaving its Parallel waiting), a task state stops waiting for
+   its Lambda call (which finishes on its own, as on AWS), and a state cut short by the stop cannot
+   turn ABORTED into FAILED.
 8. Child executions (`states:startExecution.sync:2`): moto's port of the integration leaves out the
    casing both ways (it calls StartExecution with `StateMachineArn` where boto expects
    `stateMachineArn`, and reads `ExecutionArn` where boto answers `executionArn`): requests and
@@ -58,7 +59,7 @@ Handler = Callable[[dict[str, Any]], Any]
 ChildListener = Callable[[str, ExecutionStatus], None]  # (execution ARN, its status) -> None
 
 CALLBACK_POLL_SECONDS = 0.002
-STOP_CHECK_SECONDS = 0.05  # how often a waiting join checks that its execution still runs
+STOP_CHECK_SECONDS = 0.05  # how often a waiting join or task state checks that its execution still runs
 CHILD_POLL_MAX_SECONDS = 0.05  # the longest pause between two status polls of a child execution
 CHILD_STOP_CAUSE = "the task that started it stopped waiting for it (the parent stopped, or the task timed out)"
 
@@ -132,6 +133,9 @@ class Adapter:
         self._patch(Environment, "next_state_name", _no_next_state_when_stopped(next_state))
         service = callback.StateTaskServiceCallback
         self._patch(service, "_eval_wait_for_task_token", _stoppable(service._eval_wait_for_task_token))
+        state = execute_state.ExecutionState
+        self._patch(state, "_evaluate_with_timeout", _stops_waiting(state._evaluate_with_timeout))
+        self._patch(execute_state, "threading", SimpleNamespace(Event=_StoppableEvent))
         child = sfn_service.StateTaskServiceSfn
         self._patch(child, "_normalise_parameters", _to_boto_request(child._normalise_parameters))
         self._patch(child, "_normalise_response", _from_boto_response)
@@ -343,6 +347,40 @@ def _running_with_parents(is_running: Callable[[Any], bool]) -> Callable[[Any], 
         return True
 
     return call
+
+
+_waiting = threading.local()  # the Environment whose task state this thread waits on
+
+
+def _stops_waiting(evaluate: Callable[..., Any]) -> Callable[..., Any]:
+    """A task state waits for its work (the Lambda call, in its own thread) only while its execution
+    runs: on AWS StopExecution ends the execution at once and the function finishes on its own."""
+
+    @functools.wraps(evaluate)
+    def call(state: Any, env: Any) -> Any:
+        _waiting.env = env
+        try:
+            return evaluate(state, env)
+        finally:
+            _waiting.env = None
+
+    return call
+
+
+class _StoppableEvent(threading.Event):
+    """moto's wait for a task state's work: also ends (as not finished) once the execution stopped."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        env = getattr(_waiting, "env", None)
+        if env is None:
+            return super().wait(timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = STOP_CHECK_SECONDS if deadline is None else min(STOP_CHECK_SECONDS, deadline - time.monotonic())
+            if super().wait(max(left, 0)):
+                return True
+            if not env.is_running() or (deadline is not None and time.monotonic() >= deadline):
+                return False
 
 
 def _stays_stopped(set_state: Callable[..., Any]) -> Callable[..., Any]:
