@@ -20,9 +20,11 @@ from orchestration.ledger import RunLedger, RunRecord
 from orchestration.model import Workflow
 from orchestration.protocol import MAX_PARAMS_BYTES, ExecutionInput
 from orchestration.status import RunStatus
-from orchestration.times import now_iso
+from orchestration.times import ms_between, now_iso
 
 RUN_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# A second delivery takes over a run record without an execution only once it is this old.
+TAKEOVER_SECONDS = 30
 
 
 def check_run_id(run_id: str, *, option: str = "run id") -> str:
@@ -92,6 +94,11 @@ def start_run(
         if existing is not None and (existing.execution_arn or workflow.type != "STANDARD"):
             # Already started (or Express, where a second start would not be deduplicated).
             return Started("duplicate", run_id, existing.execution_arn)
+        age = ms_between(existing.created_at, now_iso()) if existing is not None else None
+        if age is not None and age < TAKEOVER_SECONDS * 1000:
+            # Its creator is still starting it (a concurrent duplicate delivery). A creator that died
+            # half-way is taken over by its own delivery's retry, which Lambda makes a minute later.
+            return Started("duplicate", run_id)
     execution_input = ExecutionInput(params=values, logical_date=logical_date)
     try:
         resp = stepfunctions.start_execution(
@@ -100,10 +107,10 @@ def start_run(
     except stepfunctions.exceptions.ExecutionAlreadyExists:
         return Started("duplicate", run_id)
     arn = str(resp["executionArn"])
-    # A Standard start with the same name and input succeeds again (idempotent), so concurrent
-    # deliveries all get here. The one that created the record started the run, even when the run
-    # ended before this RUNNING write (it then moves nothing); of the others, only one that records
-    # RUNNING resumed a start that failed half-way, the rest are duplicates.
+    # The delivery that created the record started the run, even when the run ended before this
+    # RUNNING write (it then moves nothing). A later one that took over a start its creator did not
+    # finish resumed it if it records RUNNING (a Standard start with the same name and input succeeds
+    # again, so two takers both get here: one moves the run).
     moved = ledger.set_run_status(workflow.name, run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn)
     if not first and not moved:
         return Started("duplicate", run_id, arn)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -39,11 +39,12 @@ def test_same_event_delivered_three_times_starts_one_run(cloud: LocalCloud, wf: 
 def test_a_delivery_whose_first_attempt_died_before_starting_is_resumed(cloud: LocalCloud, wf: Any) -> None:
     """The record exists (conditional write won) but no execution: the retry starts it, once."""
     from orchestration.ledger import RunRecord
-    from orchestration.times import now_iso
+    from orchestration.times import iso
 
     event = complete_event({**S3_EVENT, "id": "crashed-1"})
     run_id = run_id_for(wf.name, "csv_arrived", "event:crashed-1", datetime(2026, 11, 21, 8, 30, tzinfo=UTC))
-    cloud.ledger.create_run(RunRecord(run_id=run_id, workflow=wf.name, status="QUEUED", created_at=now_iso()))
+    died = iso(datetime.now(UTC) - timedelta(minutes=1))  # Lambda retries an async delivery a minute later
+    cloud.ledger.create_run(RunRecord(run_id=run_id, workflow=wf.name, status="QUEUED", created_at=died))
     first = deliver(cloud, wf, "csv_arrived", event)
     second = deliver(cloud, wf, "csv_arrived", event)
     assert (first["status"], first["run_id"]) == ("resumed", run_id)
