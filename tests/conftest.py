@@ -20,3 +20,10 @@ def quiet_logs() -> Iterator[None]:
     yield
     for logger, level in zip(loggers, levels, strict=True):
         logger.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def local_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test keeps its local runs (`orch run` & co.) in a store of its own, never in the repository."""
+    monkeypatch.setenv("ORCH_HOME", str(tmp_path_factory.mktemp("orch-home")))
+    yield

@@ -4,8 +4,10 @@ workflow loading, option parsing and the local runtime's log levels."""
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import logging
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -50,6 +52,15 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
             fail(str(exc))
 
     return wrapper
+
+
+def caller() -> str:
+    """Who runs this command, as a run records what started it: user@host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (containers)
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def run_exit(status: str) -> int:
@@ -112,9 +123,14 @@ def _check_text(key: str, value: str) -> None:
 
 
 def set_local_log_levels(*, verbose: bool = False) -> None:
-    """Show the tasks' log lines only when verbose, and never moto's (it logs every task failure).
+    """Show the tasks' log lines only when verbose (the local store keeps them: `orch logs`), and
+    never moto's (it logs every task failure).
 
     Call it once the local cloud is up: the Powertools logger sets its own level when first created.
     """
-    logging.getLogger(SERVICE).setLevel(logging.INFO if verbose else logging.CRITICAL)
+    service = logging.getLogger(SERVICE)
+    service.setLevel(logging.INFO)
+    for handler in service.handlers:  # Powertools' own stream handler: the terminal
+        if handler.formatter is not None:
+            handler.setLevel(logging.INFO if verbose else logging.CRITICAL)
     logging.getLogger("moto").setLevel(logging.CRITICAL)

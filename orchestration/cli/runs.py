@@ -1,4 +1,4 @@
-"""`orch run`: run a workflow locally on moto, with live progress."""
+"""`orch run`: run a workflow locally on moto, with live progress; the run is kept in the local store."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.live import Live
 from orchestration.cli.common import (
     FILE,
     WORKFLOW,
+    caller,
     guarded,
     parse_iso_option,
     parse_params,
@@ -19,6 +20,7 @@ from orchestration.cli.common import (
     set_local_log_levels,
 )
 from orchestration.cli.display import print_summary, run_table
+from orchestration.errors import ParameterError
 from orchestration.loader import load_workflow
 
 
@@ -67,11 +69,18 @@ def run(
         check_run_id(run_id, option="--run-id")
     date = parse_iso_option("--logical-date", logical_date) if logical_date else None
     from orchestration.local import LocalCloud
+    from orchestration.operations.local_store import LocalStore
 
+    store = LocalStore(cloud=LocalCloud)
+    if run_id is not None and store.has(wf.name, run_id):
+        raise ParameterError(
+            f"run id {run_id!r} of workflow {wf.name!r} is already in {store.where}: choose another run id, "
+            f"or see it with `orch runs show {run_id}`"
+        )
     console = Console(stderr=as_json)
-    with LocalCloud(secrets=secrets_file) as cloud:
+    with LocalCloud(secrets=secrets_file, store=store, echo_task_output=verbose) as cloud:
         set_local_log_levels(verbose=verbose)
-        rid = cloud.start(wf, values, logical_date=date, run_id=run_id)
+        rid = cloud.start(wf, values, logical_date=date, run_id=run_id, trigger={"type": "manual", "by": caller()})
         if as_json or quiet or not console.is_terminal:
             record = cloud.wait(rid)
         else:

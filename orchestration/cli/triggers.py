@@ -91,7 +91,9 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
     from orchestration.local import LocalCloud
 
     worst = EXIT_OK
-    with LocalCloud() as cloud:
+    from orchestration.operations.local_store import LocalStore
+
+    with LocalCloud(store=LocalStore(cloud=LocalCloud), echo_task_output=False) as cloud:
         set_local_log_levels()
         for wf, name in matched:
             result = deliver(cloud, wf, name, event)

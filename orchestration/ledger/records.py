@@ -252,3 +252,24 @@ def _task_output(by_index: Mapping[int | None, Any], *, for_each: bool) -> Any:
     if for_each:
         return [output for _, output in sorted(by_index.items(), key=lambda kv: kv[0] or 0)]
     return by_index.get(None)
+
+
+def assemble_run(items: Iterable[Mapping[str, AttributeValue]]) -> RunRecord | None:
+    """A run with its tasks from all of its items (run item, task summaries, attempts; joins are
+    ignored), in any order; None without a run item."""
+    run: RunRecord | None = None
+    summaries: list[TaskRecord] = []
+    attempts: list[Attempt] = []
+    for item in items:
+        kind = item.get("kind", {}).get("S")
+        if kind == Kind.RUN:
+            run = run_from_item(item)
+        elif kind == Kind.TASK:
+            summaries.append(summary_from_item(item))
+        elif kind == Kind.ATTEMPT:
+            attempts.append(attempt_from_item(item))
+    if run is None:
+        return None
+    run.attempts = sorted(attempts, key=lambda a: (a.task, a.attempt, a.index or 0))
+    run.tasks = task_records(run.attempts, summaries)
+    return run

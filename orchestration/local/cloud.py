@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import threading
 import time
 import uuid
@@ -14,7 +15,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -23,6 +24,7 @@ from orchestration.compiler import child_workflows, compile_workflow, definition
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.local.aws import EmbeddedAws, status_change_event
+from orchestration.local.capture import TaskLogs
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
@@ -36,7 +38,7 @@ from orchestration.protocol import (
 )
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.entry import bind
-from orchestration.runtime.registry import FINALIZE, JOIN, SUBFLOW, TASK, Env, PlatformFunction
+from orchestration.runtime.registry import FINALIZE, JOIN, SERVICE, SUBFLOW, TASK, Env, PlatformFunction
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
@@ -57,6 +59,12 @@ class Deployment:
     function_arns: dict[str, str]
 
 
+if TYPE_CHECKING:
+    from orchestration.operations.local_store import LocalStore
+
+CANCEL_CHECK_SECONDS = 0.25  # how often a run kept in a local store looks for a cancel request
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
@@ -71,6 +79,8 @@ class LocalCloud:
         table_name: str = "orch-ledger",
         bucket_name: str = "orch-artifacts",
         secrets: SecretsSource = None,  # a JSON file (name -> value) or a mapping; default $ORCH_SECRETS_FILE
+        store: LocalStore | None = None,  # keep runs there (`orch` commands); None: forget them at exit
+        echo_task_output: bool = True,  # let the tasks' own output through to the terminal too
     ) -> None:
         self.region = region
         self.table_name = table_name
@@ -81,6 +91,8 @@ class LocalCloud:
         self._platform_arns: dict[str, str] = {}
         self.secrets = LocalSecrets.load(secrets)
         self._environ = TaskEnvironment()
+        self.store = store
+        self.logs = TaskLogs(echo=echo_task_output)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -113,11 +125,21 @@ class LocalCloud:
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
         self.secrets.seed(session)
         self.adapter.install()
+        self.logs.install()
+        self.logs.watch(logging.getLogger(SERVICE))
         self.adapter.on_child = self._child_status
         self._deploy_platform()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        try:
+            if self.store is not None:
+                self.store.save(self)
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        self.logs.uninstall()
         self.adapter.uninstall()
         self._environ.restore()
         forget_cached()
@@ -176,7 +198,8 @@ class LocalCloud:
                 Timeout=task.resources.timeout_seconds,
                 EphemeralStorage={"Size": task.resources.ephemeral_storage_mb},
             )
-            self.adapter.register(fn_arn, self._environ.wrap(task, self.adapter.handlers[fn_arn]))
+            handler = self._environ.wrap(task, self.adapter.handlers[fn_arn])
+            self.adapter.register(fn_arn, self.logs.wrap(workflow.name, name, handler))
         arn = self.sfn.create_state_machine(
             name=workflow.name, definition=render(text, arns), roleArn=self.role_arn, type=workflow.type
         )["stateMachineArn"]
@@ -226,14 +249,20 @@ class LocalCloud:
         run = self.ledger.get_run(workflow, run_id)
         if run is None or run.execution_arn is None:
             raise OrchestrationError(f"run {run_id!r} is not in the ledger")
+        if self.store is not None:
+            self.store.save(self, (workflow, run_id))  # other commands see the run going
         # Each poll is an emulated API call that competes with the interpreter's threads for the GIL:
         # poll often at first (short runs end fast), then back off.
-        delay, next_progress = 0.002, 0.0
+        delay, next_progress, next_cancel_check = 0.002, 0.0, time.monotonic() + CANCEL_CHECK_SECONDS
         deadline = time.monotonic() + timeout_seconds
         while True:
             desc = self.sfn.describe_execution(executionArn=run.execution_arn)
             if desc["status"] in TERMINAL_EXECUTION:
                 break
+            if self.store is not None and time.monotonic() >= next_cancel_check:
+                next_cancel_check = time.monotonic() + CANCEL_CHECK_SECONDS
+                if self.store.cancel_requested(workflow, run_id):
+                    self._stop(run.execution_arn, "Cancelled", "cancelled with `orch runs cancel`")
             if time.monotonic() > deadline:
                 self._stop(
                     run.execution_arn, "LocalRunTimeout", f"the local run took longer than {timeout_seconds:g} s"
@@ -261,6 +290,8 @@ class LocalCloud:
         final = self._finished_run(workflow, run_id, desc)
         assert final is not None
         self._complete_tasks(final)
+        if self.store is not None:
+            self.store.save(self, (workflow, run_id))  # its child runs are saved when the cloud closes
         return final
 
     def _stop(self, execution_arn: str, error: str, cause: str) -> None:
@@ -311,6 +342,13 @@ class LocalCloud:
         else:
             desc.setdefault("stopDate", datetime.now(UTC))
         record_status(status_change_event(execution_arn, {**desc, "status": status}), Runtime(ledger=self.ledger))
+
+    def graph_of(self, workflow: str) -> dict[str, list[str]] | None:
+        """A deployed workflow's task graph: task -> the tasks it depends on."""
+        dep = self.deployments.get(workflow)
+        if dep is None:
+            return None
+        return {name: [d.upstream for d in deps] for name, deps in dep.workflow.dependencies().items()}
 
     def workflow_of(self, run_id: str) -> str:
         """The workflow of a run in this cloud's ledger (LedgerError when two have a run with this id)."""

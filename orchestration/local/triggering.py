@@ -19,7 +19,7 @@ from orchestration.local.cloud import LocalCloud
 from orchestration.model import Workflow
 from orchestration.protocol import EventDelivery, ScheduleDelivery
 from orchestration.runtime.deps import Runtime
-from orchestration.runtime.trigger import run_trigger
+from orchestration.runtime.trigger import plan_run, run_trigger
 from orchestration.triggers import EventTrigger, triggers_of
 
 
@@ -63,14 +63,27 @@ def matching_triggers(workflows: Iterable[Workflow], event: Mapping[str, Any]) -
 def deliver(cloud: LocalCloud, wf: Workflow, trigger: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """What the rule's target does on AWS: invoke the trigger function with {"trigger", "event"}."""
     payload = json.loads(json.dumps(EventDelivery(trigger=trigger, event=dict(event)).model_dump()))
-    return run_trigger(payload, trigger_runtime(cloud, wf))
+    return _run_trigger(cloud, wf, payload)
 
 
 def fire(cloud: LocalCloud, wf: Workflow, trigger: str, scheduled_time: datetime) -> dict[str, Any]:
     """What a schedule's target does on AWS when it fires at `scheduled_time`."""
     stamp = scheduled_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     delivery = ScheduleDelivery(trigger=trigger, scheduled_time=stamp, execution_id=f"local-{uuid.uuid4()}")
-    return run_trigger(delivery.model_dump(exclude_none=True), trigger_runtime(cloud, wf))
+    return _run_trigger(cloud, wf, delivery.model_dump(exclude_none=True))
+
+
+def _run_trigger(cloud: LocalCloud, wf: Workflow, payload: dict[str, Any]) -> dict[str, Any]:
+    """Deliver to the trigger function; a run this delivery already started in an earlier command
+    (kept in the cloud's local store) is put back into the cloud first, so it is a duplicate there too."""
+    if cloud.store is not None:
+        try:
+            planned = plan_run(payload, wf)
+        except OrchestrationError:
+            planned = None  # the trigger function rejects the delivery and says why
+        if planned is not None and cloud.store.has(wf.name, planned.run_id):
+            cloud.store.load(cloud, wf.name, planned.run_id)
+    return run_trigger(payload, trigger_runtime(cloud, wf))
 
 
 def trigger_runtime(cloud: LocalCloud, wf: Workflow) -> Runtime:
