@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -254,6 +255,29 @@ def test_an_unknown_stack_or_endpoint_is_a_clear_error(endpoint: str) -> None:
         StackRuns("nope", region="eu-west-1", endpoint_url=endpoint)
     with pytest.raises(StackError, match=r"cannot reach AWS to describe stack x \(us-east-1\)"):
         StackRuns("x", region=REGION, endpoint_url=f"http://127.0.0.1:{_free_port()}")
+
+
+def test_the_endpoint_may_come_from_the_environment(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)  # boto3 reads it
+    assert StackRuns(STACK, region=REGION).state_machines["n_shape"].endswith(f":stateMachine:{STACK}-n_shape")
+
+
+def test_missing_profile_region_or_credentials_are_clear_errors(
+    endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PROFILE", "DEFAULT_REGION", "REGION", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "SESSION_TOKEN"):
+        monkeypatch.delenv(f"AWS_{name}", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(StackError, match=r"no AWS profile named 'ops'.*--profile"):
+        StackRuns(STACK, profile="ops", endpoint_url=endpoint)
+    with pytest.raises(StackError, match=f"no AWS region for stack '{STACK}': pass --region"):
+        StackRuns(STACK, endpoint_url=endpoint)
+    with pytest.raises(
+        StackError, match=rf"no AWS credentials to describe stack {STACK} \(us-east-1\): set AWS_PROFILE"
+    ):
+        StackRuns(STACK, region=REGION, endpoint_url=endpoint)
 
 
 def test_a_stack_that_is_not_an_orchestrator_stack(endpoint: str, deployed: DeployedStack) -> None:
