@@ -59,6 +59,10 @@ class OperationError(OrchestrationError):
     """An operation on a run (cancel, repair, backfill) cannot be done in the run's present state."""
 
 
+class StackError(OrchestrationError):
+    """A deployed stack cannot be used: unknown, not an orchestrator stack, unreachable, or refused."""
+
+
 class ArtifactError(OrchestrationError):
     """A task output could not be stored in, or read back from, the artifact bucket."""
 

@@ -51,6 +51,12 @@ def workflow_placeholder(workflow: str) -> str:
     return f"wf_{workflow.replace('-', '_')}_{hashlib.sha1(workflow.encode()).hexdigest()[:8]}"
 
 
+# -- resource tags: how a deployed stack's workflows and tasks are found (`operations.stack`) -----------
+
+WORKFLOW_TAG = "orch:workflow"  # on a workflow's state machine and on its task functions
+TASK_TAG = "orch:task"  # on a task function: the task it runs
+
+
 class JsonPath(str):
     """A value a state takes from its input or context: emitted as ``"key.$": "<path>"``."""
 

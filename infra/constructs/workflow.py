@@ -22,7 +22,14 @@ from orchestration.artifacts import workflow_prefix
 from orchestration.compiler import placeholders
 from orchestration.model import Workflow
 from orchestration.permissions import PSEUDO_RE, Statement
-from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder, workflow_placeholder
+from orchestration.protocol import (
+    FINALIZE_FUNCTION,
+    JOIN_FUNCTION,
+    TASK_TAG,
+    WORKFLOW_TAG,
+    function_placeholder,
+    workflow_placeholder,
+)
 from orchestration.runtime.registry import SUBFLOW, TASK, Env
 from orchestration.triggers import triggers_of
 
@@ -110,6 +117,8 @@ class WorkflowDeployment(Construct):
             if task.subflow is not None:
                 ledger.grant_run_writes(fn, task.subflow.workflow.name)
             artifacts.grant_read_write_objects(fn, prefix=workflow_prefix(wf.name))
+            cdk.Tags.of(fn).add(WORKFLOW_TAG, wf.name)  # what `--stack` finds the task's logs by
+            cdk.Tags.of(fn).add(TASK_TAG, name)
             self.task_functions[name] = fn
         arns = {function_placeholder(name): fn.function_arn for name, fn in self.task_functions.items()}
         arns[JOIN_FUNCTION] = functions.join.function_arn
@@ -128,6 +137,7 @@ class WorkflowDeployment(Construct):
             logs=execution_logging(wf, log_group),
             tracing_enabled=True,
         )
+        cdk.Tags.of(self.state_machine).add(WORKFLOW_TAG, wf.name)
         self.uses_join = "${" + JOIN_FUNCTION + "}" in item.definition
         invoked = [*self.task_functions.values(), functions.finalize, *([functions.join] if self.uses_join else [])]
         # Exactly the functions the definition names, unqualified (the ARNs the substitutions hold).

@@ -8,8 +8,9 @@ workflow from its id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
+from itertools import islice
 from typing import Any
 
 from orchestration.errors import LedgerError
@@ -218,24 +219,50 @@ class RunLedger:
             raise LedgerError(f"run id {run_id!r} is used by workflows {', '.join(workflows)}: name the workflow")
         return self.get_run(workflows[0], run_id, attempts=attempts) if workflows else None
 
-    def list_runs(self, workflow: str, *, limit: int = 20) -> list[RunRecord]:
-        """Runs of a workflow, newest first."""
-        return self._query_index(BY_WORKFLOW, WORKFLOW_PK(workflow), limit)
+    def list_runs(self, workflow: str, *, limit: int = 20, since: str | None = None) -> list[RunRecord]:
+        """Runs of a workflow, newest first (created at or after `since`, an ISO time, when given)."""
+        return list(islice(self.index_runs(BY_WORKFLOW, WORKFLOW_PK(workflow), since=since, page=limit), limit))
 
-    def runs_by_status(self, status: str, *, limit: int = 50) -> list[RunRecord]:
-        """Runs with a status, newest first."""
-        return self._query_index(BY_STATUS, STATUS_PK(status), limit)
+    def runs_by_status(self, status: str, *, limit: int = 50, since: str | None = None) -> list[RunRecord]:
+        """Runs with a status, newest first (created at or after `since`, an ISO time, when given)."""
+        return list(islice(self.index_runs(BY_STATUS, STATUS_PK(status), since=since, page=limit), limit))
 
-    def _query_index(self, index: Index, pk: str, limit: int) -> list[RunRecord]:
-        resp = self.client.query(
-            TableName=self.table,
-            IndexName=index.name,
-            KeyConditionExpression=f"{index.pk} = :p",
-            ExpressionAttributeValues=encode({":p": pk}),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [run_from_item(i) for i in resp["Items"]]
+    def index_runs(
+        self,
+        index: Index,
+        pk: str,
+        *,
+        since: str | None = None,
+        where: Mapping[str, str] | None = None,
+        page: int = 100,
+    ) -> Iterator[RunRecord]:
+        """The runs of an index partition newest first, read `page` items at a time as they are
+        consumed: created at or after `since` (an ISO time), whose attributes equal `where`'s values."""
+        condition = f"{index.pk} = :p"
+        values: dict[str, str] = {":p": pk}
+        kwargs: dict[str, Any] = {}
+        if since is not None:
+            condition += f" AND {index.sk} >= :since"
+            values[":since"] = since
+        if where:
+            names = {f"#w{i}": attribute for i, attribute in enumerate(where)}
+            kwargs["FilterExpression"] = " AND ".join(f"{n} = :w{i}" for i, n in enumerate(names))
+            kwargs["ExpressionAttributeNames"] = names
+            values |= {f":w{i}": value for i, value in enumerate(where.values())}
+        kwargs |= {
+            "TableName": self.table,
+            "IndexName": index.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": encode(values),
+            "ScanIndexForward": False,
+            "Limit": page,
+        }
+        while True:
+            resp = self.client.query(**kwargs)
+            yield from (run_from_item(i) for i in resp["Items"])
+            if "LastEvaluatedKey" not in resp:
+                return
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def _query(self, partition: str, prefix: KeyPrefix) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`."""

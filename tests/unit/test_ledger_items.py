@@ -15,6 +15,7 @@ import pytest
 
 from orchestration.errors import LedgerError
 from orchestration.ledger import Attempt, RunLedger, RunRecord, TaskRecord
+from orchestration.ledger.keys import BY_WORKFLOW
 
 Call = tuple[str, dict[str, Any]]
 Item = dict[str, dict[str, str]]
@@ -424,6 +425,29 @@ def test_run_queries_by_workflow_and_status(
         "Limit": limit,
     }
     assert client.calls == [("query", query)]
+
+
+def test_index_runs_pages_as_consumed_from_a_time_with_filters() -> None:
+    r2 = {**RUN_ITEM, "run_id": {"S": "r2"}}
+    client = FakeDynamo(query=[{"Items": [RUN_ITEM], "LastEvaluatedKey": {"k": {"S": "1"}}}, {"Items": [r2]}])
+    ledger = RunLedger("T", client)
+    runs = ledger.index_runs(
+        BY_WORKFLOW, "WF#etl", since="2026-01-01T00:00:00.000Z", where={"status": "QUEUED"}, page=1
+    )
+    assert next(runs).run_id == "r1"
+    assert len(client.calls) == 1  # the next page is read when it is needed
+    assert [r.run_id for r in runs] == ["r2"]
+    first = {
+        "TableName": "T",
+        "IndexName": "by_workflow",
+        "KeyConditionExpression": "gsi1pk = :p AND gsi1sk >= :since",
+        "FilterExpression": "#w0 = :w0",
+        "ExpressionAttributeNames": {"#w0": "status"},
+        "ExpressionAttributeValues": typed({":p": "WF#etl", ":since": "2026-01-01T00:00:00.000Z", ":w0": "QUEUED"}),
+        "ScanIndexForward": False,
+        "Limit": 1,
+    }
+    assert client.calls == [("query", first), ("query", {**first, "ExclusiveStartKey": {"k": {"S": "1"}}})]
 
 
 def test_join_items() -> None:
