@@ -17,7 +17,7 @@ from orchestration.cli.common import guarded, parse_iso_option
 from orchestration.cli.display import STATUS_STYLE, duration
 from orchestration.errors import ParameterError
 from orchestration.operations.source import RunFilter, RunSource
-from orchestration.status import RunStatus
+from orchestration.status import TERMINAL_RUN, RunStatus
 
 if TYPE_CHECKING:
     from orchestration.ledger import RunRecord
@@ -49,7 +49,9 @@ def open_source(stack: str | None, region: str | None, profile: str | None) -> R
         from orchestration.operations.local_store import LocalStore
 
         return LocalStore(cloud=LocalCloud)
-    raise ParameterError(f"--stack {stack!r}: reading a deployed stack's runs lands in the next commit")
+    from orchestration.operations.stack import StackRuns
+
+    return StackRuns(stack, region=region, profile=profile)
 
 
 def parse_since(value: str) -> datetime:
@@ -183,7 +185,10 @@ def cancel(run_id: str, workflow: str | None, stack: str | None, region: str | N
     source = open_source(stack, region, profile)
     run = source.cancel(run_id, workflow)
     style = STATUS_STYLE.get(run.status, "")
-    Console().print(f"run [bold]{run.run_id}[/] of [bold]{run.workflow}[/]: [{style}]{run.status}[/]", highlight=False)
+    note = "" if run.status in TERMINAL_RUN else " (stop requested; the recorder records ABORTED when it ends)"
+    Console().print(
+        f"run [bold]{run.run_id}[/] of [bold]{run.workflow}[/]: [{style}]{run.status}[/]{note}", highlight=False
+    )
 
 
 @click.command("logs")

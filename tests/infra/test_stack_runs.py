@@ -319,3 +319,31 @@ def test_a_stack_deployed_through_a_change_set_is_read_from_its_template(
     assert stack.bucket is None and stack.state_machines == {}
     with pytest.raises(StackError, match="no task function tagged orch:workflow=etl: redeploy"):
         stack.task_functions("etl")
+
+
+def _orch(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_the_commands_act_on_the_stack_with_stack(
+    endpoint: str, history: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`orch runs list|show`, `orch logs` with --stack: the same commands, through boto3 over HTTP."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    code, out, err = _orch("runs", "list", "--stack", STACK, "--region", REGION, "--workflow", "daily_etl", "--json")
+    assert code == 0, err
+    assert [r["run_id"] for r in json.loads(out)] == ["sr-twin", "sr-etl-fail", "sr-etl-ok-2", "sr-etl-ok"]
+    code, out, _ = _orch("runs", "show", "sr-etl-fail", "--stack", STACK, "--region", REGION, "--json")
+    assert code == 0 and json.loads(out)["status"] == "FAILED"
+    code, out, _ = _orch("logs", "sr-etl-ok", "--stack", STACK, "--region", REGION, "--task", "extract")
+    assert code == 0 and "print: rows ready for sr-etl-ok" in out
+    code, _, err = _orch("runs", "show", "sr-twin", "--stack", STACK, "--region", REGION)
+    assert code == 2 and "--workflow" in err  # two workflows use this id
+    code, _, err = _orch("runs", "list", "--stack", "nope", "--region", REGION)
+    assert code == 2 and "nope" in err and "Traceback" not in err
