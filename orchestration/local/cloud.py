@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict, Unpack
@@ -318,6 +318,37 @@ class LocalCloud:
         if run is None:
             raise OrchestrationError(f"run {run_id!r} is not in the ledger")
         return run.workflow
+
+    def repair(
+        self,
+        run_id: str,
+        *,
+        tasks: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        allow_changed_definition: bool = False,
+        workflow: Workflow | None = None,
+    ) -> RunRecord:
+        """Repair a finished run (`operations.repair.repair_run`) and wait for the repair to end; the
+        run's workflow must be deployed in this cloud (`workflow` deploys it)."""
+        from orchestration.operations.repair import repair_run
+
+        name = workflow.name if workflow is not None else self.workflow_of(run_id)
+        dep = self.deploy(workflow) if workflow is not None else self.deployments.get(name)
+        if dep is None:
+            raise OrchestrationError(f"workflow {name!r} of run {run_id!r} is not deployed in this local cloud")
+        repair_run(
+            workflow=dep.workflow,
+            ledger=self.ledger,
+            artifacts=self.artifacts,
+            stepfunctions=self.sfn,
+            state_machine_arn=dep.state_machine_arn,
+            definition_hash=dep.definition_hash,
+            run_id=run_id,
+            tasks=tasks,
+            params=params,
+            allow_changed_definition=allow_changed_definition,
+        )
+        return self.wait(run_id, workflow=name)
 
     def execution_history(self, run_id: str) -> list[dict[str, Any]]:
         run = self.ledger.get_run(self.workflow_of(run_id), run_id)

@@ -33,6 +33,8 @@ These patches, installed for the life of a LocalCloud and removed after:
    its child (the parent stopped, or the task timed out) stops the child: so does this. `on_child`,
    if set, hears of each child execution's status when it starts and when its task stops waiting
    for it (the local runtime passes that on to the recorder, as EventBridge does on AWS).
+9. Choice rules on an absent path (`IsPresent`, e.g. the first state telling a repair from a new
+   run): moto's answer is right, but it logs the absent path as an ERROR first; here it does not.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class Adapter:
             from moto.dynamodb.models import DynamoDBBackend
             from moto.stepfunctions.parser.asl.component.common.path import result_path
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+            from moto.stepfunctions.parser.asl.component.state.choice.comparison import variable
             from moto.stepfunctions.parser.asl.component.state.exec import execute_state
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -132,6 +135,7 @@ class Adapter:
         self._patch(Environment, "next_state_name", _no_next_state_when_stopped(next_state))
         service = callback.StateTaskServiceCallback
         self._patch(service, "_eval_wait_for_task_token", _stoppable(service._eval_wait_for_task_token))
+        self._patch(variable.Variable, "_eval_body", _quiet_variable(variable.NoSuchVariable))
         child = sfn_service.StateTaskServiceSfn
         self._patch(child, "_normalise_parameters", _to_boto_request(child._normalise_parameters))
         self._patch(child, "_normalise_response", _from_boto_response)
@@ -395,6 +399,22 @@ def _stoppable(wait: Callable[..., Any]) -> Callable[..., Any]:
         return CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
 
     return call
+
+
+def _quiet_variable(no_such_variable: type) -> Callable[[Any, Any], None]:
+    """A Choice rule's variable: its value, or moto's NoSuchVariable marker when the path is absent
+    (the path is read without the logging wrapper, which reports an absent path as an error)."""
+
+    def eval_body(variable: Any, env: Any) -> None:
+        sampler = variable.string_sampler
+        try:
+            sampler._eval_body(env)
+            value = env.stack.pop()
+        except Exception as exc:
+            value = no_such_variable(f"{sampler.literal_value}, {exc}")
+        env.stack.append(value)
+
+    return eval_body
 
 
 def json_copy(value: Any, memo: Any = None) -> Any:
