@@ -233,8 +233,8 @@ def task_records(attempts: Iterable[Attempt], summaries: Iterable[TaskRecord]) -
         rec = records.setdefault(att.task, TaskRecord(att.task))
         if att.status == TaskStatus.SUCCEEDED:
             outputs.setdefault(att.task, {})[att.index] = att.output
-        if att.attempt > rec.attempts:  # a later attempt: an earlier one's error is history
-            rec.attempts, rec.error = att.attempt, None
+        if att.attempt > rec.attempts:  # a later attempt: an earlier one's error and status are history
+            rec.attempts, rec.error, rec.status = att.attempt, None, TaskStatus.PENDING
         if att.index is not None:
             rec.items = (rec.items or 0) + 1
         rec.started_at = min(filter(None, [rec.started_at, att.started_at]), default=None)

@@ -50,8 +50,8 @@ def select_tasks(
     """The repair of a run whose tasks ended in `statuses` (a task missing: never ran), for a graph
     given as task -> its upstream tasks. Runs again: the named tasks, else every task that did not
     end SUCCEEDED or SKIPPED (FAILED, UPSTREAM_FAILED, cut off or never reached), plus everything
-    downstream of them. Reuses every other task that SUCCEEDED; the rest (SKIPPED) the state
-    machine decides again, from the same upstream outcomes."""
+    downstream of them. Reuses every other task that SUCCEEDED; the rest (with no output to reuse:
+    SKIPPED, or FAILED but not named) the state machine decides again by their run-if rules."""
     tasks = sorted(upstream)
     unknown = sorted(set(named or ()) - set(tasks))
     if unknown:
