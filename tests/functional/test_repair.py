@@ -208,6 +208,43 @@ def test_a_run_still_going_cannot_be_repaired_and_two_repairs_never_both_start(c
     assert cloud.wait(run_id).status == "SUCCEEDED"
 
 
+def test_an_aborted_run_is_repaired_from_the_task_it_stopped(cloud: LocalCloud) -> None:
+    wf = Workflow("repair_aborted")
+    started, release = threading.Event(), threading.Event()
+
+    @wf.task
+    def first() -> int:
+        _call("first")
+        return 1
+
+    @wf.task
+    def hang(first: int) -> int:
+        started.set()
+        release.wait(30)
+        _call("hang")  # broken in the first pass: stopped, it would have failed anyway
+        return first + 1
+
+    @wf.task
+    def last(hang: int) -> int:
+        return hang + 1
+
+    CALLS.clear()
+    BROKEN.add("hang")
+    run_id = cloud.start(wf)
+    assert started.wait(10)
+    arn = cloud.ledger.get_run_item(wf.name, run_id).execution_arn  # type: ignore[union-attr]
+    threading.Timer(0.2, release.set).start()  # the task's code goes on after the stop, as on Lambda
+    cloud.sfn.stop_execution(executionArn=arn, error="Stopped", cause="by an operator")
+    aborted = cloud.wait(run_id)
+    assert aborted.status == "ABORTED" and aborted.tasks["hang"].status == "FAILED"
+    assert "last" not in {n for n, t in aborted.tasks.items() if t.attempts}
+    BROKEN.discard("hang")
+    repaired = cloud.repair(run_id)
+    assert repaired.status == "SUCCEEDED" and repaired.tasks["last"].output == 3
+    assert {n: t.attempts for n, t in repaired.tasks.items()} == {"first": 1, "hang": 2, "last": 1}
+    assert CALLS == {"first": 1, "hang": 2} and repaired.repairs[0]["previous_status"] == "ABORTED"
+
+
 # -- for-each: a failed item reruns its task; a reused for-each returns each item's recorded output ----
 
 fan = Workflow("repair_fan")
