@@ -111,6 +111,9 @@ def repair_run(
         )
     if _stalled(run):
         stalled = run.repairs[-1]
+        _check_definition(
+            run.run_id, run.workflow, stalled.get("definition_hash"), definition_hash, allow_changed_definition
+        )
         return _launch(workflow, ledger, artifacts, stepfunctions, state_machine_arn, run, stalled, resumed=True)
     _check_repairable(run, definition_hash, allow_changed_definition, named=bool(tasks))
     values = checked_params(workflow, {**run.params, **dict(params or {})})
@@ -150,17 +153,20 @@ def _check_repairable(run: RunRecord, definition_hash: str, allow_changed: bool,
             f"run {run.run_id!r} is {run.status}: it is still going; wait for it to end (or cancel it: "
             f"orch runs cancel {run.run_id}), then repair it"
         )
-    if run.definition_hash != definition_hash and not allow_changed:
-        recorded = run.definition_hash or "none (the run was started outside orch)"
-        raise OperationError(
-            f"run {run.run_id!r} ran the compiled definition {recorded}; workflow {run.workflow!r} now compiles "
-            f"to {definition_hash}: a repair would run a changed workflow. Repair it anyway with "
-            "--allow-changed-definition (allow_changed_definition=True), or start a new run"
-        )
+    _check_definition(run.run_id, run.workflow, run.definition_hash, definition_hash, allow_changed)
     if run.status == RunStatus.SUCCEEDED and not named:
         raise OperationError(
             f"run {run.run_id!r} is {run.status}: nothing to repair; name the tasks to run again "
             "(--task T) to rerun them and everything downstream"
+        )
+
+
+def _check_definition(run_id: str, workflow: str, recorded: str | None, current: str, allow_changed: bool) -> None:
+    if recorded != current and not allow_changed:
+        raise OperationError(
+            f"run {run_id!r} ran the compiled definition {recorded or 'none (the run was started outside orch)'}; "
+            f"workflow {workflow!r} now compiles to {current}: a repair would run a changed workflow. Repair it "
+            "anyway with --allow-changed-definition (allow_changed_definition=True), or start a new run"
         )
 
 
@@ -184,15 +190,15 @@ def _launch(
         params=run.params, logical_date=run.logical_date, repair=RepairInput(run_id=run.run_id, number=number)
     )
     try:
-        arn = str(
-            stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=name, input=start.model_dump_json())[
-                "executionArn"
-            ]
+        resp = stepfunctions.start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=start.model_dump_json()
         )
+        arn = str(resp["executionArn"])
     except stepfunctions.exceptions.ExecutionAlreadyExists:  # a continued repair whose start went through
         arn = state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
     ledger.set_run_status(workflow.name, run.run_id, RunStatus.RUNNING, execution_arn=arn, repair=number)
-    return RepairStarted(run.run_id, workflow.name, number, arn, tuple(plan.offsets), tuple(plan.reused), resumed)
+    rerun = tuple(sorted(entry["tasks"]))
+    return RepairStarted(run.run_id, workflow.name, number, arn, rerun, tuple(plan.reused), resumed)
 
 
 def repair_plan(workflow: Workflow, run: RunRecord, entry: Mapping[str, Any]) -> RepairPlan:

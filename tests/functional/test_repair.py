@@ -191,19 +191,24 @@ def test_a_run_still_going_cannot_be_repaired_and_two_repairs_never_both_start(c
     # two repairs that read the run at once: one claims it, the other is refused
     run = cloud.ledger.get_run(wf.name, run_id)
     assert run is not None
-    entry = {"number": 1, "started_at": "2026-11-21T00:00:00.000Z", "tasks": ["wait"]}
+    dep = cloud.deployments[wf.name]
+    entry = {"number": 1, "started_at": "2026-11-21T00:00:00.000Z", "tasks": ["wait"], "definition_hash": "x"}
     assert cloud.ledger.begin_repair(run, entry, params={}, definition_hash=None) is True
     assert cloud.ledger.begin_repair(run, entry, params={}, definition_hash=None) is False
-    # the claimed repair never started (as after a crash): the next repair continues it
-    started = repair_run(
-        workflow=wf,
-        ledger=cloud.ledger,
-        artifacts=cloud.artifacts,
-        stepfunctions=cloud.sfn,
-        state_machine_arn=cloud.deployments[wf.name].state_machine_arn,
-        definition_hash=cloud.deployments[wf.name].definition_hash,
-        run_id=run_id,
-    )
+    # the claimed repair never started (as after a crash): the next repair continues it, if the
+    # definition it was claimed for is still deployed (or a change is allowed)
+    clients = {
+        "workflow": wf,
+        "ledger": cloud.ledger,
+        "artifacts": cloud.artifacts,
+        "stepfunctions": cloud.sfn,
+        "state_machine_arn": dep.state_machine_arn,
+        "definition_hash": dep.definition_hash,
+        "run_id": run_id,
+    }
+    with pytest.raises(OperationError, match="ran the compiled definition x; "):
+        repair_run(**clients)
+    started = repair_run(**clients, allow_changed_definition=True)
     assert started.resumed and started.number == 1 and started.rerun == ("wait",)
     assert cloud.wait(run_id).status == "SUCCEEDED"
 
