@@ -138,7 +138,8 @@ def _transitions(t: dict[str, Any]) -> str:
             f"runs that hung (a join never released) and were stopped and retried: "
             f"{len(sub.get('hung_runs_retried', []))} {sub.get('hung_runs_retried', [])}",
             f"per task, all DAGs (static): {kinds}",
-            f"fixed per run: {st['fixed_per_run']} transitions (Start, Finalize, Outcome, Run succeeded) = "
+            f"fixed per run: {st['fixed_per_run']} transitions "
+            "(New run or repair, Start, Finalize, Outcome, Run succeeded) = "
             f"${st['cost_fixed_per_1000_runs_usd']:.4f} per 1,000 runs; each task adds "
             f"{st['per_task_excluding_fixed_pooled']:.3f} transitions = ${st['cost_per_1000_task_runs_usd']:.5f} "
             "per 1,000 task runs",

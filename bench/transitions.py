@@ -3,8 +3,9 @@
 Standard Workflows bill one transition per state entered (every state, inside Parallel branches and
 Map iterations too). Two independent counts:
 
-- *static*: walk the compiled ASL from ``StartAt`` assuming every task succeeds (Choice rules are
-  evaluated with every task status = SUCCEEDED and the run outcome = SUCCEEDED);
+- *static*: walk the compiled ASL from ``StartAt`` assuming a new run (not a repair) whose every
+  task succeeds (Choice rules are evaluated with every task status = SUCCEEDED and the run
+  outcome = SUCCEEDED);
 - *executed*: run the workflow on LocalCloud with no-op tasks and count the ``*StateEntered``
   events of its execution history.
 """
@@ -24,7 +25,7 @@ from bench.workflows import workflow_of
 from orchestration.compiler import compile_workflow
 from orchestration.local.cloud import LocalCloud
 
-FIXED_STATES = ("Start", "Finalize", "Outcome", "Run succeeded")
+FIXED_STATES = ("New run or repair", "Start", "Finalize", "Outcome", "Run succeeded")
 PRICE_PER_1000_TRANSITIONS = 0.025  # USD, Standard Workflows (us-east-1)
 KINDS = ("fixed", "task", "check", "parallel", "join_wait", "join_signal", "map_item", "other")
 
@@ -71,6 +72,8 @@ def _rule_holds(rule: Mapping[str, Any]) -> bool:
         return any(_rule_holds(r) for r in rule["Or"])
     if "Not" in rule:
         return not _rule_holds(rule["Not"])
+    if "IsPresent" in rule:  # only the first state's rule: `$.repair`, absent in a new run's input
+        return not rule["IsPresent"]
     value = _status_of(str(rule["Variable"]))
     if "StringEquals" in rule:
         return bool(value == rule["StringEquals"])

@@ -42,6 +42,11 @@ def run_prefix(workflow: str, run_id: str) -> str:
     return f"{workflow_prefix(workflow)}{run_id}/"
 
 
+def repair_plan_key(workflow: str, run_id: str, number: int) -> str:
+    """Where repair `number` of a run keeps its plan (`protocol.RepairPlan`), under the run's prefix."""
+    return f"{run_prefix(workflow, run_id)}repair-{number}{_SUFFIX}"
+
+
 def artifact_key(workflow: str, run_id: str, task: str, attempt: int, index: int | None = None) -> str:
     """Where one attempt's output is stored (without the .json suffix)."""
     key = f"{run_prefix(workflow, run_id)}{task}/attempt-{attempt}"
@@ -100,7 +105,8 @@ class ArtifactStore:
             raise ArtifactError(f"could not write s3://{self.bucket}/{key}: {exc}") from exc
         return ArtifactRef(uri=f"s3://{self.bucket}/{key}", bytes=len(body)).model_dump(by_alias=True)
 
-    def _get(self, key: str) -> Any:
+    def get(self, key: str) -> Any:
+        """The JSON document at `key`."""
         try:
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except Exception as exc:
@@ -124,7 +130,7 @@ class ArtifactStore:
         """An encoded output (or item) of run `run_id` decoded, references fetched. A reference to
         anything but an artifact of this run in this bucket is refused, never fetched: `consumer`
         (e.g. "task 'load', input 'extract'") names what received it in the error."""
-        return unwrap(value, lambda ref: self._get(self._own_key(ref, workflow, run_id, consumer)))
+        return unwrap(value, lambda ref: self.get(self._own_key(ref, workflow, run_id, consumer)))
 
     def _own_key(self, ref: dict[str, Any], workflow: str, run_id: str, consumer: str) -> str:
         prefix = run_prefix(workflow, run_id)

@@ -99,6 +99,7 @@ class RunContext(Payload):
     workflow: str
     params: dict[str, Any] = Field(default_factory=dict)
     logical_date: str | None = None
+    repair: int = 0  # 0: the run's first pass; n: its repair number n (see `RepairInput`)
 
 
 class TaskResult(Payload):
@@ -127,11 +128,20 @@ def _is_none(value: Any) -> bool:
     return value is None
 
 
+class RepairInput(Payload):
+    """A repair's execution: which run it repairs, and the repair's number (1, 2, ...)."""
+
+    run_id: str
+    number: int
+
+
 class ExecutionInput(Payload):
     """What a run's execution is started with (the Start state reads it)."""
 
     params: dict[str, Any] = Field(default_factory=dict)
     logical_date: str | None = None
+    # A repair's: the run and repair number (the execution's name is `repair_execution_name`).
+    repair: RepairInput | None = Field(default=None, exclude_if=_is_none)
     # A child run's: who started it, and the parent execution's ARN under the name with which the
     # Step Functions console links the two executions. Left out of the input when absent.
     parent: ParentLink | None = Field(default=None, exclude_if=_is_none)
@@ -198,6 +208,7 @@ class JoinWait(Payload):
     token: str
     workflow: str
     run_id: str
+    repair: int = 0  # the run's pass: each has its own join items
     task: str
     needs: list[str]
 
@@ -208,6 +219,7 @@ class JoinSignal(Payload):
     action: Literal["signal"] = "signal"
     workflow: str
     run_id: str
+    repair: int = 0
     task: str
     result: dict[str, Any]
     joins: list[str]
@@ -275,7 +287,15 @@ class ChildAttempt(Payload):
     response: TaskResponse | None = None  # the end step's: the task's output
 
 
-ChildRequest = Annotated[ChildStart | ChildEnd, Field(discriminator="step")]
+class ChildReuse(Payload):
+    """A repair reuses the task's recorded output (its start step raised `REUSED_ERROR`): return it."""
+
+    step: Literal["reuse"] = "reuse"
+    run: RunContext
+    task: str
+
+
+ChildRequest = Annotated[ChildStart | ChildEnd | ChildReuse, Field(discriminator="step")]
 
 
 @cache
@@ -283,9 +303,9 @@ def _child_adapter() -> TypeAdapter[Any]:
     return TypeAdapter(cast(Any, ChildRequest))
 
 
-def parse_child_request(payload: Any) -> ChildStart | ChildEnd:
-    """A sub-workflow step's event: the start or the end of an attempt, told apart by its step."""
-    request: ChildStart | ChildEnd = _child_adapter().validate_python(payload)
+def parse_child_request(payload: Any) -> ChildStart | ChildEnd | ChildReuse:
+    """A sub-workflow step's event: the start or the end of an attempt, or a reuse, told apart by its step."""
+    request: ChildStart | ChildEnd | ChildReuse = _child_adapter().validate_python(payload)
     return request
 
 
@@ -317,6 +337,43 @@ class FinalizeResult(Payload):
     error: str | None = None
     tasks: dict[str, TaskSummary]
     outputs: bool = False  # the tasks carry their outputs (only when they keep this result small)
+
+
+# -- repair: another pass of a finished run, on the same state machine ----------------------------------
+
+MAX_EXECUTION_NAME = 80
+REUSED_ERROR = "Repair.Reused"  # a run_workflow task's start step in a repair that reuses the task
+
+
+def repair_execution_name(run_id: str, number: int) -> str:
+    """The execution of repair `number` of a run: `<run_id>.r<number>` (run ids never hold '.');
+    a run id too long for that keeps its start and a hash of the whole. The recorder reads the
+    run and number from the execution's input (`RepairInput`), the name only as a fallback."""
+    suffix = f".r{number}"
+    if len(run_id) + len(suffix) <= MAX_EXECUTION_NAME:
+        return run_id + suffix
+    digest = hashlib.sha1(run_id.encode()).hexdigest()[:8]
+    return f"{run_id[: MAX_EXECUTION_NAME - len(suffix) - len(digest) - 1]}-{digest}{suffix}"
+
+
+def parse_execution_name(name: str) -> tuple[str, int]:
+    """(run id, repair number) of an execution name: a repair's `<run_id>.r<n>`, else (name, 0)."""
+    run_id, dot, number = name.rpartition(".r")
+    if dot and run_id and number.isdigit() and "." not in run_id:
+        return run_id, int(number)
+    return name, 0
+
+
+class RepairPlan(Payload):
+    """What the task runtime reads in a repair (an artifact of the run, `artifacts.repair_plan_key`):
+    the tasks it reuses with their recorded outputs, and the attempts already recorded for each task
+    it runs again (its new attempts are numbered after them)."""
+
+    workflow: str
+    run_id: str
+    number: int
+    reused: dict[str, Any] = Field(default_factory=dict)  # task -> recorded output, encoded (for-each: per item)
+    offsets: dict[str, int] = Field(default_factory=dict)  # rerun task -> its highest recorded attempt
 
 
 # -- triggers ----------------------------------------------------------------------------------------

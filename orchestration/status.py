@@ -87,6 +87,15 @@ def rank(status: str) -> int:
     return 1 if status == RunStatus.RUNNING else 0
 
 
+PASS_RANK_STEP = 10  # a run's status rank per pass: repair n ranks above everything of pass n - 1
+
+
+def run_rank(status: str, repair: int = 0) -> int:
+    """Progress order of a run item: by pass (0, then repair 1, 2, ...), then by `rank` within it, so
+    a repair moves a finished run forward again and nothing moves it back."""
+    return PASS_RANK_STEP * repair + rank(status)
+
+
 def is_terminal(status: str) -> bool:
     return status in TERMINAL
 

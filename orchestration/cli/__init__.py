@@ -1,6 +1,6 @@
-"""`orch`: scaffold a project; validate, compile, graph and run workflows locally; list, show and cancel
-runs and read their logs (the local store, or a deployed stack); deliver events, preview schedules;
-replay a deployed stack's dead letters.
+"""`orch`: scaffold a project; validate, compile, graph and run workflows locally; list, show, cancel and
+repair runs, backfill schedules, read run logs (the local store, or a deployed stack); deliver events,
+preview schedules; replay a deployed stack's dead letters.
 
 Exit status: 0 success, 1 the run failed, 2 a user error (bad file, invalid workflow, bad parameter).
 
@@ -16,13 +16,14 @@ from orchestration.cli.backfill import backfill
 from orchestration.cli.dlq import dlq
 from orchestration.cli.history import logs, runs_group
 from orchestration.cli.project import init
+from orchestration.cli.repair import repair
 from orchestration.cli.runs import run
 from orchestration.cli.triggers import schedule, trigger
 from orchestration.cli.workflows import compile_cmd, graph, validate
 
 
 @click.group(
-    commands=[init, validate, compile_cmd, graph, run, runs_group, logs, backfill, trigger, schedule, dlq],
+    commands=[init, validate, compile_cmd, graph, run, runs_group, logs, repair, backfill, trigger, schedule, dlq],
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_name="orchestration")

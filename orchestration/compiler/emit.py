@@ -40,6 +40,7 @@ from orchestration.protocol import (
     ExecutionInput,
     FinalizeEvent,
     JsonPath,
+    RepairInput,
     RunContext,
     StateDocument,
     TaskResult,
@@ -66,20 +67,18 @@ class Emitter:
     def definition(self) -> dict[str, Any]:
         wf = self.layout.workflow
         states: dict[str, State] = {}
-        start = states["Start"] = PassState(
-            comment="Run context and an empty result map",
-            parameters=StateDocument.template(
-                ctx=RunContext.template(
-                    run_id=JsonPath(EXECUTION_NAME),
-                    workflow=wf.name,
-                    params=JsonPath(state_path(ExecutionInput.key("params"))),
-                    logical_date=JsonPath(state_path(ExecutionInput.key("logical_date"))),
-                ),
-                res={},
-            ),
+        repair = state_path(ExecutionInput.key("repair"))
+        states["New run or repair"] = ChoiceState(
+            choices=[({"Variable": repair, "IsPresent": True}, "Start repair")], default="Start"
+        )
+        start = states["Start"] = self.start("Run context and an empty result map", JsonPath(EXECUTION_NAME), 0)
+        start_repair = states["Start repair"] = self.start(
+            "A repair of a run: its run id and repair number (another pass on the same state machine)",
+            JsonPath(f"{repair}.{RepairInput.key('run_id')}"),
+            JsonPath(f"{repair}.{RepairInput.key('number')}"),
         )
         body = self.block(self.layout.plan.block, states, {}, previous=None)
-        connect([(start, None)], body.entry)
+        connect([(start, None), (start_repair, None)], body.entry)
         connect(body.exits, "Finalize")
         states["Finalize"] = TaskState(
             comment="Record skipped tasks and the run outcome in the run ledger",
@@ -103,9 +102,25 @@ class Emitter:
         )
         states["Run succeeded"] = SucceedState()
         comment = f"Workflow {wf.name}" + (f": {wf.description}" if wf.description else "")
-        definition = state_machine(comment, Branch("Start", states), wf.timeout_seconds)
+        definition = state_machine(comment, Branch("New run or repair", states), wf.timeout_seconds)
         prune_unreachable(definition)
         return definition
+
+    def start(self, comment: str, run_id: JsonPath, repair: JsonPath | int) -> PassState:
+        """A first state: the run context from the execution input, and an empty result map."""
+        return PassState(
+            comment=comment,
+            parameters=StateDocument.template(
+                ctx=RunContext.template(
+                    run_id=run_id,
+                    workflow=self.layout.workflow.name,
+                    params=JsonPath(state_path(ExecutionInput.key("params"))),
+                    logical_date=JsonPath(state_path(ExecutionInput.key("logical_date"))),
+                    repair=repair,
+                ),
+                res={},
+            ),
+        )
 
     def block(
         self,

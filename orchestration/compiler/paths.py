@@ -27,6 +27,7 @@ INVOKE_RESPONSE = state_path("Payload")  # what lambda:invoke returns: the funct
 RESPONSE_OUTPUT = f"{INVOKE_RESPONSE}.{TaskResponse.key('output')}"  # a task function's output
 RUN_ID = f"{CTX_PATH}.{RunContext.key('run_id')}"
 WORKFLOW_NAME = f"{CTX_PATH}.{RunContext.key('workflow')}"
+REPAIR_NUMBER = f"{CTX_PATH}.{RunContext.key('repair')}"
 RUN_STATUS = state_path(FinalizeResult.key("status"))  # in the finalize step's output
 
 

@@ -31,8 +31,10 @@ from orchestration.model import Task
 from orchestration.protocol import (
     CTX_PATH,
     FOR_EACH_ITEM_INLINE,
+    REUSED_ERROR,
     ChildAttempt,
     ChildEnd,
+    ChildReuse,
     ChildStart,
     ChildStarted,
     JsonPath,
@@ -148,7 +150,9 @@ def subflow_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) ->
                   the child run in the ledger (QUEUED, linked to this run and task);
     <task>.run    startExecution.sync:2 of the child's state machine, named after the child run;
     <task>.end    the task's function records the attempt's end and returns the task's output, or
-                  fails with the child's outcome (then Retry, then Catch, as for any task).
+                  fails with the child's outcome (then Retry, then Catch, as for any task);
+    <task>.reuse  only in a repair that reuses the task (its start step raised REUSED_ERROR): returns
+                  the recorded output, with no child run and no new attempt.
     """
     assert task.subflow is not None
     child = task.subflow.workflow.name
@@ -170,7 +174,17 @@ def subflow_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) ->
         ),
         result_path=started,
         retry=[platform_retry()],
+        # A repair that reuses the task: the start step starts no child, the reuse step returns the output.
+        catch=[{"ErrorEquals": [REUSED_ERROR], "ResultPath": started, "Next": f"{name}.reuse"}],
         next=f"{name}.run",
+    )
+    reuse = TaskState(
+        function=fn,
+        payload=ChildReuse.template(step="reuse", run=JsonPath(CTX_PATH), task=name),
+        result_selector=TaskResponse.template(output=JsonPath(RESPONSE_OUTPUT)),
+        result_path=response,
+        retry=[platform_retry()],
+        end=True,
     )
     run = StartExecutionState(
         state_machine=workflow_placeholder(child),
@@ -203,7 +217,12 @@ def subflow_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) ->
     return ParallelState(
         comment=f"Run workflow {child}: one child run per attempt",
         parameters=ChildAttempt.template(ctx=JsonPath(CTX_PATH), inputs=_inputs(layout, task, scope)),
-        branches=[Branch(f"{name}.start", {f"{name}.start": start, f"{name}.run": run, f"{name}.end": end})],
+        branches=[
+            Branch(
+                f"{name}.start",
+                {f"{name}.start": start, f"{name}.run": run, f"{name}.end": end, f"{name}.reuse": reuse},
+            )
+        ],
         result_selector=TaskResult.template(status=TaskStatus.SUCCEEDED, output=JsonPath(output)),
         result_path=result_path(name),
         retry=task_retry(task) or None,

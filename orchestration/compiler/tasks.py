@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from orchestration.compiler.layout import Entry, Exit, Fragment, Layout, Scope, connect
 from orchestration.compiler.paths import (
+    REPAIR_NUMBER,
     RUN_ID,
     TASK_TOKEN,
     WORKFLOW_NAME,
@@ -172,6 +173,7 @@ def join_wait(layout: Layout, task: Task, catch: list[Asl]) -> TaskState | None:
             token=JsonPath(TASK_TOKEN),
             workflow=JsonPath(WORKFLOW_NAME),
             run_id=JsonPath(RUN_ID),
+            repair=JsonPath(REPAIR_NUMBER),
             task=task.name,
             needs=list(joined),
         ),
@@ -190,6 +192,7 @@ def join_signal(layout: Layout, task: Task) -> TaskState:
             action="signal",
             workflow=JsonPath(WORKFLOW_NAME),
             run_id=JsonPath(RUN_ID),
+            repair=JsonPath(REPAIR_NUMBER),
             task=task.name,
             result=JsonPath(result_path(task.name)),
             joins=joins,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestration.ledger.codec import decode, encode
-from orchestration.ledger.keys import JOIN_SK, Kind, run_item_key
+from orchestration.ledger.keys import Kind, join_sk, run_item_key
 
 
 class Joins:
@@ -22,11 +22,13 @@ class Joins:
         self.table = table_name
         self.client = client
 
-    def wait(self, workflow: str, run_id: str, task: str, token: str, needs: list[str]) -> dict[str, Any] | None:
+    def wait(
+        self, workflow: str, run_id: str, task: str, token: str, needs: list[str], repair: int = 0
+    ) -> dict[str, Any] | None:
         """Register a waiting task's token; returns the awaited results if all already arrived."""
         resp = self.client.update_item(
             TableName=self.table,
-            Key=encode(run_item_key(workflow, run_id, JOIN_SK(task))),
+            Key=encode(run_item_key(workflow, run_id, join_sk(task, repair))),
             UpdateExpression="SET #t = :t, needs = :n, kind = :k",
             ExpressionAttributeNames={"#t": "token"},
             ExpressionAttributeValues=encode({":t": token, ":n": json.dumps(needs), ":k": Kind.JOIN}),
@@ -35,14 +37,14 @@ class Joins:
         return _ready(decode(resp["Attributes"]))
 
     def signal(
-        self, workflow: str, run_id: str, task: str, result: Any, joins: list[str]
+        self, workflow: str, run_id: str, task: str, result: Any, joins: list[str], repair: int = 0
     ) -> list[tuple[str, dict[str, Any]]]:
         """Record a finished upstream task; returns (token, results) for every join now complete."""
         ready = []
         for join in joins:
             resp = self.client.update_item(
                 TableName=self.table,
-                Key=encode(run_item_key(workflow, run_id, JOIN_SK(join))),
+                Key=encode(run_item_key(workflow, run_id, join_sk(join, repair))),
                 UpdateExpression="SET #d = :d, kind = :k",
                 ExpressionAttributeNames={"#d": _done(task)},
                 ExpressionAttributeValues=encode({":d": json.dumps(result), ":k": Kind.JOIN}),

@@ -7,13 +7,14 @@ are split in two partitions, so IAM can tell them apart with `dynamodb:LeadingKe
 |--------------|---------------------------------|-----------------------------------------|
 | run          | WF#<workflow>#RUN#<run_id>      | RUN                                     |
 | task summary | WF#<workflow>#RUN#<run_id>      | TASK#<task>                             |
-| join         | WF#<workflow>#RUN#<run_id>      | JOIN#<task>                             |
+| join         | WF#<workflow>#RUN#<run_id>      | JOIN#[r<repair>#]<task>                 |
 | task attempt | WF#<workflow>#ATTEMPT#<run_id>  | ATTEMPT#<task>#<attempt:03>[#<idx:06>]  |
 
 A task's function may write only `WF#<its workflow>#ATTEMPT#*` (its attempts); the run partition
 (status, summaries, joins, alert bookkeeping) is written by the platform functions alone. Workflow
 names are `[A-Za-z][A-Za-z0-9_-]*` and run ids `[A-Za-z0-9_-]+`: neither holds `#` or an IAM
-wildcard, so one workflow's prefix never matches another's keys.
+wildcard, so one workflow's prefix never matches another's keys. Each repair of a run (see
+`operations.repair`) has its own join items; its attempts continue the run's numbering.
 
 The run item also carries gsi1pk = WF#<workflow>, gsi1sk = <created>#<run_id> and
 gsi2pk = STATUS#<status>, gsi2sk = <created>#<run_id>, and its `run_id` keys a third index:
@@ -104,6 +105,11 @@ class Kind(StrEnum):
     TASK = "task"
     ATTEMPT = "attempt"
     JOIN = "join"
+
+
+def join_sk(task: str, repair: int) -> str:
+    """A join's sort key: each pass of a run (its first, then each repair) has its own join items."""
+    return JOIN_SK(task if repair == 0 else f"r{repair}#{task}")
 
 
 def run_key(workflow: str, run_id: str) -> dict[str, str]:

@@ -51,6 +51,8 @@ _RUN_SHOWN = (
     "parent_run_id",
     "parent_workflow",
     "parent_task",
+    "repair",
+    "repairs",
 )
 
 
@@ -110,6 +112,11 @@ class RunRecord:
     parent_run_id: str | None = None
     parent_workflow: str | None = None
     parent_task: str | None = None
+    # Repairs: the pass the run is in (0: its first), and one entry per repair as requested (number,
+    # started_at, tasks rerun, params, trigger, definition_hash, and the outcome it repaired:
+    # previous_status, previous_ended_at); read back with each repair's own status and ended_at.
+    repair: int = 0
+    repairs: list[dict[str, Any]] = field(default_factory=list, metadata={_JSON: True})
 
     def as_dict(self) -> dict[str, Any]:
         shown = {name: getattr(self, name) for name in _RUN_SHOWN}
@@ -143,11 +150,18 @@ def run_item(run: RunRecord) -> Item:
     for index in (BY_WORKFLOW, BY_STATUS):
         assert index.sk is not None
         indexes[index.sk] = created
-    return _item(run_key(run.workflow, run.run_id), Kind.RUN, run, ended_at=None, error=None, **indexes)
+    # A repair sets `repair` and `repairs` later: a new run's item goes without them.
+    repair = {"repair": None, "repairs": None}
+    return _item(run_key(run.workflow, run.run_id), Kind.RUN, run, ended_at=None, error=None, **repair, **indexes)
 
 
 def run_from_item(item: Mapping[str, AttributeValue]) -> RunRecord:
-    return _from_item(RunRecord, item)
+    run = _from_item(RunRecord, item)
+    # Each repair ended as the next one found the run (its previous_*), the last one as the run is now.
+    ends = [(e.get("previous_status"), e.get("previous_ended_at")) for e in run.repairs[1:]]
+    ends.append((run.status, run.ended_at))
+    run.repairs = [entry | {"status": s, "ended_at": t} for entry, (s, t) in zip(run.repairs, ends, strict=False)]
+    return run
 
 
 def attempt_item(workflow: str, run_id: str, att: Attempt) -> Item:
@@ -219,8 +233,8 @@ def task_records(attempts: Iterable[Attempt], summaries: Iterable[TaskRecord]) -
         rec = records.setdefault(att.task, TaskRecord(att.task))
         if att.status == TaskStatus.SUCCEEDED:
             outputs.setdefault(att.task, {})[att.index] = att.output
-        if att.attempt > rec.attempts:  # a later attempt: an earlier one's error is history
-            rec.attempts, rec.error = att.attempt, None
+        if att.attempt > rec.attempts:  # a later attempt: an earlier one's error and status are history
+            rec.attempts, rec.error, rec.status = att.attempt, None, TaskStatus.PENDING
         if att.index is not None:
             rec.items = (rec.items or 0) + 1
         rec.started_at = min(filter(None, [rec.started_at, att.started_at]), default=None)

@@ -1,13 +1,15 @@
 """RunLedger: runs, task attempts and task summaries in the ledger table.
 
-Writes are conditional on a status rank (queued/pending 0 < running 1 < terminal 2), so a late or
-duplicated write never moves a run, task or attempt backwards. A run is addressed by its workflow
+Writes are conditional on a status rank (queued/pending 0 < running 1 < terminal 2; for a run, in
+each pass: a repair ranks above the pass it repairs), so a late or duplicated write never moves a
+run, task or attempt backwards. A run is addressed by its workflow
 and run id (its items sit under the workflow's key prefix, see `keys`); `find_runs` finds a run's
 workflow from its id.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from itertools import islice
@@ -46,12 +48,22 @@ from orchestration.ledger.records import (
     summary_item,
     task_records,
 )
-from orchestration.status import TaskStatus, is_terminal, rank
+from orchestration.status import RunStatus, TaskStatus, is_terminal, rank, run_rank
 from orchestration.times import ms_between, now_iso
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 IS_NEW = f"attribute_not_exists({PK})"
 EXISTS = f"attribute_exists({PK})"
+
+
+def _alerted(repair: int) -> str:
+    """The run item's attribute claiming the failure alert of a pass."""
+    return "alerted_at" if repair == 0 else f"alerted_at_r{repair}"
+
+
+def _as_requested(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """A repairs entry as stored: without the status and end that reading it adds."""
+    return {k: v for k, v in entry.items() if k not in ("status", "ended_at")}
 
 
 class RunLedger:
@@ -78,12 +90,14 @@ class RunLedger:
         at: str | None = None,
         error: str | None = None,
         execution_arn: str | None = None,
+        repair: int = 0,
     ) -> bool:
-        """Move a run forward; False when the ledger already holds a status as advanced or later."""
+        """Move a run forward in pass `repair` (0: its first); False when the ledger already holds a
+        status as advanced or later. A repair's start is in its `repairs` entry: `at` sets only its end."""
         names = {"#s": "status"}
-        values: dict[str, str | int | None] = {":s": status, ":r": rank(status), ":g": STATUS_PK(status)}
+        values: dict[str, str | int | None] = {":s": status, ":r": run_rank(status, repair), ":g": STATUS_PK(status)}
         sets = ["#s = :s", "status_rank = :r", f"{BY_STATUS.pk} = :g"]
-        if at is not None:
+        if at is not None and (repair == 0 or is_terminal(status)):
             sets.append(f"{'ended_at' if is_terminal(status) else 'started_at'} = :t")
             values[":t"] = at
         if error is not None:
@@ -99,14 +113,24 @@ class RunLedger:
             raise LedgerError(f"run {run_id!r} of workflow {workflow!r} is not in the ledger table {self.table!r}")
         if execution_arn is not None:
             # The run already moved on (e.g. it finished before its starter recorded RUNNING):
-            # keep the execution ARN anyway.
-            self._set_once(workflow, run_id, "execution_arn", execution_arn)
+            # keep the execution ARN anyway (a repair's, while the run is still in that repair).
+            if repair == 0:
+                self._set_once(workflow, run_id, "execution_arn", execution_arn)
+            else:
+                self._update_run(
+                    workflow,
+                    run_id,
+                    "SET execution_arn = :x",
+                    "#p = :p",
+                    {"#p": "repair"},
+                    {":x": execution_arn, ":p": repair},
+                )
         return False
 
-    def close_run(self, workflow: str, run_id: str, status: str, *, at: str, error: str) -> bool:
-        """End a run that no finalize step ended (timeout, abort, a failure before any task ran):
-        set its status and close every attempt still running as failed with `error`."""
-        moved = self.set_run_status(workflow, run_id, status, at=at, error=error)
+    def close_run(self, workflow: str, run_id: str, status: str, *, at: str, error: str, repair: int = 0) -> bool:
+        """End a run (pass `repair`) that no finalize step ended (timeout, abort, a failure before any
+        task ran): set its status and close every attempt still running as failed with `error`."""
+        moved = self.set_run_status(workflow, run_id, status, at=at, error=error, repair=repair)
         for att in self._attempts(workflow, run_id):
             if att.status == TaskStatus.RUNNING:
                 self._cut_off(
@@ -118,6 +142,31 @@ class RunLedger:
                     f"the run ended ({status}) while this attempt was running",
                 )
         return moved
+
+    def begin_repair(
+        self, run: RunRecord, entry: Mapping[str, Any], *, params: Mapping[str, Any], definition_hash: str | None
+    ) -> bool:
+        """Claim repair `entry["number"]` of `run` (read before, in a terminal status of the pass it is
+        in): the run moves to QUEUED in the new pass with these params, its error and end cleared.
+        False (nothing written) when the run is no longer as read, e.g. another repair claimed it."""
+        number = int(entry["number"])
+        repairs = [*(_as_requested(e) for e in run.repairs), dict(entry)]
+        values: dict[str, str | int | None] = {
+            ":s": RunStatus.QUEUED,
+            ":r": run_rank(RunStatus.QUEUED, number),
+            ":g": STATUS_PK(RunStatus.QUEUED),
+            ":n": number,
+            ":l": json.dumps(repairs, sort_keys=True),
+            ":p": json.dumps(dict(params), sort_keys=True),
+            ":h": definition_hash,
+            ":was": run_rank(run.status, run.repair),
+            ":old": run.status,
+        }
+        sets = f"#s = :s, status_rank = :r, {BY_STATUS.pk} = :g, #p = :n, repairs = :l, params = :p"
+        sets += ", definition_hash = :h" if definition_hash is not None else ""
+        update = f"SET {sets} REMOVE ended_at, #e, execution_arn"
+        names = {"#s": "status", "#p": "repair", "#e": "error"}
+        return self._update_run(run.workflow, run.run_id, update, "status_rank = :was AND #s = :old", names, values)
 
     def _cut_off(self, workflow: str, run_id: str, att: Attempt, at: str, error: str, message: str) -> None:
         """Close an attempt that was still running when something outside its code ended it."""
@@ -160,14 +209,16 @@ class RunLedger:
             return False
         return True
 
-    def claim_alert(self, workflow: str, run_id: str) -> bool:
-        """Claim the right to send the run's failure alert: True for exactly one caller."""
-        return self._set_once(workflow, run_id, "alerted_at", now_iso())
+    def claim_alert(self, workflow: str, run_id: str, repair: int = 0) -> bool:
+        """Claim the right to send the failure alert of the run's pass `repair`: True for exactly one caller."""
+        return self._set_once(workflow, run_id, _alerted(repair), now_iso())
 
-    def release_alert(self, workflow: str, run_id: str) -> None:
+    def release_alert(self, workflow: str, run_id: str, repair: int = 0) -> None:
         """Give the claim back (the alert could not be sent) so a retried delivery can send it."""
         self.client.update_item(
-            TableName=self.table, Key=encode(run_key(workflow, run_id)), UpdateExpression="REMOVE alerted_at"
+            TableName=self.table,
+            Key=encode(run_key(workflow, run_id)),
+            UpdateExpression=f"REMOVE {_alerted(repair)}",
         )
 
     def get_run_item(self, workflow: str, run_id: str) -> RunRecord | None:
@@ -386,12 +437,14 @@ class RunLedger:
 
     # -- joins ----------------------------------------------------------------------------
 
-    def join_wait(self, workflow: str, run_id: str, task: str, token: str, needs: list[str]) -> dict[str, Any] | None:
+    def join_wait(
+        self, workflow: str, run_id: str, task: str, token: str, needs: list[str], repair: int = 0
+    ) -> dict[str, Any] | None:
         """Register a waiting task's token; returns the awaited results if all already arrived."""
-        return self.joins.wait(workflow, run_id, task, token, needs)
+        return self.joins.wait(workflow, run_id, task, token, needs, repair)
 
     def join_signal(
-        self, workflow: str, run_id: str, task: str, result: Any, joins: list[str]
+        self, workflow: str, run_id: str, task: str, result: Any, joins: list[str], repair: int = 0
     ) -> list[tuple[str, dict[str, Any]]]:
         """Record a finished upstream task; returns (token, results) for every join now complete."""
-        return self.joins.signal(workflow, run_id, task, result, joins)
+        return self.joins.signal(workflow, run_id, task, result, joins, repair)

@@ -4,7 +4,9 @@ task and the compiled state machine; runs execute on moto's ASL interpreter with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import inspect
 import io
 import json
 import logging
@@ -12,9 +14,10 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import ValidationError as PydanticValidationError
@@ -350,12 +353,55 @@ class LocalCloud:
             return None
         return {name: [d.upstream for d in deps] for name, deps in dep.workflow.dependencies().items()}
 
+    def source_of(self, workflow: str) -> str | None:
+        """The file that defines a deployed workflow's tasks (where `orch repair` reloads them from)."""
+        dep = self.deployments.get(workflow)
+        for task in dep.workflow.tasks.values() if dep else ():
+            with contextlib.suppress(TypeError, OSError):
+                found = inspect.getsourcefile(task.fn)
+                if found:
+                    return str(Path(found).absolute())
+        return None
+
     def workflow_of(self, run_id: str) -> str:
         """The workflow of a run in this cloud's ledger (LedgerError when two have a run with this id)."""
         run = self.ledger.get_run_by_id(run_id, attempts=False)
         if run is None:
             raise OrchestrationError(f"run {run_id!r} is not in the ledger")
         return run.workflow
+
+    def repair(
+        self,
+        run_id: str,
+        *,
+        tasks: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        allow_changed_definition: bool = False,
+        workflow: Workflow | None = None,
+        trigger: Mapping[str, Any] | None = None,
+    ) -> RunRecord:
+        """Repair a finished run (`operations.repair.repair_run`) and wait for the repair to end; the
+        run's workflow must be deployed in this cloud (`workflow` deploys it)."""
+        from orchestration.operations.repair import repair_run
+
+        name = workflow.name if workflow is not None else self.workflow_of(run_id)
+        dep = self.deploy(workflow) if workflow is not None else self.deployments.get(name)
+        if dep is None:
+            raise OrchestrationError(f"workflow {name!r} of run {run_id!r} is not deployed in this local cloud")
+        repair_run(
+            workflow=dep.workflow,
+            ledger=self.ledger,
+            artifacts=self.artifacts,
+            stepfunctions=self.sfn,
+            state_machine_arn=dep.state_machine_arn,
+            definition_hash=dep.definition_hash,
+            run_id=run_id,
+            tasks=tasks,
+            params=params,
+            allow_changed_definition=allow_changed_definition,
+            trigger=trigger,
+        )
+        return self.wait(run_id, workflow=name)
 
     def execution_history(self, run_id: str) -> list[dict[str, Any]]:
         run = self.ledger.get_run(self.workflow_of(run_id), run_id)

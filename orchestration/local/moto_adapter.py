@@ -25,7 +25,7 @@ These patches, installed for the life of a LocalCloud and removed after:
    frames around it run (one a branch opens just after the stop ends at once, instead of dying on
    moto's "Could not set NextState" and leaving its Parallel waiting), a task state stops waiting for
    its Lambda call (which finishes on its own, as on AWS), and a state cut short by the stop cannot
-   turn ABORTED into FAILED.
+   turn ABORTED into FAILED. These wrappers live in `moto_stops.py`; they are installed here.
 8. Child executions (`states:startExecution.sync:2`): moto's port of the integration leaves out the
    casing both ways (it calls StartExecution with `StateMachineArn` where boto expects
    `stateMachineArn`, and reads `ExecutionArn` where boto answers `executionArn`): requests and
@@ -34,6 +34,8 @@ These patches, installed for the life of a LocalCloud and removed after:
    its child (the parent stopped, or the task timed out) stops the child: so does this. `on_child`,
    if set, hears of each child execution's status when it starts and when its task stops waiting
    for it (the local runtime passes that on to the recorder, as EventBridge does on AWS).
+9. Choice rules on an absent path (`IsPresent`, e.g. the first state telling a repair from a new
+   run): moto's answer is right, but it logs the absent path as an ERROR first; here it does not.
 """
 
 from __future__ import annotations
@@ -53,13 +55,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+import orchestration.local.moto_stops as stops
 from orchestration.status import ExecutionStatus
 
 Handler = Callable[[dict[str, Any]], Any]
 ChildListener = Callable[[str, ExecutionStatus], None]  # (execution ARN, its status) -> None
 
 CALLBACK_POLL_SECONDS = 0.002
-STOP_CHECK_SECONDS = 0.05  # how often a waiting join or task state checks that its execution still runs
 CHILD_POLL_MAX_SECONDS = 0.05  # the longest pause between two status polls of a child execution
 CHILD_STOP_CAUSE = "the task that started it stopped waiting for it (the parent stopped, or the task timed out)"
 
@@ -94,6 +96,7 @@ class Adapter:
             from moto.dynamodb.models import DynamoDBBackend
             from moto.stepfunctions.parser.asl.component.common.path import result_path
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+            from moto.stepfunctions.parser.asl.component.state.choice.comparison import variable
             from moto.stepfunctions.parser.asl.component.state.exec import execute_state
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -125,17 +128,18 @@ class Adapter:
         for method in _DYNAMODB_METHODS:
             self._patch(DynamoDBBackend, method, _locked(getattr(DynamoDBBackend, method), lock))
         for method in ("open_frame", "open_inner_frame"):
-            self._patch(Environment, method, _knows_its_parent(getattr(Environment, method)))
-        self._patch(Environment, "is_running", _running_with_parents(Environment.is_running))
+            self._patch(Environment, method, stops.knows_its_parent(getattr(Environment, method)))
+        self._patch(Environment, "is_running", stops.running_with_parents(Environment.is_running))
         for method in ("set_error", "set_timed_out"):
-            self._patch(Environment, method, _stays_stopped(getattr(Environment, method)))
+            self._patch(Environment, method, stops.stays_stopped(getattr(Environment, method)))
         next_state: property = vars(Environment)["next_state_name"]
-        self._patch(Environment, "next_state_name", _no_next_state_when_stopped(next_state))
+        self._patch(Environment, "next_state_name", stops.no_next_state_when_stopped(next_state))
         service = callback.StateTaskServiceCallback
-        self._patch(service, "_eval_wait_for_task_token", _stoppable(service._eval_wait_for_task_token))
+        self._patch(service, "_eval_wait_for_task_token", stops.stoppable(service._eval_wait_for_task_token))
         state = execute_state.ExecutionState
-        self._patch(state, "_evaluate_with_timeout", _stops_waiting(state._evaluate_with_timeout))
-        self._patch(execute_state, "threading", SimpleNamespace(Event=_StoppableEvent))
+        self._patch(state, "_evaluate_with_timeout", stops.stops_waiting(state._evaluate_with_timeout))
+        self._patch(execute_state, "threading", SimpleNamespace(Event=stops.StoppableEvent))
+        self._patch(variable.Variable, "_eval_body", _quiet_variable(variable.NoSuchVariable))
         child = sfn_service.StateTaskServiceSfn
         self._patch(child, "_normalise_parameters", _to_boto_request(child._normalise_parameters))
         self._patch(child, "_normalise_response", _from_boto_response)
@@ -325,114 +329,20 @@ def _locked(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., 
     return call
 
 
-def _knows_its_parent(open_frame: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(open_frame)
-    def call(env: Any, *args: Any, **kwargs: Any) -> Any:
-        frame = open_frame(env, *args, **kwargs)
-        frame.orch_parent = env
-        return frame
+def _quiet_variable(no_such_variable: type) -> Callable[[Any, Any], None]:
+    """A Choice rule's variable: its value, or moto's NoSuchVariable marker when the path is absent
+    (the path is read without the logging wrapper, which reports an absent path as an error)."""
 
-    return call
-
-
-def _running_with_parents(is_running: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """A frame runs only while every frame around it runs (one opened just after a stop ends at once)."""
-
-    @functools.wraps(is_running)
-    def call(env: Any) -> bool:
-        while env is not None:
-            if not is_running(env):
-                return False
-            env = getattr(env, "orch_parent", None)
-        return True
-
-    return call
-
-
-_waiting = threading.local()  # the Environment whose task state this thread waits on
-
-
-def _stops_waiting(evaluate: Callable[..., Any]) -> Callable[..., Any]:
-    """A task state waits for its work (the Lambda call, in its own thread) only while its execution
-    runs: on AWS StopExecution ends the execution at once and the function finishes on its own."""
-
-    @functools.wraps(evaluate)
-    def call(state: Any, env: Any) -> Any:
-        _waiting.env = env
+    def eval_body(variable: Any, env: Any) -> None:
+        sampler = variable.string_sampler
         try:
-            return evaluate(state, env)
-        finally:
-            _waiting.env = None
+            sampler._eval_body(env)
+            value = env.stack.pop()
+        except Exception as exc:
+            value = no_such_variable(f"{sampler.literal_value}, {exc}")
+        env.stack.append(value)
 
-    return call
-
-
-class _StoppableEvent(threading.Event):
-    """moto's wait for a task state's work: also ends (as not finished) once the execution stopped."""
-
-    def wait(self, timeout: float | None = None) -> bool:
-        env = getattr(_waiting, "env", None)
-        if env is None:
-            return super().wait(timeout)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = STOP_CHECK_SECONDS if deadline is None else min(STOP_CHECK_SECONDS, deadline - time.monotonic())
-            if super().wait(max(left, 0)):
-                return True
-            if not env.is_running() or (deadline is not None and time.monotonic() >= deadline):
-                return False
-
-
-def _stays_stopped(set_state: Callable[..., Any]) -> Callable[..., Any]:
-    """A stopped execution stays stopped: a state cut short by the stop does not turn it into FAILED."""
-
-    @functools.wraps(set_state)
-    def call(env: Any, *args: Any, **kwargs: Any) -> Any:
-        if hasattr(env.program_state(), "stop_date"):  # ProgramStopped
-            return None
-        return set_state(env, *args, **kwargs)
-
-    return call
-
-
-def _no_next_state_when_stopped(prop: property) -> property:
-    """Setting the next state of a stopped frame does nothing. moto raises instead, which kills a
-    Parallel branch's thread before it reports its end, and the Parallel then waits forever (seen
-    when a stop lands as a branch starts)."""
-
-    def setter(env: Any, name: str) -> None:
-        if hasattr(env.program_state(), "stop_date"):  # ProgramStopped
-            return
-        assert prop.fset is not None
-        prop.fset(env, name)
-
-    return property(prop.fget, setter)
-
-
-def _stoppable(wait: Callable[..., Any]) -> Callable[..., Any]:
-    """A `.waitForTaskToken` wait that ends when its execution is stopped (moto's blocks until released)."""
-    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackOutcomeTimedOut
-
-    @functools.wraps(wait)
-    def call(
-        service: Any, env: Any, timeout_seconds: int | None, callback_endpoint: Any, heartbeat_endpoint: Any
-    ) -> Any:
-        if heartbeat_endpoint is not None:  # moto's heartbeat wait already watches the execution
-            return wait(service, env, timeout_seconds, callback_endpoint, heartbeat_endpoint)
-        # A stop racing the state's set-up can leave another value where moto keeps the timeout (seen
-        # when a parent run is stopped while its child starts): then wait for the stop check alone.
-        timed = isinstance(timeout_seconds, int | float) and not isinstance(timeout_seconds, bool)
-        deadline = time.monotonic() + timeout_seconds if timed and timeout_seconds is not None else None
-        while env.is_running():
-            left = STOP_CHECK_SECONDS if deadline is None else min(STOP_CHECK_SECONDS, deadline - time.monotonic())
-            if left <= 0:
-                break
-            outcome = callback_endpoint.wait(timeout=left)
-            if outcome is not None:
-                return outcome
-        return CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
-
-    return call
+    return eval_body
 
 
 def json_copy(value: Any, memo: Any = None) -> Any:

@@ -7,6 +7,7 @@ Each run is a folder, written atomically (a file is replaced whole, never half-w
         artifacts/...   the run's objects of the artifact bucket (key runs/<workflow>/<run_id>/...)
         logs.jsonl      the lines its tasks wrote (orch logs)
         graph.json      its task graph (task -> upstream tasks)
+        source.json     the file defining its workflow (where `orch repair` reloads the task code from)
         owner.json      the process running it (while it runs)
         cancel          present when `orch runs cancel` asked that process to stop it
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 HOME_ENV = "ORCH_HOME"
 DEFAULT_HOME = ".orch"
 LEDGER, LOGS, GRAPH, CANCEL, OWNER = "ledger.jsonl", "logs.jsonl", "graph.json", "cancel", "owner.json"
+SOURCE = "source.json"
 ARTIFACTS = "artifacts"
 ARTIFACT_ROOT = "runs/"  # the bucket prefix every run's artifacts sit under (orchestration.artifacts)
 
@@ -57,6 +59,8 @@ class EmbeddedCloud(Protocol):
     def logs(self) -> Any: ...  # orchestration.local.capture.TaskLogs
 
     def graph_of(self, workflow: str) -> dict[str, list[str]] | None: ...
+
+    def source_of(self, workflow: str) -> str | None: ...
 
 
 def home() -> Path:
@@ -127,6 +131,9 @@ class LocalStore:
                 else:
                     (folder / OWNER).unlink(missing_ok=True)
                     (folder / CANCEL).unlink(missing_ok=True)
+                source = cloud.source_of(workflow)
+                if source is not None and not (folder / SOURCE).exists():
+                    _write(folder / SOURCE, json.dumps({"file": source, "workflow": workflow}))
                 graph = cloud.graph_of(workflow)
                 if graph is not None and not (folder / GRAPH).exists():
                     _write(folder / GRAPH, json.dumps(graph, sort_keys=True))
@@ -167,6 +174,14 @@ class LocalStore:
             if path.is_file():
                 key = prefix + path.relative_to(folder / ARTIFACTS).as_posix()
                 cloud.s3.put_object(Bucket=cloud.bucket_name, Key=key, Body=path.read_bytes())
+
+    def source(self, run: RunRecord) -> str | None:
+        """The workflow file a stored run was started from, if known."""
+        try:
+            data = json.loads((self.run_dir(run.workflow, run.run_id) / SOURCE).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        return str(data["file"]) if isinstance(data, dict) and data.get("file") else None
 
     def has(self, workflow: str, run_id: str) -> bool:
         """Whether the store holds this run."""

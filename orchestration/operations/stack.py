@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -39,6 +39,10 @@ from orchestration.operations.source import LogLine, RunFilter, newest_first
 from orchestration.protocol import TASK_TAG, WORKFLOW_TAG
 from orchestration.status import RunStatus, is_terminal
 from orchestration.times import iso, parse_iso
+
+if TYPE_CHECKING:
+    from orchestration.model import Workflow
+    from orchestration.operations.repair import RepairStarted
 
 LEDGER_OUTPUT = "LedgerTableName"
 BUCKET_OUTPUT = "ArtifactBucketName"
@@ -115,6 +119,54 @@ class StackRuns:
 
     def _client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG)
+
+    def repair(
+        self,
+        workflow: Workflow,
+        run_id: str,
+        *,
+        tasks: Sequence[str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        allow_changed_definition: bool = False,
+        trigger: Mapping[str, Any] | None = None,
+    ) -> RepairStarted:
+        """Start a repair of a deployed run on the stack's own state machine (`operations.repair`).
+        `workflow` is the workflow as compiled here: its definition hash is compared with the run's,
+        so deploy a fix before repairing with it."""
+        from orchestration.artifacts import ArtifactStore
+        from orchestration.compiler import compile_workflow, definition_hash, to_json
+        from orchestration.operations.repair import repair_run
+
+        machine = self.state_machines.get(workflow.name)
+        if machine is None or self.bucket is None:
+            raise StackError(f"{self.where} does not deploy workflow {workflow.name!r}: deploy it, or check --stack")
+        with self._aws("repair a run of"):
+            return repair_run(
+                workflow=workflow,
+                ledger=self.ledger,
+                artifacts=ArtifactStore(self.bucket, self._client("s3")),
+                stepfunctions=self._client("stepfunctions"),
+                state_machine_arn=machine,
+                definition_hash=definition_hash(to_json(compile_workflow(workflow))),
+                run_id=run_id,
+                tasks=tasks,
+                params=params,
+                allow_changed_definition=allow_changed_definition,
+                trigger=trigger,
+            )
+
+    def wait(self, workflow: str, run_id: str, *, repair: int, timeout_seconds: float = 3600.0) -> RunRecord:
+        """The run once pass `repair` of it has ended (polling the ledger, 1 s apart)."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            run = self.get_run(run_id, workflow)
+            if run.repair >= repair and is_terminal(run.status):
+                return run
+            if time.monotonic() > deadline:
+                raise OperationError(
+                    f"run {run_id!r} had not ended after {timeout_seconds:g} s: follow it with orch runs show"
+                )
+            time.sleep(1.0)
 
     @contextmanager
     def _aws(self, doing: str) -> Iterator[None]:

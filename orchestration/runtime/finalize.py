@@ -41,7 +41,7 @@ def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     records = rt.ledger.finalize_tasks(run.workflow, run.run_id, outcomes, at)
     failed = sorted(n for n, s in statuses.items() if is_failed_like(s))
     error = None if status != RunStatus.FAILED else "tasks failed: " + ", ".join(failed)
-    rt.ledger.set_run_status(run.workflow, run.run_id, status, at=at, error=error)
+    rt.ledger.set_run_status(run.workflow, run.run_id, status, at=at, error=error, repair=run.repair)
     # Also the execution's output: the run's summary, as the ledger now holds it.
     tasks = {name: TaskSummary.model_validate(rec, from_attributes=True) for name, rec in records.items()}
     result = FinalizeResult(status=status, error=error, tasks=tasks, outputs=True)

@@ -21,12 +21,12 @@ def run_join(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     request = parsed(parse_join_request, payload, "the join function's event")
     if isinstance(request, JoinWait):
         results = rt.ledger.join_wait(
-            request.workflow, request.run_id, request.task, request.token, list(request.needs)
+            request.workflow, request.run_id, request.task, request.token, list(request.needs), request.repair
         )
         released = [(request.token, results)] if results is not None else []
     else:
         released = rt.ledger.join_signal(
-            request.workflow, request.run_id, request.task, request.result, list(request.joins)
+            request.workflow, request.run_id, request.task, request.result, list(request.joins), request.repair
         )
     for token, results in released:
         _release(rt, token, results)

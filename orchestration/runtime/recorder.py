@@ -1,7 +1,7 @@
 """The recorder function: keeps the run ledger right for what task code cannot see.
 
 It receives Step Functions "Execution Status Change" events (an EventBridge rule on the stack's
-state machines) and:
+state machines; a repair's execution, `<run_id>.r<n>`, acts on its run's pass n) and:
 
 - RUNNING: creates the run record for an execution started outside the trigger function or `orch`
   (e.g. from the console; a child run's, linked to its parent, if its parent did not record it),
@@ -9,9 +9,9 @@ state machines) and:
 - TIMED_OUT / ABORTED / FAILED: closes the run with that status (a monotonic write: a status the
   finalize step already recorded is kept), creating the record if the run failed before any of
   our code ran (e.g. a bad input);
-- FAILED / TIMED_OUT: publishes ONE alert to the SNS topic per failed run. Retries happen inside
-  the execution and raise no status-change event; a duplicated EventBridge delivery is absorbed by
-  a conditional write (`alerted_at` on the run record) claimed before publishing.
+- FAILED / TIMED_OUT: publishes ONE alert to the SNS topic per failed run (and per failed repair).
+  Retries happen inside the execution and raise no status-change event; a duplicated EventBridge
+  delivery is absorbed by a conditional write (`alerted_at` on the run record) claimed before publishing.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.ledger import RunRecord
-from orchestration.protocol import ExecutionInput, StatusChangeDetail
+from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import describe
@@ -54,25 +54,26 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     if detail is None or detail.name is None or detail.status is None:
         logger.warning("not an execution status change event", extra={"event": describe(event)})
         return {"action": "ignored"}
-    run_id, status, arn = detail.name, detail.status, detail.executionArn
+    status, arn = detail.status, detail.executionArn
+    start = _start_input(detail)
+    run_id, repair = (start.repair.run_id, start.repair.number) if start.repair else parse_execution_name(detail.name)
     machine = str(detail.stateMachineArn or "").rsplit(":", 1)[-1]
     workflow = rt.state_machines.get(machine, machine)
     ledger = rt.ledger
     if status != ExecutionStatus.RUNNING and status not in CLOSING:
         return {"action": "none", "run_id": run_id, "status": status}  # SUCCEEDED: finalize recorded it
-    created = _ensure_run(rt, run_id, workflow, detail)
+    created = repair == 0 and _ensure_run(rt, run_id, workflow, detail, start)  # a repair's run exists
     if status == ExecutionStatus.RUNNING:
         moved = ledger.set_run_status(
-            workflow, run_id, RunStatus.RUNNING, at=_ms_to_iso(detail.startDate), execution_arn=arn
+            workflow, run_id, RunStatus.RUNNING, at=_ms_to_iso(detail.startDate), execution_arn=arn, repair=repair
         )
         return {"action": "running", "run_id": run_id, "created": created, "moved": moved}
     at = _ms_to_iso(detail.stopDate) or now_iso()
-    if arn:
-        ledger.set_run_status(
-            workflow, run_id, RunStatus.RUNNING, execution_arn=arn
-        )  # keeps the ARN whatever the status
-    moved = ledger.close_run(workflow, run_id, CLOSING[status], at=at, error=_close_reason(status, detail))
-    alerted = status in ALERTING and _alert_once(rt, run_id, workflow, status, detail)
+    if arn:  # keeps the ARN whatever the status
+        ledger.set_run_status(workflow, run_id, RunStatus.RUNNING, execution_arn=arn, repair=repair)
+    reason = _close_reason(status, detail)
+    moved = ledger.close_run(workflow, run_id, CLOSING[status], at=at, error=reason, repair=repair)
+    alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)
     return {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
 
 
@@ -87,17 +88,21 @@ def _close_reason(status: str, detail: StatusChangeDetail) -> str:
     return "WorkflowFailed: a task failed and no run-if path handled it"
 
 
-def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDetail) -> bool:
-    """Create the run record when the ledger has never seen this execution."""
+def _start_input(detail: StatusChangeDetail) -> ExecutionInput:
+    """The execution's input as far as it is ours (a start input of another shape reads as empty)."""
     try:
         raw = json.loads(detail.input or "{}")
     except ValueError:
         raw = {}
     known = {k: raw[k] for k in ExecutionInput.model_fields if k in raw} if isinstance(raw, dict) else {}
     try:
-        start = ExecutionInput.model_validate(known)
-    except PydanticValidationError:  # a start input of another shape: the run is still recorded
-        start = ExecutionInput()
+        return ExecutionInput.model_validate(known)
+    except PydanticValidationError:  # the run is still recorded
+        return ExecutionInput()
+
+
+def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDetail, start: ExecutionInput) -> bool:
+    """Create the run record when the ledger has never seen this execution."""
     started = _ms_to_iso(detail.startDate) or now_iso()
     parent = start.parent  # a child run: its parent's run_workflow task records it first, normally
     trigger: dict[str, Any] = {"type": "external", "note": "started outside the trigger function"}
@@ -121,11 +126,11 @@ def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDet
     )
 
 
-def _alert_once(rt: Runtime, run_id: str, workflow: str, status: str, detail: StatusChangeDetail) -> bool:
-    """Claim the run's alert with a conditional write, then publish; False when already alerted."""
+def _alert_once(rt: Runtime, run_id: str, workflow: str, repair: int, status: str, detail: StatusChangeDetail) -> bool:
+    """Claim the alert of the run's pass with a conditional write, then publish; False when already alerted."""
     if not rt.alert_topic_arn or rt.sns is None:
         return False
-    if not rt.ledger.claim_alert(workflow, run_id):
+    if not rt.ledger.claim_alert(workflow, run_id, repair):
         logger.info("alert already sent for this run", extra={"run_id": run_id})
         return False
     run = rt.ledger.get_run(workflow, run_id)
@@ -133,6 +138,7 @@ def _alert_once(rt: Runtime, run_id: str, workflow: str, status: str, detail: St
     body = {
         "workflow": workflow,
         "run_id": run_id,
+        "repair": repair,
         "status": status,
         "error": detail.error,
         "cause": detail.cause,
@@ -150,6 +156,6 @@ def _alert_once(rt: Runtime, run_id: str, workflow: str, status: str, detail: St
         )
     except Exception:
         # Release the claim so the retried delivery can alert.
-        rt.ledger.release_alert(workflow, run_id)
+        rt.ledger.release_alert(workflow, run_id, repair)
         raise
     return True

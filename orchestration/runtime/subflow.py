@@ -11,6 +11,9 @@ Between them the state machine runs the child (`startExecution.sync:2`); see
   to RUNNING with its execution ARN when the execution's status changes.
 - end: records the attempt's end and returns the task's output, a small summary of the child run,
   or fails with the child's outcome as the error name, for the state machine's Retry and Catch.
+
+In a repair that reuses the task, start fails with REUSED_ERROR (no attempt, no child run) and the
+state machine's reuse step returns the recorded output.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ from orchestration.errors import OrchestrationError, TaskFailure
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.model import Task, Workflow
 from orchestration.protocol import (
+    REUSED_ERROR,
     ChildEnd,
+    ChildReuse,
     ChildStart,
     ChildStarted,
     ExecutionInput,
@@ -38,6 +43,7 @@ from orchestration.protocol import (
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import check_params, parsed
+from orchestration.runtime.repairs import repair_plan, reused_output
 from orchestration.runtime.starter import checked_params
 from orchestration.runtime.task import resolve_input, task_context
 from orchestration.status import ExecutionStatus, RunStatus, TaskStatus
@@ -64,6 +70,8 @@ def run_subflow(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         raise OrchestrationError(
             f"workflow {workflow.name!r} has no task {request.task!r} that runs a workflow: redeploy the workflow"
         )
+    if isinstance(request, ChildReuse):
+        return reuse_child(request, rt)
     if isinstance(request, ChildStart):
         return start_child(request, workflow, task, rt)
     return end_child(request, task, rt)
@@ -83,6 +91,9 @@ def child_run_id(parent_run_id: str, task: str, attempt: int) -> str:
 def start_child(event: ChildStart, workflow: Workflow, task: Task, rt: Runtime) -> dict[str, Any]:
     assert task.subflow is not None
     child, run = task.subflow.workflow, event.run
+    plan = repair_plan(rt, run)
+    if plan is not None and task.name in plan.reused:  # the state machine goes to the reuse step
+        _raise(REUSED_ERROR, f"repair {plan.number} reuses task {task.name!r}: no child run starts")
     moment = parse_iso(event.entered)
     started = iso(moment) if moment else now_iso()
     attempt = claim_attempt(rt.ledger, run.workflow, run.run_id, task.name, started)
@@ -118,6 +129,17 @@ def start_child(event: ChildStart, workflow: Workflow, task: Task, rt: Runtime) 
     return ChildStarted(
         run_id=run_id, attempt=attempt, started_at=started, input=start.model_dump(mode="json", by_alias=True)
     ).model_dump()
+
+
+def reuse_child(event: ChildReuse, rt: Runtime) -> dict[str, Any]:
+    """In a repair that reuses the task: its recorded output (the child run it recorded is not rerun)."""
+    plan = repair_plan(rt, event.run)
+    if plan is None or event.task not in plan.reused:
+        raise OrchestrationError(
+            f"task {event.task!r} of run {event.run.run_id!r} is not reused by a repair: its reuse step "
+            "runs only in a repair that reuses it"
+        )
+    return TaskResponse(output=reused_output(plan, event.task, None)).model_dump()
 
 
 def claim_attempt(ledger: RunLedger, workflow: str, run_id: str, task: str, started: str) -> int:

@@ -1,6 +1,7 @@
 """The task runtime: one handler wraps every user task.
 
-It resolves the task's inputs (fetching large ones from the artifact bucket, only this run's), calls
+In a repair, a task the repair reuses returns its recorded output at once (`runtime.repairs`).
+Otherwise it resolves the task's inputs (fetching large ones from the artifact bucket, only this run's), calls
 the task with its run context, encodes its output (a large one stored in the bucket, see
 `orchestration.artifacts`), records the attempt in the run ledger (with the output it returns to the
 state, encoded) and returns `TaskResponse`.
@@ -22,6 +23,7 @@ from orchestration.permissions import declared_secrets
 from orchestration.protocol import PAYLOAD_LIMIT_BYTES, RunContext, TaskEvent, TaskResponse
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
+from orchestration.runtime.repairs import attempt_number, repair_plan, reused_output
 from orchestration.status import TaskStatus
 from orchestration.times import now_iso, parse_iso
 
@@ -35,10 +37,13 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     workflow = rt.need_workflow()
     event = TaskEvent.model_validate(payload)
     run_id, name = event.run.run_id, event.task
-    attempt = event.attempt + 1
     task = workflow.tasks.get(name)
     if task is None:
         raise OrchestrationError(f"workflow {workflow.name!r} has no task {name!r}: redeploy the workflow")
+    plan = repair_plan(rt, event.run)
+    if plan is not None and name in plan.reused:  # a repair reuses the task: its code does not run
+        return TaskResponse(output=reused_output(plan, name, event.index)).model_dump()
+    attempt = attempt_number(plan, name, event.attempt)
     started = now_iso()
     t0 = time.perf_counter()
     running = threading.Timer(

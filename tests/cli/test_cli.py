@@ -132,7 +132,7 @@ def test_compile_writes_asl(tmp_path: Path) -> None:
     assert code == 0
     written = tmp_path / "daily_etl.asl.json"
     assert written.is_file()
-    assert json.loads(written.read_text())["StartAt"] == "Start"
+    assert json.loads(written.read_text())["StartAt"] == "New run or repair"
     assert "sha256:" in out
 
 

@@ -217,3 +217,54 @@ def test_cancel_closes_a_run_whose_process_was_killed(chatty: str) -> None:
     assert code == 0, err
     shown = json.loads(invoke("runs", "show", "long-2", "--json")[1])
     assert shown["status"] == "ABORTED" and "had ended" in shown["error"]
+
+
+FLAKY = '''
+from pathlib import Path
+from orchestration import Workflow
+
+wf = Workflow("flaky")
+
+@wf.task
+def extract():
+    return 21
+
+@wf.task
+def transform(extract):
+    if not (Path(__file__).parent / "fixed").exists():
+        raise RuntimeError("bad transform")
+    return extract * 2
+
+@wf.task
+def report(transform):
+    return f"total {transform}"
+
+@wf.task
+def audit(extract):
+    return "audited"
+'''
+
+
+def test_repair_reruns_the_failed_task_and_downstream_only(tmp_path: Path) -> None:
+    path = tmp_path / "flaky.py"
+    path.write_text(FLAKY)
+    assert invoke("run", str(path), "-q", "--run-id", "flaky-1")[0] == 1
+    code, out, _ = invoke("repair", "flaky-1")
+    assert code == 1 and "FAILED" in out  # not fixed yet: the repair fails the same way
+    (tmp_path / "fixed").write_text("")
+    code, out, err = invoke("repair", "flaky-1", "--json")
+    assert code == 0, err
+    repaired = json.loads(out)
+    assert (repaired["run_id"], repaired["status"]) == ("flaky-1", "SUCCEEDED")
+    assert repaired["tasks"]["report"]["output"] == "total 42"
+    shown = json.loads(invoke("runs", "show", "flaky-1", "--json")[1])
+    attempts = {t: [a["attempt"] for a in shown["attempts"] if a["task"] == t] for t in shown["tasks"]}
+    assert attempts == {"extract": [1], "audit": [1], "transform": [1, 2, 3], "report": [1]}
+    assert [r["number"] for r in shown["repairs"]] == [1, 2]
+    assert [r["status"] for r in shown["repairs"]] == ["FAILED", "SUCCEEDED"]
+    assert shown["repairs"][1]["trigger"]["type"] == "repair" and "@" in shown["repairs"][1]["trigger"]["by"]
+    assert listed()[0]["repairs"] == 2
+    code, _, err = invoke("repair", "flaky-1")
+    assert code == 2 and "nothing to repair" in err
+    code, _, err = invoke("repair", "flaky-1", "--task", "nope")
+    assert code == 2 and "'nope'" in err

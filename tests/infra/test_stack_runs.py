@@ -347,3 +347,28 @@ def test_the_commands_act_on_the_stack_with_stack(
     assert code == 2 and "--workflow" in err  # two workflows use this id
     code, _, err = _orch("runs", "list", "--stack", "nope", "--region", REGION)
     assert code == 2 and "nope" in err and "Traceback" not in err
+
+
+def test_repair_on_the_stack_reruns_the_failed_task_with_a_fixed_parameter(
+    endpoint: str, history: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`orch repair --stack`: the run's failed task and its downstream run again on the deployed state
+    machine (execution <run_id>.r1), the succeeded tasks' outputs are reused."""
+    from tests.samples import example
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    where = ("--stack", STACK, "--region", REGION)
+    code, _, err = _orch("repair", "sr-etl-fail", *where)
+    assert code == 2 and "--file" in err
+    fix = ("--file", str(example("etl")), "-p", "min_rows=1")
+    code, _, err = _orch("repair", "sr-etl-fail", *where, *fix)
+    assert code == 2 and "started outside orch" in err  # no recorded definition hash to compare
+    code, out, err = _orch("repair", "sr-etl-fail", *where, *fix, "--allow-changed-definition", "--json")
+    assert code == 0, err
+    repaired = json.loads(out)
+    assert (repaired["run_id"], repaired["status"], repaired["repair"]) == ("sr-etl-fail", "SUCCEEDED", 1)
+    shown = json.loads(_orch("runs", "show", "sr-etl-fail", *where, "--json")[1])
+    attempts = {t: sorted(a["attempt"] for a in shown["attempts"] if a["task"] == t) for t in shown["tasks"]}
+    assert attempts["extract"] == [1]  # reused, not run again
+    assert attempts["quality_check"] == [1, 2]
+    assert shown["repairs"][0]["params"] == {"min_rows": 1}

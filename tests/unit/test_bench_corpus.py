@@ -69,4 +69,4 @@ def test_planner_exact_on_corpus_sample(corpus: list[Dag]) -> None:
 def test_static_transitions_small_shapes(corpus: list[Dag]) -> None:
     chain = next(d for d in corpus if d.shape == "chain" and d.size == MIN_TASKS)
     count = static_count_of(workflow_of(chain))
-    assert count.by_kind == {"fixed": 4, "task": 5}  # a chain routes statically: one state per task
+    assert count.by_kind == {"fixed": 5, "task": 5}  # a chain routes statically: one state per task

@@ -137,8 +137,8 @@ def test_the_compiled_task_is_a_parallel_attempt_around_start_execution_sync() -
     assert [r["MaxAttempts"] for r in state["Retry"]] == [2]  # the task's policy: each retry, a new attempt
     assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.res.sub", "Next": "sub.failed"}]
     (branch,) = state["Branches"]
-    assert list(branch["States"]) == ["sub.start", "sub.run", "sub.end"]
-    start, run, end = branch["States"].values()
+    assert list(branch["States"]) == ["sub.start", "sub.run", "sub.end", "sub.reuse"]
+    start, run, end, reuse = branch["States"].values()
     placeholder = workflow_placeholder("child-wf")
     assert run["Resource"] == START_EXECUTION_SYNC
     assert run["Parameters"] == {
@@ -150,6 +150,10 @@ def test_the_compiled_task_is_a_parallel_attempt_around_start_execution_sync() -
     assert start["Parameters"]["FunctionName"] == end["Parameters"]["FunctionName"] == "${fn_sub}"
     assert start["Parameters"]["Payload"]["entered.$"] == "$$.State.EnteredTime"
     assert end["End"] is True and end["ResultPath"] == "$.response"
+    # a repair reusing the task: the start step's Repair.Reused error leads to the reuse step
+    assert start["Catch"] == [{"ErrorEquals": ["Repair.Reused"], "ResultPath": "$.child", "Next": "sub.reuse"}]
+    assert reuse["Parameters"]["Payload"] == {"step": "reuse", "run.$": "$.ctx", "task": "sub"}
+    assert reuse["End"] is True and reuse["ResultPath"] == "$.response"
     assert placeholders(wf)[placeholder] == "child-wf"
     assert child_workflows(wf) == {"child-wf": child}
     rendered = render(to_json(definition), {placeholder: "arn:aws:states:r:1:stateMachine:x"})
