@@ -14,6 +14,7 @@ from pathlib import Path
 if __name__ == "__main__":  # a cdk.json from before the packaged app: infra/ on sys.path would shadow packages
     sys.exit('error: the CDK app is `python3 -m orchestration.deploy`: make it the "app" of cdk.json')
 
+from infra.quotas import check_template
 from infra.stack import build_app
 from orchestration.errors import OrchestrationError
 
@@ -21,8 +22,11 @@ from orchestration.errors import OrchestrationError
 def synth(project: Path) -> int:
     """Synthesize the stack of `project`; a user mistake prints one error, not a traceback (exit 2)."""
     try:
-        app, _ = build_app(outdir=os.environ.get("CDK_OUTDIR") or str(project / "cdk.out"), root=project)
-        app.synth()
+        app, stack = build_app(outdir=os.environ.get("CDK_OUTDIR") or str(project / "cdk.out"), root=project)
+        template = app.synth().get_stack_by_name(stack.stack_name).template
+        problems = check_template(template)
+        if problems:
+            raise OrchestrationError("the stack would not deploy:\n  - " + "\n  - ".join(problems))
     except OrchestrationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

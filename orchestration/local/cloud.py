@@ -46,6 +46,9 @@ from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
 
+if TYPE_CHECKING:
+    from orchestration.operations.local_store import LocalStore
+
 
 class StartOptions(TypedDict, total=False):
     logical_date: datetime | None  # the run's logical date (a scheduled run gets its scheduled time)
@@ -61,9 +64,6 @@ class Deployment:
     state_machine_arn: str
     function_arns: dict[str, str]
 
-
-if TYPE_CHECKING:
-    from orchestration.operations.local_store import LocalStore
 
 CANCEL_CHECK_SECONDS = 0.25  # how often a run kept in a local store looks for a cancel request
 
