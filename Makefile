@@ -32,6 +32,7 @@ demo: $(STAMP)
 	$(BIN)/orch validate examples/etl.py
 	$(BIN)/orch graph examples/etl.py
 	$(BIN)/orch run examples/etl.py --param rows=500
+	$(BIN)/orch runs list --limit 3
 
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
