@@ -52,7 +52,11 @@ class TaskLogs:
         for name in list(logging.root.manager.loggerDict):
             logging.getLogger(name).removeHandler(self._handler)
         if self._streams is not None:
-            sys.stdout, sys.stderr = self._streams
+            # put back only what is still ours (pytest, for one, swaps the streams per test)
+            if isinstance(sys.stdout, _Tee) and sys.stdout.owner is self:
+                sys.stdout = self._streams[0]
+            if isinstance(sys.stderr, _Tee) and sys.stderr.owner is self:
+                sys.stderr = self._streams[1]
             self._streams = None
 
     def watch(self, logger: logging.Logger) -> None:
@@ -98,6 +102,7 @@ class _Tee:
     """sys.stdout/sys.stderr: a task thread's writes are collected (and echoed only if asked)."""
 
     def __init__(self, logs: TaskLogs, stream: TextIO) -> None:
+        self.owner = logs
         self._logs = logs
         self._stream = stream
         self._pending = threading.local()
