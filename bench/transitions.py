@@ -201,7 +201,7 @@ def _finished_within(cloud: LocalCloud, run_id: str, seconds: float) -> bool:
 
     Guards against a lost join release (a `.waitForTaskToken` state nobody releases hangs the run
     forever: see docs/benchmarks.md, "Findings")."""
-    run = cloud.ledger.get_run(run_id)
+    run = cloud.ledger.get_run_by_id(run_id, attempts=False)
     assert run is not None and run.execution_arn is not None
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
