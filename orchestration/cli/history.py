@@ -158,10 +158,21 @@ def list_cmd(
 @click.argument("run_id")
 @click.option("--workflow", "-w", metavar="NAME", help="The run's workflow, when two workflows use this run id.")
 @click.option("--json", "as_json", is_flag=True, help="The `orch run --json` object plus every attempt.")
+@click.option(
+    "--file",
+    type=click.Path(dir_okay=False),
+    help="The workflow file, for the task graph where the runs' place does not keep it (a deployed stack).",
+)
 @source_options
 @guarded
 def show(
-    run_id: str, workflow: str | None, as_json: bool, stack: str | None, region: str | None, profile: str | None
+    run_id: str,
+    workflow: str | None,
+    as_json: bool,
+    file: str | None,
+    stack: str | None,
+    region: str | None,
+    profile: str | None,
 ) -> None:
     """One run: its tasks, a timeline of their attempts and the task graph, coloured by status."""
     from orchestration.cli.runview import render_run, run_json
@@ -171,8 +182,13 @@ def show(
     if as_json:
         click.echo(json.dumps(run_json(run), indent=2, default=str))
         return
+    graph = source.graph(run)
+    if file is not None:
+        from orchestration.loader import load_workflow
+
+        graph = {n: [d.upstream for d in deps] for n, deps in load_workflow(file, run.workflow).dependencies().items()}
     console = Console()
-    console.print(render_run(run, source.graph(run), width=console.width))
+    console.print(render_run(run, graph, width=console.width))
 
 
 @runs_group.command("cancel")

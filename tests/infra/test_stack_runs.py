@@ -331,6 +331,9 @@ def _orch(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+ETL = str(Path(__file__).parents[2] / "examples" / "etl.py")
+
+
 def test_the_commands_act_on_the_stack_with_stack(
     endpoint: str, history: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -341,6 +344,8 @@ def test_the_commands_act_on_the_stack_with_stack(
     assert [r["run_id"] for r in json.loads(out)] == ["sr-twin", "sr-etl-fail", "sr-etl-ok-2", "sr-etl-ok"]
     code, out, _ = _orch("runs", "show", "sr-etl-fail", "--stack", STACK, "--region", REGION, "--json")
     assert code == 0 and json.loads(out)["status"] == "FAILED"
+    code, out, _ = _orch("runs", "show", "sr-etl-ok", "--stack", STACK, "--region", REGION, "--file", ETL)
+    assert code == 0 and "layer 3: load ✓, quality_check ✓" in out  # the graph from the file
     code, out, _ = _orch("logs", "sr-etl-ok", "--stack", STACK, "--region", REGION, "--task", "extract")
     assert code == 0 and "print: rows ready for sr-etl-ok" in out
     code, _, err = _orch("runs", "show", "sr-twin", "--stack", STACK, "--region", REGION)
