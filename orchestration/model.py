@@ -217,6 +217,7 @@ class Workflow:
         schedule: Any = None,
         triggers: Iterable[Any] = (),
         log_execution_data: bool = False,
+        notify: Iterable[Any] = (),
     ) -> None:
         self.name = name
         # True: the state machine logs every event with its data (params, outputs, errors); else errors only
@@ -225,6 +226,8 @@ class Workflow:
         self.schedule = schedule
         self.triggers = list(triggers) if isinstance(triggers, list | tuple) else triggers
         self.description = description
+        # orchestration.notifications declarations (on_failure(...), ...), checked by validate()
+        self.notify = list(notify) if isinstance(notify, list | tuple) else notify
         self.default_resources = default_resources or Resources()
         self.timeout_seconds = timeout_seconds
         self.type = type

@@ -51,6 +51,7 @@ class KeyPrefix:
 TASK_SK = KeyPrefix("TASK#")
 ATTEMPT_SK = KeyPrefix("ATTEMPT#")
 JOIN_SK = KeyPrefix("JOIN#")
+NOTICE_SK = KeyPrefix("NOTICE#")
 WORKFLOW_PK = KeyPrefix("WF#")
 STATUS_PK = KeyPrefix("STATUS#")
 LEGACY_RUN_PK = KeyPrefix("RUN#")  # the layout before per-workflow partitions: read, never written
@@ -105,6 +106,7 @@ class Kind(StrEnum):
     TASK = "task"
     ATTEMPT = "attempt"
     JOIN = "join"
+    NOTICE = "notice"
 
 
 def join_sk(task: str, repair: int) -> str:

@@ -30,6 +30,7 @@ from orchestration.local.aws import EmbeddedAws, status_change_event
 from orchestration.local.capture import TaskLogs
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
+from orchestration.local.notify import LocalNotifier
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
 from orchestration.model import Workflow
 from orchestration.protocol import (
@@ -124,6 +125,7 @@ class LocalCloud:
             ),
         )["Role"]["Arn"]
         self.ledger = RunLedger(self.table_name, self.dynamodb)
+        self.notifier = LocalNotifier(self.ledger)
         self._deploying = threading.RLock()  # concurrent deliveries may deploy a workflow at once
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
         self.secrets.seed(session)
@@ -254,6 +256,9 @@ class LocalCloud:
             raise OrchestrationError(f"run {run_id!r} is not in the ledger")
         if self.store is not None:
             self.store.save(self, (workflow, run_id))  # other commands see the run going
+        dep = self.deployments.get(workflow)
+        if dep is not None:
+            self.notifier.started(dep.workflow, run)
         # Each poll is an emulated API call that competes with the interpreter's threads for the GIL:
         # poll often at first (short runs end fast), then back off.
         delay, next_progress, next_cancel_check = 0.002, 0.0, time.monotonic() + CANCEL_CHECK_SECONDS
@@ -266,6 +271,8 @@ class LocalCloud:
                 next_cancel_check = time.monotonic() + CANCEL_CHECK_SECONDS
                 if self.store.cancel_requested(workflow, run_id):
                     self._stop(run.execution_arn, "Cancelled", "cancelled with `orch runs cancel`")
+            if dep is not None:
+                self.notifier.tick(dep.workflow, run_id)
             if time.monotonic() > deadline:
                 self._stop(
                     run.execution_arn, "LocalRunTimeout", f"the local run took longer than {timeout_seconds:g} s"
@@ -293,6 +300,8 @@ class LocalCloud:
         final = self._finished_run(workflow, run_id, desc)
         assert final is not None
         self._complete_tasks(final)
+        if dep is not None:
+            self.notifier.ended(dep.workflow, final)
         if self.store is not None:
             self.store.save(self, (workflow, run_id))  # its child runs are saved when the cloud closes
         return final
