@@ -219,7 +219,7 @@ def test_cancel_closes_a_run_whose_process_was_killed(chatty: str) -> None:
     assert shown["status"] == "ABORTED" and "had ended" in shown["error"]
 
 
-FLAKY = '''
+FLAKY = """
 from pathlib import Path
 from orchestration import Workflow
 
@@ -242,7 +242,7 @@ def report(transform):
 @wf.task
 def audit(extract):
     return "audited"
-'''
+"""
 
 
 def test_repair_reruns_the_failed_task_and_downstream_only(tmp_path: Path) -> None:
