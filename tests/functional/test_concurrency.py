@@ -73,14 +73,16 @@ def max_overlap(runs: list[RunRecord]) -> int:
 def test_three_events_at_once_with_a_limit_of_one_queue_and_finish_in_arrival_order(cloud: LocalCloud) -> None:
     wf = limited("limit_one", 1)
     results = deliver_at_once(cloud, wf, 3)
-    assert sorted(r["status"] for r in results) == ["queued", "queued", "started"]
+    # a delivery whose run a concurrent delivery's drain started may still say "queued"
+    assert {r["status"] for r in results} <= {"started", "queued"}
+    assert [r["status"] for r in results].count("started") <= 1
     ids = [r["run_id"] for r in results]
     seen = [cloud.ledger.get_run_item(wf.name, i) for i in ids]
     assert sorted(r.status for r in seen if r) == [RunStatus.QUEUED, RunStatus.QUEUED, RunStatus.RUNNING]
     with ThreadPoolExecutor(3) as pool:
         finished = list(pool.map(lambda i: cloud.wait(i, workflow=wf.name), ids))
     assert [r.status for r in finished] == [RunStatus.SUCCEEDED] * 3
-    by_arrival = sorted(finished, key=lambda r: r.created_at)
+    by_arrival = sorted(finished, key=lambda r: (r.created_at, r.run_id))  # same millisecond: by run id
     by_start = sorted(finished, key=lambda r: r.started_at or "")
     assert [r.run_id for r in by_start] == [r.run_id for r in by_arrival]
     assert max_overlap(finished) == 1
