@@ -218,8 +218,13 @@ class Workflow:
         triggers: Iterable[Any] = (),
         log_execution_data: bool = False,
         notify: Iterable[Any] = (),
+        max_concurrent_runs: int | None = None,
+        on_limit: str = "queue",
     ) -> None:
         self.name = name
+        # at most this many runs at once (None: no limit); a run beyond it is queued or skipped (on_limit)
+        self.max_concurrent_runs = max_concurrent_runs
+        self.on_limit = on_limit
         # True: the state machine logs every event with its data (params, outputs, errors); else errors only
         self.log_execution_data = log_execution_data
         # orchestration.triggers.Schedule / EventTrigger declarations, checked by trigger_problems()

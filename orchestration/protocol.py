@@ -396,7 +396,7 @@ class EventDelivery(Payload):
 
 
 class TriggerResult(Payload):
-    status: Literal["started", "resumed", "duplicate", "rejected"]
+    status: Literal["started", "resumed", "duplicate", "rejected", "queued", "skipped"]
     workflow: str
     run_id: str | None = None
     execution_arn: str | None = None

@@ -28,6 +28,7 @@ class RunStatus(StrEnum):
     FAILED = "FAILED"
     TIMED_OUT = "TIMED_OUT"
     ABORTED = "ABORTED"
+    SKIPPED = "SKIPPED"  # never started: the workflow was at its max_concurrent_runs (on_limit="skip")
 
 
 class ExecutionStatus(StrEnum):
@@ -49,6 +50,7 @@ TERMINAL_RUN = frozenset(
         RunStatus.FAILED,
         RunStatus.TIMED_OUT,
         RunStatus.ABORTED,
+        RunStatus.SKIPPED,
     }
 )
 TERMINAL_EXECUTION = frozenset(

@@ -23,6 +23,7 @@ INLINE_MAP_MAX_CONCURRENCY = 40
 LAMBDA_MAX_TIMEOUT = 900
 ASL_MAX_INT = 99_999_999
 WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
+ON_LIMIT = ("queue", "skip")  # what happens to a run beyond max_concurrent_runs
 ENV_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]+$")  # what Lambda accepts as a variable name
 # Set by Lambda, the runtime or the platform: AWS_REGION, AWS_LAMBDA_*, LAMBDA_TASK_ROOT, ORCH_*, POWERTOOLS_*...
 RESERVED_ENV_PREFIXES = ("AWS_", "LAMBDA_", "ORCH_", "POWERTOOLS_")
@@ -54,6 +55,7 @@ def problems(workflow: Workflow) -> list[str]:
             f"workflow log_execution_data={workflow.log_execution_data!r} must be True or False "
             "(True: the state machine logs every event with its data)"
         )
+    out.extend(_limit_problems(workflow))
     out.extend(workflow.param_problems)
     out.extend(trigger_problems(workflow))
     out.extend(notification_problems(workflow.notify))
@@ -71,6 +73,24 @@ def problems(workflow: Workflow) -> list[str]:
     else:
         out.extend(_unreachable_data(workflow))
     out.extend(_subworkflow_problems(workflow))
+    return out
+
+
+def _limit_problems(wf: Workflow) -> list[str]:
+    out: list[str] = []
+    limit = wf.max_concurrent_runs
+    if limit is not None and not int_in(limit, 1, ASL_MAX_INT):
+        out.append(
+            f"workflow max_concurrent_runs={limit!r} must be a whole number of at least 1 "
+            "(or None for no limit), e.g. max_concurrent_runs=1"
+        )
+    if wf.on_limit not in ON_LIMIT:
+        out.append(f"workflow on_limit={wf.on_limit!r} is unknown: use 'queue' (wait for a slot) or 'skip'")
+    if limit is not None and wf.type != "STANDARD":
+        out.append(
+            f"workflow max_concurrent_runs={limit!r} needs type 'STANDARD': an {wf.type} execution sends no "
+            "status-change event, so its slot could not be released; drop the limit or use type='STANDARD'"
+        )
     return out
 
 

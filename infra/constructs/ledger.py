@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from orchestration.ledger import table_spec
-from orchestration.ledger.keys import attempt_pk_pattern, run_pk_pattern
+from orchestration.ledger.keys import attempt_pk_pattern, queue_pk, run_pk_pattern, slots_pk
 
 # Exactly the DynamoDB calls orchestration/ledger makes, on the table and its indexes.
 LEDGER_ACTIONS = (
@@ -19,6 +19,14 @@ LEDGER_ACTIONS = (
     "dynamodb:UpdateItem",
     "dynamodb:Query",
     "dynamodb:BatchWriteItem",
+)
+# The calls orchestration/ledger/slots.py makes (TransactWriteItems needs those of its writes).
+CONCURRENCY_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
 )
 
 
@@ -86,6 +94,25 @@ class Ledger(Construct):
         a run_workflow task recording its child run)."""
         actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         return self._grant_partitions(grantee, actions, run_pk_pattern(workflow))
+
+    def grant_concurrency_writes(self, grantee: iam.IGrantable, workflow: str) -> iam.Grant:
+        """Take and free `workflow`'s run slots and queue, dequeue its runs (`ledger.slots`): its trigger
+        function and the recorder. A transaction needs each of its writes' own actions."""
+        actions = [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        ]
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=actions,
+            resource_arns=[self.table.table_arn],
+            conditions={
+                "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [slots_pk(workflow), queue_pk(workflow)]}
+            },
+        )
 
     def _grant_partitions(self, grantee: iam.IGrantable, actions: list[str], pattern: str) -> iam.Grant:
         """`actions` on the table, only on items whose partition key matches `pattern`."""

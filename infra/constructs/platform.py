@@ -63,4 +63,8 @@ class Platform(Construct):
         )
         self.ledger.grant_read_write(fn)
         self.alerts.grant_publish(fn)
+        for dep in workflows:
+            if dep.workflow.max_concurrent_runs is not None:  # it frees slots and starts queued runs
+                self.ledger.grant_concurrency_writes(fn, dep.workflow.name)
+                dep.state_machine.grant_start_execution(fn)
         return fn

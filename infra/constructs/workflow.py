@@ -166,6 +166,8 @@ class WorkflowDeployment(Construct):
             if found
             else None
         )
+        if self.triggers is not None and wf.max_concurrent_runs is not None:
+            ledger.grant_concurrency_writes(self.triggers.function, wf.name)  # queue its runs, take slots
 
     def grant_task_response(self, grantee: iam.IGrantable) -> iam.Grant:
         """Complete this state machine's waiting tasks (what the join function does to release them)."""

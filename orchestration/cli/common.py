@@ -20,7 +20,7 @@ from orchestration.errors import OrchestrationError, ParameterError
 from orchestration.loader import load_file, select
 from orchestration.model import Workflow
 from orchestration.runtime.registry import SERVICE
-from orchestration.status import is_ok_run
+from orchestration.status import RunStatus, is_ok_run
 from orchestration.times import parse_iso
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE = 0, 1, 2
@@ -64,8 +64,9 @@ def caller() -> str:
 
 
 def run_exit(status: str) -> int:
-    """The exit status for a run that ended with `status`."""
-    return EXIT_OK if is_ok_run(status) else EXIT_RUN_FAILED
+    """The exit status for a run that ended with `status`. A run SKIPPED at its workflow's
+    max_concurrent_runs is no failure of the command that delivered it: 0 (its summary says so)."""
+    return EXIT_OK if is_ok_run(status) or status == RunStatus.SKIPPED else EXIT_RUN_FAILED
 
 
 def workflows_in(file: str, workflow: str | None) -> list[Workflow]:

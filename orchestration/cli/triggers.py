@@ -27,7 +27,7 @@ from orchestration.cli.common import (
     workflows_in,
 )
 from orchestration.errors import OrchestrationError
-from orchestration.status import is_ok_run
+from orchestration.status import RunStatus, is_ok_run
 from orchestration.triggers import EventTrigger, Schedule, TriggerError, describe, next_fire_times, triggers_of
 from orchestration.validation import validate
 
@@ -111,6 +111,10 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
                 worst = max(worst, run_exit(record.status))
                 if not as_json:
                     mark = "[green]✓[/]" if is_ok_run(record.status) else "[red]✗[/]"
+                    if record.status == RunStatus.SKIPPED:  # at the workflow's limit: not a failure
+                        mark = f"[yellow]-[/] {record.error} (not a failure of this delivery):"
+                    elif result["status"] == "queued":
+                        mark += " (waited in the queue for a free slot)"
                     err_console.print(
                         f"{mark} {wf.name} ({name}): run {record.run_id} {record.status} "
                         f"params={json.dumps(record.params)}",

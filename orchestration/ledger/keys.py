@@ -9,9 +9,12 @@ are split in two partitions, so IAM can tell them apart with `dynamodb:LeadingKe
 | task summary | WF#<workflow>#RUN#<run_id>      | TASK#<task>                             |
 | join         | WF#<workflow>#RUN#<run_id>      | JOIN#[r<repair>#]<task>                 |
 | task attempt | WF#<workflow>#ATTEMPT#<run_id>  | ATTEMPT#<task>#<attempt:03>[#<idx:06>]  |
+| run slots    | WF#<workflow>#SLOTS             | SLOTS                                   |
+| queued run   | WF#<workflow>#QUEUE             | <arrival>#<run_id>                      |
 
 A task's function may write only `WF#<its workflow>#ATTEMPT#*` (its attempts); the run partition
-(status, summaries, joins, alert bookkeeping) is written by the platform functions alone. Workflow
+(status, summaries, joins, alert bookkeeping) is written by the platform functions alone; the slots
+and queue of a workflow with `max_concurrent_runs` (see `slots`) by its trigger and the recorder. Workflow
 names are `[A-Za-z][A-Za-z0-9_-]*` and run ids `[A-Za-z0-9_-]+`: neither holds `#` or an IAM
 wildcard, so one workflow's prefix never matches another's keys. Each repair of a run (see
 `operations.repair`) has its own join items; its attempts continue the run's numbering.
@@ -80,6 +83,16 @@ def attempt_pk_pattern(workflow: str) -> str:
 def run_pk_pattern(workflow: str) -> str:
     """IAM `dynamodb:LeadingKeys` pattern matching every run partition of `workflow`."""
     return run_pk(workflow, "*")
+
+
+def slots_pk(workflow: str) -> str:
+    """The partition of a workflow's run slots item (the run ids holding one of its slots)."""
+    return f"{workflow_key_prefix(workflow)}SLOTS"
+
+
+def queue_pk(workflow: str) -> str:
+    """The partition of a workflow's queued runs, sorted by arrival."""
+    return f"{workflow_key_prefix(workflow)}QUEUE"
 
 
 @dataclass(frozen=True)

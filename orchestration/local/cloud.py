@@ -31,6 +31,7 @@ from orchestration.local.capture import TaskLogs
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
 from orchestration.local.notify import LocalNotifier
+from orchestration.local.queueing import wait_admitted
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
 from orchestration.model import Workflow
 from orchestration.protocol import (
@@ -245,17 +246,19 @@ class LocalCloud:
         progress_interval: float = 0.1,
         timeout_seconds: float = 900.0,
     ) -> RunRecord:
-        """Block until the run's execution ends; returns its ledger record.
+        """Block until the run's execution ends; returns its ledger record. A QUEUED run is waited
+        for until it starts; a SKIPPED one returns at once.
 
         A run still going after `timeout_seconds` is stopped (ABORTED) so a stuck local run cannot
         hang a test suite or a terminal forever.
         """
         workflow = workflow or self.workflow_of(run_id)
-        run = self.ledger.get_run(workflow, run_id)
-        if run is None or run.execution_arn is None:
-            raise OrchestrationError(f"run {run_id!r} is not in the ledger")
         if self.store is not None:
-            self.store.save(self, (workflow, run_id))  # other commands see the run going
+            self.store.save(self, (workflow, run_id))  # other commands see the run going (or queued)
+        run = wait_admitted(self.ledger, workflow, run_id, timeout_seconds)
+        if run.execution_arn is None:  # skipped: it never started
+            self._complete_tasks(run)
+            return run
         dep = self.deployments.get(workflow)
         if dep is not None:
             self.notifier.started(dep.workflow, run)
@@ -291,12 +294,11 @@ class LocalCloud:
                 self._stop(run.execution_arn, "Interrupted", "the local run was interrupted (Ctrl-C)")
                 on_progress = None
             delay = min(delay * 1.5, 0.05)
-        if desc["status"] != ExecutionStatus.SUCCEEDED:
-            # On AWS the recorder function receives this status change from EventBridge; here the
-            # same code gets the same event.
-            from orchestration.runtime.recorder import record_status
+        # On AWS the recorder function receives this status change from EventBridge (it closes a run
+        # no finalize step closed, frees its slot, starts queued runs); here the same code gets it.
+        from orchestration.runtime.recorder import record_status
 
-            record_status(status_change_event(run.execution_arn, desc), Runtime(ledger=self.ledger))
+        record_status(status_change_event(run.execution_arn, desc), Runtime(ledger=self.ledger, stepfunctions=self.sfn))
         final = self._finished_run(workflow, run_id, desc)
         assert final is not None
         self._complete_tasks(final)
@@ -353,7 +355,8 @@ class LocalCloud:
             desc.pop("stopDate", None)
         else:
             desc.setdefault("stopDate", datetime.now(UTC))
-        record_status(status_change_event(execution_arn, {**desc, "status": status}), Runtime(ledger=self.ledger))
+        event = status_change_event(execution_arn, {**desc, "status": status})
+        record_status(event, Runtime(ledger=self.ledger, stepfunctions=self.sfn))
 
     def graph_of(self, workflow: str) -> dict[str, list[str]] | None:
         """A deployed workflow's task graph: task -> the tasks it depends on."""

@@ -11,7 +11,9 @@ state machines; a repair's execution, `<run_id>.r<n>`, acts on its run's pass n)
   our code ran (e.g. a bad input);
 - FAILED / TIMED_OUT: publishes ONE alert to the SNS topic per failed run (and per failed repair).
   Retries happen inside the execution and raise no status-change event; a duplicated EventBridge
-  delivery is absorbed by a conditional write (`alerted_at` on the run record) claimed before publishing.
+  delivery is absorbed by a conditional write (`alerted_at` on the run record) claimed before publishing;
+- every terminal status (SUCCEEDED too): releases the run's slot of a workflow with
+  `max_concurrent_runs` and starts its oldest queued runs that now fit (`concurrency.release`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.ledger import RunRecord
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
+from orchestration.runtime.concurrency import release
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import describe
@@ -60,8 +63,10 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     machine = str(detail.stateMachineArn or "").rsplit(":", 1)[-1]
     workflow = rt.state_machines.get(machine, machine)
     ledger = rt.ledger
+    if status == ExecutionStatus.SUCCEEDED:  # finalize recorded it
+        return {"action": "none", "run_id": run_id, "status": status, **_release(rt, workflow, run_id, repair)}
     if status != ExecutionStatus.RUNNING and status not in CLOSING:
-        return {"action": "none", "run_id": run_id, "status": status}  # SUCCEEDED: finalize recorded it
+        return {"action": "none", "run_id": run_id, "status": status}
     created = repair == 0 and _ensure_run(rt, run_id, workflow, detail, start)  # a repair's run exists
     if status == ExecutionStatus.RUNNING:
         moved = ledger.set_run_status(
@@ -74,7 +79,16 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     reason = _close_reason(status, detail)
     moved = ledger.close_run(workflow, run_id, CLOSING[status], at=at, error=reason, repair=repair)
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)
-    return {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
+    released = _release(rt, workflow, run_id, repair)
+    return {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted, **released}
+
+
+def _release(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, Any]:
+    """Free the ended run's slot and start queued runs (a repair holds no slot)."""
+    if repair != 0:
+        return {}
+    started = release(rt.ledger, rt.stepfunctions, workflow, run_id)
+    return {"dequeued": sorted(started)} if started else {}
 
 
 def _close_reason(status: str, detail: StatusChangeDetail) -> str:

@@ -68,7 +68,11 @@ TRIGGER = PlatformFunction(
     loads_workflow=True,
 )
 RECORDER = PlatformFunction(
-    "recorder", "record_status", (Env.LEDGER_TABLE,), ("dynamodb", "sns"), (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES)
+    "recorder",
+    "record_status",
+    (Env.LEDGER_TABLE,),
+    ("dynamodb", "sns", "stepfunctions"),
+    (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES),
 )
 
 FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, SUBFLOW, JOIN, FINALIZE, TRIGGER, RECORDER)

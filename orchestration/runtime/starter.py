@@ -5,6 +5,9 @@
    it and stops, unless the first one died before starting the execution (then it resumes);
 3. start the execution named after the run id (a Standard state machine refuses a second one);
 4. move the run to RUNNING with its execution ARN.
+
+A workflow with `max_concurrent_runs` admits the run through `concurrency.admit` instead of 3-4:
+it starts when a slot is free, else waits QUEUED (started later by the recorder) or is SKIPPED.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from typing import Any, Literal
 
 from orchestration.errors import ParameterError
 from orchestration.ledger import RunLedger, RunRecord
+from orchestration.ledger.slots import QueuedRun
 from orchestration.model import Workflow
 from orchestration.protocol import MAX_PARAMS_BYTES, ExecutionInput
+from orchestration.runtime.concurrency import admit
 from orchestration.status import RunStatus
 from orchestration.times import ms_between, now_iso
 
@@ -40,7 +45,7 @@ def check_run_id(run_id: str, *, option: str = "run id") -> str:
 
 @dataclass(frozen=True)
 class Started:
-    status: Literal["started", "resumed", "duplicate"]
+    status: Literal["started", "resumed", "duplicate", "queued", "skipped"]
     run_id: str
     execution_arn: str | None = None
 
@@ -89,10 +94,11 @@ def start_run(
         definition_hash=definition_hash,
     )
     first = ledger.create_run(record)
+    existing = None if first else ledger.get_run_item(workflow.name, run_id)
     if not first:
-        existing = ledger.get_run_item(workflow.name, run_id)
-        if existing is not None and (existing.execution_arn or workflow.type != "STANDARD"):
-            # Already started (or Express, where a second start would not be deduplicated).
+        done = existing is not None and (existing.execution_arn or existing.status == RunStatus.SKIPPED)
+        if existing is not None and (done or workflow.type != "STANDARD"):
+            # Already started or skipped (or Express, where a second start would not be deduplicated).
             return Started("duplicate", run_id, existing.execution_arn)
         age = ms_between(existing.created_at, now_iso()) if existing is not None else None
         if age is not None and age < TAKEOVER_SECONDS * 1000:
@@ -100,6 +106,20 @@ def start_run(
             # half-way is taken over by its own delivery's retry, which Lambda makes a minute later.
             return Started("duplicate", run_id)
     execution_input = ExecutionInput(params=values, logical_date=logical_date)
+    if workflow.max_concurrent_runs is not None:
+        arrival = existing.created_at if existing is not None else record.created_at
+        queued = QueuedRun(
+            workflow.name,
+            run_id,
+            arrival,
+            state_machine_arn,
+            execution_input.model_dump_json(),
+            workflow.max_concurrent_runs,
+        )
+        how, arn = admit(workflow=workflow, ledger=ledger, stepfunctions=stepfunctions, run=queued, resumed=not first)
+        if how == "started":
+            return Started("started" if first else "resumed", run_id, arn)
+        return Started(how, run_id)
     try:
         resp = stepfunctions.start_execution(
             stateMachineArn=state_machine_arn, name=run_id, input=execution_input.model_dump_json()

@@ -145,7 +145,7 @@ def run_trigger(payload: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     if started.status == "duplicate":
         logger.info("duplicate delivery ignored", extra={"run_id": started.run_id})
         return TriggerResult(status="duplicate", workflow=wf.name, run_id=started.run_id).model_dump(exclude_none=True)
-    logger.info("run started", extra={"run_id": started.run_id, "trigger": plan.trigger})
+    logger.info(f"run {started.status}", extra={"run_id": started.run_id, "trigger": plan.trigger})
     return TriggerResult(
         status=started.status, workflow=wf.name, run_id=started.run_id, execution_arn=started.execution_arn
     ).model_dump(exclude_none=True)

@@ -211,3 +211,37 @@ def test_a_parent_runs_its_deployed_child(deployed: DeployedStack, ledger: RunLe
     child = ledger.get_run_by_id("deployed-parent-1-publish_day-1")
     assert child is not None and child.status == "SUCCEEDED" and child.workflow == "publish"
     assert (child.parent_run_id, child.parent_task) == ("deployed-parent-1", "publish_day")
+
+
+def test_three_events_with_a_limit_of_one_queue_and_all_finish_in_arrival_order(
+    deployed: DeployedStack, ledger: RunLedger
+) -> None:
+    from orchestration.ledger.slots import Slots
+
+    events = [
+        {
+            "source": "com.example.cache",
+            "detail-type": "RefreshRequested",
+            "id": f"refresh-{i}",
+            "detail": {"region": r},
+        }
+        for i, r in enumerate(["eu", "us", "ap"])
+    ]
+    results = [deployed.put_event(e)[0]["result"] for e in events]
+    assert [r["status"] for r in results] == ["started", "queued", "queued"]
+    ids = [r["run_id"] for r in results]
+    first, *queued = [ledger.get_run_item("cache_refresh", i) for i in ids]
+    # the first may have ended already: its slot stays taken until the recorder hears of the end
+    assert first is not None and first.status in ("RUNNING", "SUCCEEDED")
+    assert [(r.status, r.execution_arn) for r in queued if r] == [("QUEUED", None)] * 2
+    for run_id in ids:  # each end reaches the recorder (wait emits it), which starts the next queued run
+        run = ledger.get_run_item("cache_refresh", run_id)
+        assert run is not None and run.execution_arn is not None, run
+        assert deployed.wait(run.execution_arn)["status"] == "SUCCEEDED"
+    runs = [ledger.get_run_item("cache_refresh", i) for i in ids]
+    assert [r.status for r in runs if r] == ["SUCCEEDED"] * 3
+    assert [r.params["region"] for r in runs if r] == ["eu", "us", "ap"]
+    starts = [r.started_at or "" for r in runs if r]
+    ends = [r.ended_at or "" for r in runs if r]
+    assert starts == sorted(starts) and all(ends[i] <= starts[i + 1] for i in range(2))  # one at a time
+    assert Slots(ledger.table, deployed.dynamodb).holders("cache_refresh") == set()

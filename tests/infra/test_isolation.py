@@ -184,3 +184,35 @@ def test_only_platform_functions_change_any_run(synth: Synth, template: Template
     for role in task_roles | trigger_roles:
         assert not template.allowed(role, "dynamodb:UpdateItem", table, _keys("WF#daily_etl#RUN#r1"))
         assert not template.allowed(role, "dynamodb:BatchWriteItem", table, _keys("WF#daily_etl#RUN#r1"))
+
+
+SLOT_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+def test_only_the_trigger_and_the_recorder_take_and_free_a_workflows_run_slots(
+    synth: Synth, template: Template
+) -> None:
+    table, limited = _ledger(synth, template), synth.stack.workflows["cache_refresh"]
+    assert limited.triggers is not None
+    slots, queue = _keys("WF#cache_refresh#SLOTS"), _keys("WF#cache_refresh#QUEUE")
+    trigger = _platform_role(synth, limited.triggers.function)
+    recorder = _platform_role(synth, synth.stack.recorder)
+    for role in (trigger, recorder):
+        for action in (*SLOT_ACTIONS, "dynamodb:Query"):
+            assert template.allowed(role, action, table, slots) and template.allowed(role, action, table, queue)
+    # a trigger: not another workflow's slots
+    assert not template.allowed(trigger, "dynamodb:UpdateItem", table, _keys("WF#file_arrival#SLOTS"))
+    # no task role writes (or reads) any slots or queue item, its own workflow's included
+    for name, dep in synth.stack.workflows.items():
+        for task in dep.task_functions:
+            role = _task_role(synth, name, task)
+            for action in (*SLOT_ACTIONS, "dynamodb:GetItem", "dynamodb:Query"):
+                for keys in (slots, queue, _keys(f"WF#{name}#SLOTS"), _keys(f"WF#{name}#QUEUE")):
+                    assert not template.allowed(role, action, table, keys), (name, task, action)
+
+
+def test_the_recorder_starts_queued_runs_of_limited_workflows_only(synth: Synth, template: Template) -> None:
+    role = _platform_role(synth, synth.stack.recorder)
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{}}"
+    assert template.allowed(role, "states:StartExecution", machine.format(synth.stack.workflows["cache_refresh"].name))
+    assert not template.allowed(role, "states:StartExecution", machine.format(synth.stack.workflows["daily_etl"].name))

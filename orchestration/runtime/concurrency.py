@@ -1,0 +1,117 @@
+"""`max_concurrent_runs`: admitting a new run, and starting queued runs when a slot frees up.
+
+Serverless: nothing polls. A start (`starter.start_run`, in the trigger function or `orch`) queues
+its run and then drains the queue itself; the recorder, on every terminal status change, releases
+the ended run's slot and drains. Draining claims the oldest queued run with a slot in one
+transaction (`Slots.claim`), then starts its execution named after its run id and records RUNNING.
+A start that queues just as a release drains an empty queue drains again itself: no run is left
+waiting beside a free slot. Two drainers never start a run twice: only one claim of it succeeds.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from orchestration.ledger import RunLedger
+from orchestration.ledger.slots import QueuedRun, Slots
+from orchestration.model import Workflow
+from orchestration.runtime.log import logger
+from orchestration.status import RunStatus
+from orchestration.times import now_iso
+
+Admission = Literal["started", "queued", "skipped", "duplicate"]
+DRAIN_PAGE = 10
+
+
+def slots_of(ledger: RunLedger) -> Slots:
+    return Slots(ledger.table, ledger.client)
+
+
+def skip_reason(workflow: Workflow) -> str:
+    limit = workflow.max_concurrent_runs
+    return (
+        f"Skipped: {workflow.name!r} already had {limit} run(s) going (max_concurrent_runs={limit}, "
+        "on_limit='skip'); raise the limit or use on_limit='queue' to wait instead"
+    )
+
+
+def admit(
+    *,
+    workflow: Workflow,
+    ledger: RunLedger,
+    stepfunctions: Any,
+    run: QueuedRun,
+    resumed: bool,
+) -> tuple[Admission, str | None]:
+    """Admit a run of a workflow with a limit: (how, execution ARN when this call started it).
+
+    "skip": a free slot starts it here, else it is recorded SKIPPED with the reason. "queue": it is
+    queued and the queue drained; "queued" when it still waits. A resumed start whose run is queued
+    already is a "duplicate" (the queue keeps its place)."""
+    slots = slots_of(ledger)
+    limit = run.max_runs
+    if workflow.on_limit == "skip":
+        if slots.acquire(run.workflow, run.run_id, limit):
+            return "started", _start(ledger, stepfunctions, run, slots)
+        ledger.set_run_status(run.workflow, run.run_id, RunStatus.SKIPPED, at=now_iso(), error=skip_reason(workflow))
+        return "skipped", None
+    fresh = slots.enqueue(run)
+    started = drain(ledger, stepfunctions, run.workflow)
+    if run.run_id in started:
+        return "started", started[run.run_id]
+    current = ledger.get_run_item(run.workflow, run.run_id)
+    if current is not None and current.execution_arn:  # a concurrent start's drain started it
+        return "started", current.execution_arn
+    return ("queued" if fresh or not resumed else "duplicate"), None
+
+
+def drain(ledger: RunLedger, stepfunctions: Any, workflow: str) -> dict[str, str]:
+    """Start queued runs of `workflow`, oldest first, while slots are free: run id -> execution ARN."""
+    slots = slots_of(ledger)
+    started: dict[str, str] = {}
+    while True:
+        page = slots.queued(workflow, limit=DRAIN_PAGE)
+        if not page:
+            return started
+        outcome = "gone"
+        for run in page:
+            outcome = slots.claim(run)
+            if outcome == "claimed":
+                started[run.run_id] = _start(ledger, stepfunctions, run, slots)
+                break  # read the queue again: its head moved
+            if outcome == "full":
+                return started
+        # every run of the page was claimed by others ("gone"), or one was started: look again
+
+
+def _start(ledger: RunLedger, stepfunctions: Any, run: QueuedRun, slots: Slots) -> str:
+    """Start the execution of a run holding a slot and record it RUNNING."""
+    try:
+        resp = stepfunctions.start_execution(
+            stateMachineArn=run.state_machine_arn, name=run.run_id, input=run.execution_input
+        )
+        arn = str(resp["executionArn"])
+    except stepfunctions.exceptions.ExecutionAlreadyExists:
+        arn = execution_arn(run.state_machine_arn, run.run_id)  # a concurrent resume started it
+    except Exception:
+        slots.requeue(run)  # not started: back to the queue, slot freed; the delivery is retried
+        raise
+    ledger.set_run_status(run.workflow, run.run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn)
+    logger.info("queued run started", extra={"run_id": run.run_id, "workflow": run.workflow})
+    return arn
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN of the execution `name` of a Standard state machine."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+
+
+def release(ledger: RunLedger, stepfunctions: Any, workflow: str, run_id: str) -> dict[str, str]:
+    """A run ended: free its slot and start the queued runs that now fit (run id -> execution ARN).
+    Nothing for a workflow that never had a limit (no slots item)."""
+    if not slots_of(ledger).release(workflow, run_id):
+        return {}
+    if stepfunctions is None:
+        logger.warning("a slot was released but no Step Functions client can start queued runs")
+        return {}
+    return drain(ledger, stepfunctions, workflow)
