@@ -52,7 +52,7 @@ def admit(
     limit = run.max_runs
     if workflow.on_limit == "skip":
         if slots.acquire(run.workflow, run.run_id, limit):
-            return "started", _start(ledger, stepfunctions, run, slots)
+            return "started", _start(ledger, stepfunctions, run, slots, queued=False)
         ledger.set_run_status(run.workflow, run.run_id, RunStatus.SKIPPED, at=now_iso(), error=skip_reason(workflow))
         return "skipped", None
     fresh = slots.enqueue(run)
@@ -84,7 +84,7 @@ def drain(ledger: RunLedger, stepfunctions: Any, workflow: str) -> dict[str, str
         # every run of the page was claimed by others ("gone"), or one was started: look again
 
 
-def _start(ledger: RunLedger, stepfunctions: Any, run: QueuedRun, slots: Slots) -> str:
+def _start(ledger: RunLedger, stepfunctions: Any, run: QueuedRun, slots: Slots, *, queued: bool = True) -> str:
     """Start the execution of a run holding a slot and record it RUNNING."""
     try:
         resp = stepfunctions.start_execution(
@@ -94,7 +94,11 @@ def _start(ledger: RunLedger, stepfunctions: Any, run: QueuedRun, slots: Slots) 
     except stepfunctions.exceptions.ExecutionAlreadyExists:
         arn = execution_arn(run.state_machine_arn, run.run_id)  # a concurrent resume started it
     except Exception:
-        slots.requeue(run)  # not started: back to the queue, slot freed; the delivery is retried
+        # not started: the slot is freed (a queued run goes back to its place); the delivery is retried
+        if queued:
+            slots.requeue(run)
+        else:
+            slots.release(run.workflow, run.run_id)
         raise
     ledger.set_run_status(run.workflow, run.run_id, RunStatus.RUNNING, at=now_iso(), execution_arn=arn)
     logger.info("queued run started", extra={"run_id": run.run_id, "workflow": run.workflow})

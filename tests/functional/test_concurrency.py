@@ -78,7 +78,9 @@ def test_three_events_at_once_with_a_limit_of_one_queue_and_finish_in_arrival_or
     assert [r["status"] for r in results].count("started") <= 1
     ids = [r["run_id"] for r in results]
     seen = [cloud.ledger.get_run_item(wf.name, i) for i in ids]
-    assert sorted(r.status for r in seen if r) == [RunStatus.QUEUED, RunStatus.QUEUED, RunStatus.RUNNING]
+    # the started run may have ended already: its slot stays taken until the recorder hears of it (wait)
+    statuses = sorted(r.status for r in seen if r)
+    assert statuses in ([RunStatus.QUEUED, RunStatus.QUEUED, s] for s in (RunStatus.RUNNING, RunStatus.SUCCEEDED))
     with ThreadPoolExecutor(3) as pool:
         finished = list(pool.map(lambda i: cloud.wait(i, workflow=wf.name), ids))
     assert [r.status for r in finished] == [RunStatus.SUCCEEDED] * 3
