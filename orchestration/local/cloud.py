@@ -32,6 +32,7 @@ from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
 from orchestration.model import Workflow
+from orchestration.pools import POOL_FUNCTION, stack_pools
 from orchestration.protocol import (
     FINALIZE_FUNCTION,
     JOIN_FUNCTION,
@@ -41,7 +42,7 @@ from orchestration.protocol import (
 )
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.entry import bind
-from orchestration.runtime.registry import FINALIZE, JOIN, SERVICE, SUBFLOW, TASK, Env, PlatformFunction
+from orchestration.runtime.registry import FINALIZE, JOIN, POOL, SERVICE, SUBFLOW, TASK, Env, PlatformFunction
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
@@ -169,6 +170,7 @@ class LocalCloud:
         self._platform_arns = {
             JOIN_FUNCTION: self._function("orch-join", JOIN, rt),
             FINALIZE_FUNCTION: self._function("orch-finalize", FINALIZE, rt),
+            POOL_FUNCTION: self._function("orch-pool", POOL, rt),
         }
 
     def deploy(self, workflow: Workflow) -> Deployment:
@@ -187,6 +189,7 @@ class LocalCloud:
                 )
             return existing
         text = to_json(compile_workflow(workflow))
+        stack_pools([*(d.workflow for d in self.deployments.values()), workflow])  # one slot count per pool
         rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, workflow=workflow, secret_hint=self.secrets.hint)
         arns = dict(self._platform_arns)
         self._environ.add(workflow)
@@ -289,7 +292,7 @@ class LocalCloud:
             # same code gets the same event.
             from orchestration.runtime.recorder import record_status
 
-            record_status(status_change_event(run.execution_arn, desc), Runtime(ledger=self.ledger))
+            record_status(status_change_event(run.execution_arn, desc), self._recorder_runtime())
         final = self._finished_run(workflow, run_id, desc)
         assert final is not None
         self._complete_tasks(final)
@@ -344,7 +347,12 @@ class LocalCloud:
             desc.pop("stopDate", None)
         else:
             desc.setdefault("stopDate", datetime.now(UTC))
-        record_status(status_change_event(execution_arn, {**desc, "status": status}), Runtime(ledger=self.ledger))
+        record_status(status_change_event(execution_arn, {**desc, "status": status}), self._recorder_runtime())
+
+    def _recorder_runtime(self) -> Runtime:
+        """What the recorder works with here: the ledger, and to free a run's pool slots, the pools."""
+        pools = stack_pools([d.workflow for d in self.deployments.values()])
+        return Runtime(ledger=self.ledger, stepfunctions=self.sfn, pools=pools)
 
     def graph_of(self, workflow: str) -> dict[str, list[str]] | None:
         """A deployed workflow's task graph: task -> the tasks it depends on."""
