@@ -4,13 +4,15 @@ runs and workflows, and a slot is never kept by a task that failed or a run that
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from orchestration import Pool, Workflow
+import pytest
+
+from orchestration import Pool, Retry, Workflow, WorkflowDefinitionError
 from orchestration.ledger import Attempt
 from orchestration.ledger.pools import Pools
 from orchestration.local import LocalCloud
-from orchestration.status import ExecutionStatus, RunStatus, TaskStatus
+from orchestration.status import RunStatus, TaskStatus
 from orchestration.times import parse_iso
 
 SLEEP = 0.2
@@ -77,3 +79,134 @@ def test_a_pool_of_two_never_runs_more_than_two_tasks_across_five_runs(cloud: Lo
     assert len(attempts) == 15
     assert max_overlap(attempts) == 2  # the pool is used fully, and never beyond
     assert pool_items(cloud, "warehouse") == (frozenset(), 0)
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
+def slow_one(name: str, pool: Pool, seconds: float) -> Workflow:
+    wf = Workflow(name)
+
+    @wf.task(pool=pool)
+    def work() -> str:
+        time.sleep(seconds)
+        return "done"
+
+    return wf
+
+
+def execution_of(cloud: LocalCloud, workflow: str, run_id: str) -> str:
+    run = cloud.ledger.get_run_item(workflow, run_id)
+    assert run is not None and run.execution_arn is not None
+    return run.execution_arn
+
+
+def test_a_task_failing_after_its_retries_frees_its_slot(cloud: LocalCloud) -> None:
+    pool = Pool("retried", slots=1)
+    wf = Workflow("pooled_failing")
+
+    @wf.task(pool=pool, retry=Retry(max_attempts=2, interval_seconds=1))
+    def flaky() -> None:
+        raise RuntimeError("always broken")
+
+    failed = cloud.run(wf)
+    assert failed.status == RunStatus.FAILED
+    assert failed.tasks["flaky"].status == TaskStatus.FAILED and failed.tasks["flaky"].attempts == 3
+    assert pool_items(cloud, "retried") == (frozenset(), 0)  # held across the retries, freed at the end
+    assert cloud.run(slow_one("pooled_after_failure", pool, 0.0)).status == RunStatus.SUCCEEDED
+
+
+def test_a_run_stopped_while_holding_a_slot_frees_it(cloud: LocalCloud) -> None:
+    pool = Pool("stopped_holder", slots=1)
+    holder, waiter = slow_one("pooled_holder", pool, 2.0), slow_one("pooled_next", pool, 0.0)
+    first = cloud.start(holder)
+    wait_until(lambda: len(pool_items(cloud, "stopped_holder")[0]) == 1)
+    second = cloud.start(waiter)
+    wait_until(lambda: pool_items(cloud, "stopped_holder")[1] == 1)  # queued behind the holder
+    cloud.sfn.stop_execution(executionArn=execution_of(cloud, holder.name, first), error="Stopped")
+    began = time.monotonic()
+    assert cloud.wait(first, workflow=holder.name).status == RunStatus.ABORTED  # the recorder frees its slot
+    assert cloud.wait(second, workflow=waiter.name).status == RunStatus.SUCCEEDED
+    assert time.monotonic() - began < 1.5  # not after the stopped task's 2 s
+    assert pool_items(cloud, "stopped_holder") == (frozenset(), 0)
+
+
+def test_a_run_stopped_while_waiting_does_not_block_the_others(cloud: LocalCloud) -> None:
+    pool = Pool("stopped_waiter", slots=1)
+    holder = slow_one("pooled_busy", pool, 0.6)
+    quick = slow_one("pooled_quick", pool, 0.0)
+    first = cloud.start(holder)
+    wait_until(lambda: len(pool_items(cloud, "stopped_waiter")[0]) == 1)
+    dead = cloud.start(quick)
+    wait_until(lambda: pool_items(cloud, "stopped_waiter")[1] == 1)
+    cloud.sfn.stop_execution(executionArn=execution_of(cloud, quick.name, dead), error="Stopped")
+    assert cloud.wait(dead, workflow=quick.name).status == RunStatus.ABORTED
+    third = cloud.start(quick)  # queued behind the stopped run's waiter
+    wait_until(lambda: pool_items(cloud, "stopped_waiter")[1] == 2)
+    assert cloud.wait(first, workflow=holder.name).status == RunStatus.SUCCEEDED
+    assert cloud.wait(third, workflow=quick.name).status == RunStatus.SUCCEEDED  # the dead waiter was skipped
+    assert pool_items(cloud, "stopped_waiter") == (frozenset(), 0)
+
+
+def test_two_workflows_share_a_pool(cloud: LocalCloud) -> None:
+    pool = Pool("shared", slots=2)
+    first, second = three_pooled("pooled_first", pool, pool), three_pooled("pooled_second", "shared", pool)
+    runs = [(wf, cloud.start(wf)) for _ in range(3) for wf in (first, second)]
+    assert [cloud.wait(r, workflow=wf.name).status for wf, r in runs] == [RunStatus.SUCCEEDED] * 6
+    attempts = pooled_attempts(cloud, [(wf.name, r) for wf, r in runs], {"extract", "transform", "load"})
+    assert len(attempts) == 18 and max_overlap(attempts) == 2
+
+
+def test_each_item_of_a_for_each_takes_a_slot(cloud: LocalCloud) -> None:
+    pool = Pool("items", slots=2)
+    wf = Workflow("pooled_for_each")
+
+    @wf.task
+    def numbers() -> list[int]:
+        return list(range(6))
+
+    @wf.task(for_each=numbers, pool=pool)
+    def square(item: int) -> int:
+        time.sleep(SLEEP)
+        return item * item
+
+    @wf.task
+    def total(square: list[int]) -> int:
+        return sum(square)
+
+    run = cloud.run(wf)
+    assert run.status == RunStatus.SUCCEEDED and run.tasks["total"].output == 55
+    items = pooled_attempts(cloud, [(wf.name, run.run_id)], {"square"})
+    assert len(items) == 6 and max_overlap(items) == 2
+    assert pool_items(cloud, "items") == (frozenset(), 0)
+
+
+def test_a_failed_for_each_frees_its_items_slots(cloud: LocalCloud) -> None:
+    pool = Pool("failing_items", slots=1)
+    wf = Workflow("pooled_for_each_failing")
+
+    @wf.task
+    def numbers() -> list[int]:
+        return list(range(4))
+
+    @wf.task(for_each=numbers, pool=pool)
+    def check(item: int) -> int:
+        if item == 1:
+            raise ValueError("bad item 1")
+        return item
+
+    run = cloud.run(wf)
+    assert run.status == RunStatus.FAILED and run.tasks["check"].status == TaskStatus.FAILED
+    assert pool_items(cloud, "failing_items") == (frozenset(), 0)
+
+
+def test_a_pool_declared_with_two_slot_counts_is_refused(cloud: LocalCloud) -> None:
+    cloud.deploy(slow_one("pooled_two_slots", Pool("clash", slots=2), 0.0))
+    with pytest.raises(WorkflowDefinitionError) as err:
+        cloud.deploy(slow_one("pooled_three_slots", Pool("clash", slots=3), 0.0))
+    assert "slots=2 in workflow 'pooled_two_slots'" in str(err.value)
+    assert "slots=3 in workflow 'pooled_three_slots'" in str(err.value)
