@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from orchestration.ledger import table_spec
-from orchestration.ledger.keys import attempt_pk_pattern, run_pk_pattern
+from orchestration.ledger.keys import attempt_pk_pattern, pool_pk_pattern, run_pk_pattern
 
 # Exactly the DynamoDB calls orchestration/ledger makes, on the table and its indexes.
 LEDGER_ACTIONS = (
@@ -20,6 +20,8 @@ LEDGER_ACTIONS = (
     "dynamodb:Query",
     "dynamodb:BatchWriteItem",
 )
+# What orchestration/ledger/pools.py does to pool items and waiters (the pool function, the recorder).
+POOL_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query")
 
 
 def _keys(key_schema: list[dict[str, Any]]) -> dict[str, dynamodb.Attribute]:
@@ -86,6 +88,10 @@ class Ledger(Construct):
         a run_workflow task recording its child run)."""
         actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         return self._grant_partitions(grantee, actions, run_pk_pattern(workflow))
+
+    def grant_pool_writes(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Take, free and queue for pool slots: the pool items and waiters only (`POOL#*`)."""
+        return self._grant_partitions(grantee, list(POOL_ACTIONS), pool_pk_pattern())
 
     def _grant_partitions(self, grantee: iam.IGrantable, actions: list[str], pattern: str) -> iam.Grant:
         """`actions` on the table, only on items whose partition key matches `pattern`."""
