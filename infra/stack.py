@@ -17,6 +17,7 @@ from infra.nag import acknowledge
 from infra.settings import PYTHON_VERSION, Settings
 from orchestration.compiler import child_workflows
 from orchestration.dependencies import activate, lambda_target
+from orchestration.pools import stack_pools
 
 
 def _construct_id(name: str) -> str:
@@ -57,6 +58,8 @@ class OrchestratorStack(cdk.Stack):
             alert_email=settings.alert_email,
         )
         functions = self.platform.functions
+        if stack_pools(item.workflow for item in found):  # one slot count per pool name, else an error
+            self.platform.ledger.grant_pool_writes(functions.add_pool())
         self.workflows: dict[str, WorkflowDeployment] = {}
         for item in found:
             dep = WorkflowDeployment(
@@ -72,6 +75,8 @@ class OrchestratorStack(cdk.Stack):
             )
             if dep.uses_join:
                 dep.grant_task_response(functions.join)
+            if dep.uses_pool and functions.pool:
+                dep.grant_task_response(functions.pool)
             self.workflows[item.workflow.name] = dep
         self.recorder = self.platform.add_recorder(list(self.workflows.values()))
         cdk.CfnOutput(self, "LedgerTableName", value=self.platform.ledger.table_name)

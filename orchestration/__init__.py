@@ -19,6 +19,7 @@ from orchestration.errors import (
 from orchestration.loader import load_file, load_workflow
 from orchestration.model import Outcome, Param, Resources, Retry, RunIf, Task, Workflow
 from orchestration.permissions import s3_read, s3_write, secret, sqs_send, statement
+from orchestration.pools import Pool
 from orchestration.status import RunStatus, TaskStatus
 from orchestration.validation import validate
 
@@ -30,6 +31,7 @@ __all__ = [
     "Outcome",
     "Param",
     "ParameterError",
+    "Pool",
     "Resources",
     "Retry",
     "RunIf",

@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ParameterError, WorkflowDefinitionError
 from orchestration.permissions import Permission, permission_list
+from orchestration.pools import Pool
 from orchestration.subworkflow import OutputRef, ParamRef, child_params_function
 
 CONTEXT_PARAM_NAMES = frozenset({"ctx", "context"})
@@ -124,6 +125,7 @@ class Task:
     permissions: tuple[Permission, ...] = ()  # what its function may touch on AWS (orchestration.permissions)
     env: dict[str, str] = field(default_factory=dict)  # environment variables of its function
     subflow: SubWorkflow | None = None  # set for a task declared with `Workflow.run_workflow`
+    pool: Pool | str | None = None  # caps the tasks running at once across runs (orchestration.pools)
 
     @property
     def true(self) -> Outcome:
@@ -173,6 +175,7 @@ class TaskOptions(TypedDict, total=False):
     description: str
     permissions: Iterable[Permission]
     env: Mapping[str, str]
+    pool: Pool | str | None
 
 
 class ForEachOptions(TaskOptions, total=False):
@@ -327,6 +330,7 @@ class Workflow:
         description: str = "",
         permissions: Iterable[Permission] = (),
         env: Mapping[str, str] | None = None,
+        pool: Pool | str | None = None,
     ) -> Task:
         if not callable(fn):
             raise WorkflowDefinitionError(f"@task expects a function, got {fn!r}")
@@ -369,6 +373,7 @@ class Workflow:
             description=description or (inspect.getdoc(fn) or "").split("\n")[0],
             permissions=permission_list(permissions, task_name),
             env=dict(env or {}),
+            pool=pool,
         )
         if task_name in self.tasks:
             self.duplicate_names.append(task_name)

@@ -12,6 +12,7 @@ from orchestration.errors import ValidationError
 from orchestration.graph import find_cycle, topological_order
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, SubWorkflow, Task, Workflow
 from orchestration.notifications import notification_problems
+from orchestration.pools import pool_problems
 from orchestration.subworkflow import OutputRef, ParamRef, is_ref
 from orchestration.triggers import trigger_problems
 from orchestration.triggers.schedules import int_in
@@ -59,6 +60,9 @@ def problems(workflow: Workflow) -> list[str]:
     out.extend(workflow.param_problems)
     out.extend(trigger_problems(workflow))
     out.extend(notification_problems(workflow.notify))
+    out.extend(pool_problems(workflow.tasks))
+    if workflow.type == "EXPRESS" and any(t.pool is not None for t in workflow.tasks.values()):
+        out.append("an EXPRESS workflow cannot wait for a pool slot (no task tokens): use type='STANDARD'")
     if not workflow.tasks:
         out.append("the workflow has no tasks: declare at least one with @workflow.task")
     for name in sorted(set(workflow.duplicate_names)):

@@ -24,7 +24,7 @@ from constructs import Construct
 from infra.asset import Staged
 from infra.settings import POWERTOOLS_ACCOUNT, PYTHON_VERSION, RETENTION_DAYS, InfraError
 from orchestration.protocol import STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE, StatusChangeDetail
-from orchestration.runtime.registry import FINALIZE, JOIN, RECORDER, Env, PlatformFunction
+from orchestration.runtime.registry import FINALIZE, JOIN, POOL, RECORDER, Env, PlatformFunction
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13  # the Powertools layer is built per Python version: PYTHON_VERSION
 CDK_ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
@@ -108,6 +108,14 @@ class PlatformFunctions(Construct):
         self.finalize = self.function(
             self, "Finalize", runs=FINALIZE, description="Records the run outcome and skipped tasks"
         )
+        self.pool: lambda_.Function | None = None  # made by add_pool when a workflow uses pools
+
+    def add_pool(self) -> lambda_.Function:
+        """The pool function: takes and frees pool slots, releases tasks waiting for one."""
+        self.pool = self.function(
+            self, "Pool", runs=POOL, description="Pool slots: takes and frees them, releases waiting tasks"
+        )
+        return self.pool
 
     def function(
         self,
@@ -190,11 +198,17 @@ class PlatformFunctions(Construct):
         )
 
     def add_recorder(
-        self, *, state_machines: Mapping[str, str], state_machine_arns: Sequence[str], alert_topic_arn: str
+        self,
+        *,
+        state_machines: Mapping[str, str],
+        state_machine_arns: Sequence[str],
+        alert_topic_arn: str,
+        pools: Mapping[str, Sequence[str]] | None = None,
     ) -> lambda_.Function:
         """The recorder and the rule feeding it every status change of `state_machine_arns`.
 
-        `state_machines` maps each state machine name to its workflow name."""
+        `state_machines` maps each state machine name to its workflow name; `pools` each workflow
+        using pools to their names (the recorder frees the slots of runs that end)."""
         fn = self.function(
             self,
             "Recorder",
@@ -204,6 +218,7 @@ class PlatformFunctions(Construct):
             environment={
                 Env.ALERT_TOPIC_ARN: alert_topic_arn,
                 Env.STATE_MACHINES: json.dumps(dict(state_machines), sort_keys=True, separators=(",", ":")),
+                **({Env.POOLS: json.dumps(dict(pools), sort_keys=True, separators=(",", ":"))} if pools else {}),
             },
         )
         if state_machine_arns:

@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from orchestration.ledger import table_spec
-from orchestration.ledger.keys import attempt_pk_pattern, queue_pk, run_pk_pattern, slots_pk
+from orchestration.ledger.keys import attempt_pk_pattern, pool_pk_pattern, queue_pk, run_pk_pattern, slots_pk
 
 # Exactly the DynamoDB calls orchestration/ledger makes, on the table and its indexes.
 LEDGER_ACTIONS = (
@@ -28,6 +28,8 @@ CONCURRENCY_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:Query",
 )
+# What orchestration/ledger/pools.py does to pool items and waiters (the pool function, the recorder).
+POOL_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query")
 
 
 def _keys(key_schema: list[dict[str, Any]]) -> dict[str, dynamodb.Attribute]:
@@ -98,21 +100,18 @@ class Ledger(Construct):
     def grant_concurrency_writes(self, grantee: iam.IGrantable, workflow: str) -> iam.Grant:
         """Take and free `workflow`'s run slots and queue, dequeue its runs (`ledger.slots`): its trigger
         function and the recorder. A transaction needs each of its writes' own actions."""
-        actions = [
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:Query",
-        ]
         return iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=actions,
+            actions=list(CONCURRENCY_ACTIONS),
             resource_arns=[self.table.table_arn],
             conditions={
                 "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [slots_pk(workflow), queue_pk(workflow)]}
             },
         )
+
+    def grant_pool_writes(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Take, free and queue for pool slots: the pool items and waiters only (`POOL#*`)."""
+        return self._grant_partitions(grantee, list(POOL_ACTIONS), pool_pk_pattern())
 
     def _grant_partitions(self, grantee: iam.IGrantable, actions: list[str], pattern: str) -> iam.Grant:
         """`actions` on the table, only on items whose partition key matches `pattern`."""

@@ -13,6 +13,7 @@ from infra.constructs.artifacts import Artifacts
 from infra.constructs.functions import FunctionCode, PlatformFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.workflow import WorkflowDeployment
+from orchestration.pools import stack_pools
 from orchestration.runtime.registry import SERVICE, Env
 
 
@@ -60,8 +61,14 @@ class Platform(Construct):
             state_machines={dep.name: dep.workflow.name for dep in workflows},
             state_machine_arns=[dep.state_machine.state_machine_arn for dep in workflows],
             alert_topic_arn=self.alerts.topic_arn,
+            pools=stack_pools(dep.workflow for dep in workflows),
         )
         self.ledger.grant_read_write(fn)
+        pooled = [dep for dep in workflows if dep.uses_pool]
+        if pooled:  # a run that ends holding slots: the recorder frees them and wakes waiters
+            self.ledger.grant_pool_writes(fn)
+        for dep in pooled:
+            dep.grant_task_response(fn)
         self.alerts.grant_publish(fn)
         for dep in workflows:
             if dep.workflow.max_concurrent_runs is not None:  # it frees slots and starts queued runs

@@ -22,6 +22,7 @@ from orchestration.artifacts import workflow_prefix
 from orchestration.compiler import placeholders
 from orchestration.model import Workflow
 from orchestration.permissions import PSEUDO_RE, Statement
+from orchestration.pools import POOL_FUNCTION
 from orchestration.protocol import (
     FINALIZE_FUNCTION,
     JOIN_FUNCTION,
@@ -123,6 +124,10 @@ class WorkflowDeployment(Construct):
         arns = {function_placeholder(name): fn.function_arn for name, fn in self.task_functions.items()}
         arns[JOIN_FUNCTION] = functions.join.function_arn
         arns[FINALIZE_FUNCTION] = functions.finalize.function_arn
+        self.uses_pool = POOL_FUNCTION in placeholders(wf)
+        if self.uses_pool:
+            assert functions.pool is not None, "the stack adds the pool function before the workflows using it"
+            arns[POOL_FUNCTION] = functions.pool.function_arn
         self.children = {child: self._arn("stateMachine", machine) for child, machine in (children or {}).items()}
         self.child_machines = sorted((children or {}).values())
         arns.update({workflow_placeholder(child): arn for child, arn in self.children.items()})
@@ -140,6 +145,7 @@ class WorkflowDeployment(Construct):
         cdk.Tags.of(self.state_machine).add(WORKFLOW_TAG, wf.name)
         self.uses_join = "${" + JOIN_FUNCTION + "}" in item.definition
         invoked = [*self.task_functions.values(), functions.finalize, *([functions.join] if self.uses_join else [])]
+        invoked += [functions.pool] if functions.pool and self.uses_pool else []
         # Exactly the functions the definition names, unqualified (the ARNs the substitutions hold).
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn for fn in invoked])

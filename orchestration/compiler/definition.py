@@ -9,6 +9,7 @@ from typing import Any
 
 from orchestration.compiler.states import substitution
 from orchestration.model import Workflow
+from orchestration.pools import POOL_FUNCTION
 from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder, workflow_placeholder
 
 
@@ -32,6 +33,8 @@ def placeholders(workflow: Workflow) -> dict[str, str]:
     subs = {function_placeholder(t): t for t in sorted(workflow.tasks)}
     subs[JOIN_FUNCTION] = "join"
     subs[FINALIZE_FUNCTION] = "finalize"
+    if any(t.pool is not None for t in workflow.tasks.values()):
+        subs[POOL_FUNCTION] = "pool"
     subs.update({workflow_placeholder(name): name for name in child_workflows(workflow)})
     return subs
 

@@ -9,6 +9,7 @@ from orchestration.compiler.quotas import inline_output_limit
 from orchestration.compiler.states import State
 from orchestration.graph import Plan, build_plan
 from orchestration.model import Dependency, Workflow
+from orchestration.pools import task_pools
 from orchestration.status import TaskStatus
 
 # An open exit: a state whose Next is not set yet, with the status of the task it ends (None: any).
@@ -50,6 +51,7 @@ class Layout:
                 self.signals.setdefault(up, []).append(task)
         self.for_each_sources = {t.for_each for t in workflow.tasks.values() if t.for_each}
         self.limit = inline_output_limit(workflow)
+        self.pools = task_pools(workflow.tasks)  # pooled task -> its pool
 
     def joined(self, task: str) -> tuple[str, ...]:
         """The dependencies `task` awaits through a join (those the plan's structure does not order)."""

@@ -15,6 +15,7 @@ from orchestration.compiler.paths import (
     output_of,
     result_path,
 )
+from orchestration.compiler.pool_states import pooled_item
 from orchestration.compiler.states import (
     Asl,
     Branch,
@@ -126,6 +127,8 @@ def map_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> Map
         retry=retry_policy(task),
         end=True,
     )
+    pool = layout.pools.get(task.name)
+    processor = pooled_item(pool, task.name, item) if pool else Branch(f"{task.name}.item", {f"{task.name}.item": item})
     return MapState(
         items_path=output_of(scope[task.for_each]),
         max_concurrency=task.max_concurrency,
@@ -135,7 +138,7 @@ def map_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> Map
             index=JsonPath(MAP_ITEM_INDEX),
             inputs=_inputs(layout, task, scope),
         ),
-        processor=Branch(f"{task.name}.item", {f"{task.name}.item": item}),
+        processor=processor,
         result_selector=TaskResult.template(status=TaskStatus.SUCCEEDED, output=JsonPath("$")),
         result_path=result_path(task.name),
         catch=catch,

@@ -2,8 +2,10 @@
 
 [<task>.join]    wait for the dependencies a join covers
 [<task>.check]   the run-if rule: run, skip, or mark UPSTREAM_FAILED
+[<task>.acquire] a pooled task waits for a slot (`pool_states`)
 <task>           the run state: a Lambda task, or a Map for a for-each
 <task>.failed / .skipped / .upstream_failed    record how the task ended
+[<task>.release / <task>.failed.release]       a pooled task frees its slot
 [<task>.signal]  release the joins waiting for this task
 """
 
@@ -19,6 +21,7 @@ from orchestration.compiler.paths import (
     join_path,
     result_path,
 )
+from orchestration.compiler.pool_states import acquire_state, release_exits
 from orchestration.compiler.rules import always_runs_when_done, any_failed, handles_failure, run_rule, runs_after
 from orchestration.compiler.run_state import run_state
 from orchestration.compiler.states import (
@@ -63,30 +66,36 @@ def emit_task(
     deps = layout.deps[name]
     scope = dict(scope)
     catch = [catch_all(result, exit_state(name, TaskStatus.FAILED))]
+    pool = layout.pools.get(name)
+    start = f"{name}.acquire" if pool and not task.for_each else name  # where the task starts running
     wait = join_wait(layout, task, catch)
     if wait is not None:
         states[f"{name}.join"] = wait
         scope.update({up: f"{join_path(name)}.{up}" for up in layout.joined(name)})
 
-    check = run_check(layout, task, scope) if checked_at_run_time(layout, task, previous, assured) else None
+    check = run_check(layout, task, scope, start) if checked_at_run_time(layout, task, previous, assured) else None
     if check is not None:
         states[f"{name}.check"] = check
     if wait is not None:
-        wait.next = f"{name}.check" if check else name
-    entry: Entry = name
+        wait.next = f"{name}.check" if check else start
+    entry: Entry = start
     if wait is not None:
         entry = f"{name}.join"
     elif check is not None:
         entry = f"{name}.check"
     elif routed_by_predecessor(layout, task, previous) and not runs_unchecked(layout, task, assured):
-        entry = {status: predecessor_route(task, status) for status in TERMINAL_TASK}
+        entry = {status: predecessor_route(task, status, start) for status in TERMINAL_TASK}
 
+    if pool is not None and start != name:
+        states[start] = acquire_state(pool, name, name, catch)
     run = run_state(layout, task, scope, catch)
     states[name] = run
     exits: list[Exit] = [(run, TaskStatus.SUCCEEDED)]
     for status, state in outcome_states(task, bool(deps)).items():
         states[exit_state(name, status)] = state
         exits.append((state, status))
+    if pool is not None:
+        exits = release_exits(pool, task, states, exits)
     if name in layout.signals:
         signal = f"{name}.signal"
         connect(exits, signal)
@@ -137,20 +146,21 @@ def checked_at_run_time(layout: Layout, task: Task, previous: str | None, assure
     )
 
 
-def predecessor_route(task: Task, status: TaskStatus) -> str:
-    """Where the task goes when its single dependency, the state before it, ended in `status`."""
+def predecessor_route(task: Task, status: TaskStatus, start: str) -> str:
+    """Where the task goes when its single dependency, the state before it, ended in `status`
+    (`start`: the task's first state when it runs)."""
     if runs_after(task, status):
-        return task.name
+        return start
     if status in FAILED_LIKE and not handles_failure(task):
         return exit_state(task.name, TaskStatus.UPSTREAM_FAILED)
     return exit_state(task.name, TaskStatus.SKIPPED)
 
 
-def run_check(layout: Layout, task: Task, scope: Scope) -> ChoiceState:
-    """Run when the run-if rule holds; else UPSTREAM_FAILED when a dependency failed (unless the task
-    handles failures); else SKIPPED."""
+def run_check(layout: Layout, task: Task, scope: Scope, start: str) -> ChoiceState:
+    """Run (from `start`) when the run-if rule holds; else UPSTREAM_FAILED when a dependency failed
+    (unless the task handles failures); else SKIPPED."""
     deps = layout.deps[task.name]
-    choices = [(run_rule(task, deps, scope), task.name)]
+    choices = [(run_rule(task, deps, scope), start)]
     if not handles_failure(task):
         choices.append((any_failed(deps, scope), exit_state(task.name, TaskStatus.UPSTREAM_FAILED)))
     return ChoiceState(choices=choices, default=exit_state(task.name, TaskStatus.SKIPPED))

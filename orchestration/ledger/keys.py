@@ -11,6 +11,8 @@ are split in two partitions, so IAM can tell them apart with `dynamodb:LeadingKe
 | task attempt | WF#<workflow>#ATTEMPT#<run_id>  | ATTEMPT#<task>#<attempt:03>[#<idx:06>]  |
 | run slots    | WF#<workflow>#SLOTS             | SLOTS                                   |
 | queued run   | WF#<workflow>#QUEUE             | <arrival>#<run_id>                      |
+| pool         | POOL#<pool>                     | POOL                                    |
+| pool waiter  | POOL#<pool>#WAIT                | <queued at>#<holder>                    |
 
 A task's function may write only `WF#<its workflow>#ATTEMPT#*` (its attempts); the run partition
 (status, summaries, joins, alert bookkeeping) is written by the platform functions alone; the slots
@@ -57,6 +59,8 @@ JOIN_SK = KeyPrefix("JOIN#")
 NOTICE_SK = KeyPrefix("NOTICE#")
 WORKFLOW_PK = KeyPrefix("WF#")
 STATUS_PK = KeyPrefix("STATUS#")
+POOL_PK = KeyPrefix("POOL#")  # pools are per stack: written by the pool function and the recorder only
+POOL_SK = "POOL"
 LEGACY_RUN_PK = KeyPrefix("RUN#")  # the layout before per-workflow partitions: read, never written
 
 
@@ -120,11 +124,28 @@ class Kind(StrEnum):
     ATTEMPT = "attempt"
     JOIN = "join"
     NOTICE = "notice"
+    POOL = "pool"
+    POOL_WAITER = "pool_waiter"
 
 
 def join_sk(task: str, repair: int) -> str:
     """A join's sort key: each pass of a run (its first, then each repair) has its own join items."""
     return JOIN_SK(task if repair == 0 else f"r{repair}#{task}")
+
+
+def pool_key(pool: str) -> dict[str, str]:
+    """A pool's item: its holders (a string set) and its slots."""
+    return {PK: POOL_PK(pool), SK: POOL_SK}
+
+
+def pool_wait_pk(pool: str) -> str:
+    """The partition of a pool's waiters, oldest first (sort key `<queued at>#<holder>`)."""
+    return POOL_PK(f"{pool}#WAIT")
+
+
+def pool_pk_pattern() -> str:
+    """IAM `dynamodb:LeadingKeys` pattern matching every pool item and waiter."""
+    return POOL_PK("*")
 
 
 def run_key(workflow: str, run_id: str) -> dict[str, str]:

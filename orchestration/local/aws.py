@@ -1,12 +1,16 @@
 """The embedded AWS: fake credentials plus an in-process moto with Step Functions execution on.
 
 Shared by `LocalCloud` and the CloudFormation-on-moto adapter, with the event both emit when an
-execution ends (what EventBridge delivers to the recorder on AWS).
+execution ends (what EventBridge delivers to the recorder on AWS), and what a local function is
+named and holds as code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
+import zipfile
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -81,3 +85,21 @@ def status_change_event(execution_arn: str, desc: Mapping[str, Any]) -> dict[str
         "resources": [execution_arn],
         "detail": detail.model_dump(mode="json"),
     }
+
+
+def function_name(workflow: str, task: str) -> str:
+    """A Lambda function name (at most 64 characters) unique per workflow and task."""
+    name = f"{workflow}-{task}"
+    if len(name) <= 64:
+        return name
+    return f"{name[:55]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def _empty_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("README.txt", "The local runtime runs task code in-process; this package is a placeholder.\n")
+    return buf.getvalue()
+
+
+EMPTY_ZIP = _empty_zip()  # the code of every local function: the adapter answers its calls

@@ -5,15 +5,12 @@ task and the compiled state machine; runs execute on moto's ASL interpreter with
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import inspect
-import io
 import json
 import logging
 import threading
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +23,7 @@ from orchestration.artifacts import ArtifactStore
 from orchestration.compiler import child_workflows, compile_workflow, definition_hash, render, to_json
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
-from orchestration.local.aws import EmbeddedAws, status_change_event
+from orchestration.local.aws import EMPTY_ZIP, EmbeddedAws, function_name, status_change_event
 from orchestration.local.capture import TaskLogs
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
@@ -34,6 +31,7 @@ from orchestration.local.notify import LocalNotifier
 from orchestration.local.queueing import wait_admitted
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
 from orchestration.model import Workflow
+from orchestration.pools import POOL_FUNCTION, stack_pools
 from orchestration.protocol import (
     FINALIZE_FUNCTION,
     JOIN_FUNCTION,
@@ -43,7 +41,7 @@ from orchestration.protocol import (
 )
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.entry import bind
-from orchestration.runtime.registry import FINALIZE, JOIN, SERVICE, SUBFLOW, TASK, Env, PlatformFunction
+from orchestration.runtime.registry import FINALIZE, JOIN, POOL, SERVICE, SUBFLOW, TASK, Env, PlatformFunction
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
@@ -160,7 +158,7 @@ class LocalCloud:
             Runtime="python3.12",
             Role=self.role_arn,
             Handler=fn.handler,
-            Code={"ZipFile": _EMPTY_ZIP},
+            Code={"ZipFile": EMPTY_ZIP},
             Environment={"Variables": {Env.LEDGER_TABLE: self.table_name, Env.ARTIFACT_BUCKET: self.bucket_name}},
             **settings,
         )["FunctionArn"]
@@ -172,6 +170,7 @@ class LocalCloud:
         self._platform_arns = {
             JOIN_FUNCTION: self._function("orch-join", JOIN, rt),
             FINALIZE_FUNCTION: self._function("orch-finalize", FINALIZE, rt),
+            POOL_FUNCTION: self._function("orch-pool", POOL, rt),
         }
 
     def deploy(self, workflow: Workflow) -> Deployment:
@@ -190,6 +189,7 @@ class LocalCloud:
                 )
             return existing
         text = to_json(compile_workflow(workflow))
+        stack_pools([*(d.workflow for d in self.deployments.values()), workflow])  # one slot count per pool
         rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, workflow=workflow, secret_hint=self.secrets.hint)
         arns = dict(self._platform_arns)
         self._environ.add(workflow)
@@ -197,7 +197,7 @@ class LocalCloud:
             arns[workflow_placeholder(name)] = self.deploy(child).state_machine_arn
         for name, task in sorted(workflow.tasks.items()):
             fn_arn = arns[function_placeholder(name)] = self._function(
-                _function_name(workflow.name, name),
+                function_name(workflow.name, name),
                 SUBFLOW if task.subflow else TASK,
                 rt,
                 MemorySize=task.resources.memory_mb,
@@ -298,7 +298,7 @@ class LocalCloud:
         # no finalize step closed, frees its slot, starts queued runs); here the same code gets it.
         from orchestration.runtime.recorder import record_status
 
-        record_status(status_change_event(run.execution_arn, desc), Runtime(ledger=self.ledger, stepfunctions=self.sfn))
+        record_status(status_change_event(run.execution_arn, desc), self._recorder_runtime())
         final = self._finished_run(workflow, run_id, desc)
         assert final is not None
         self._complete_tasks(final)
@@ -355,8 +355,12 @@ class LocalCloud:
             desc.pop("stopDate", None)
         else:
             desc.setdefault("stopDate", datetime.now(UTC))
-        event = status_change_event(execution_arn, {**desc, "status": status})
-        record_status(event, Runtime(ledger=self.ledger, stepfunctions=self.sfn))
+        record_status(status_change_event(execution_arn, {**desc, "status": status}), self._recorder_runtime())
+
+    def _recorder_runtime(self) -> Runtime:
+        """What the recorder works with here: the ledger, and to free a run's pool slots, the pools."""
+        pools = stack_pools([d.workflow for d in self.deployments.values()])
+        return Runtime(ledger=self.ledger, stepfunctions=self.sfn, pools=pools)
 
     def graph_of(self, workflow: str) -> dict[str, list[str]] | None:
         """A deployed workflow's task graph: task -> the tasks it depends on."""
@@ -427,21 +431,3 @@ class LocalCloud:
             if not resp.get("nextToken"):
                 return events
             kwargs["nextToken"] = resp["nextToken"]
-
-
-def _function_name(workflow: str, task: str) -> str:
-    """A Lambda function name (at most 64 characters) unique per workflow and task."""
-    name = f"{workflow}-{task}"
-    if len(name) <= 64:
-        return name
-    return f"{name[:55]}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
-
-
-def _empty_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("README.txt", "The local runtime runs task code in-process; this package is a placeholder.\n")
-    return buf.getvalue()
-
-
-_EMPTY_ZIP = _empty_zip()

@@ -25,7 +25,8 @@ These patches, installed for the life of a LocalCloud and removed after:
    frames around it run (one a branch opens just after the stop ends at once, instead of dying on
    moto's "Could not set NextState" and leaving its Parallel waiting), a task state stops waiting for
    its Lambda call (which finishes on its own, as on AWS), and a state cut short by the stop cannot
-   turn ABORTED into FAILED. These wrappers live in `moto_stops.py`; they are installed here.
+   turn ABORTED into FAILED. A task-token call (SendTaskSuccess) skips executions still starting
+   (moto would fail it on their missing environment). These wrappers live in `moto_stops.py`.
 8. Child executions (`states:startExecution.sync:2`): moto's port of the integration leaves out the
    casing both ways (it calls StartExecution with `StateMachineArn` where boto expects
    `stateMachineArn`, and reads `ExecutionArn` where boto answers `executionArn`): requests and
@@ -109,6 +110,7 @@ class Adapter:
             from moto.stepfunctions.parser.asl.eval.environment import Environment
             from moto.stepfunctions.parser.asl.parse import asl_parser
             from moto.stepfunctions.parser.asl.utils import json_path
+            from moto.stepfunctions.parser.models import StepFunctionsParserBackend as sfn_backend
         except ImportError as exc:  # pragma: no cover - depends on the installed moto
             raise RuntimeError(
                 f"the installed moto does not have the Step Functions interpreter this adapter expects ({exc}); "
@@ -139,6 +141,7 @@ class Adapter:
         state = execute_state.ExecutionState
         self._patch(state, "_evaluate_with_timeout", stops.stops_waiting(state._evaluate_with_timeout))
         self._patch(execute_state, "threading", SimpleNamespace(Event=stops.StoppableEvent))
+        self._patch(sfn_backend, "_get_executions", stops.with_worker(sfn_backend._get_executions))
         self._patch(variable.Variable, "_eval_body", _quiet_variable(variable.NoSuchVariable))
         child = sfn_service.StateTaskServiceSfn
         self._patch(child, "_normalise_parameters", _to_boto_request(child._normalise_parameters))

@@ -120,3 +120,15 @@ def stoppable(wait: Callable[..., Any]) -> Callable[..., Any]:
         return CallbackOutcomeTimedOut(callback_id=callback_endpoint.callback_id)
 
     return call
+
+
+def with_worker(get_executions: Callable[..., Any]) -> Callable[..., Any]:
+    """The executions a task-token call (SendTaskSuccess, ...) looks through, without those whose
+    worker has no environment yet (one starting): moto dereferences it and fails the call."""
+
+    @functools.wraps(get_executions)
+    def call(backend: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        found = get_executions(backend, *args, **kwargs)
+        return [e for e in found if getattr(getattr(e, "exec_worker", None), "env", None) is not None]
+
+    return call

@@ -27,6 +27,7 @@ class Runtime:
     state_machine_arn: str | None = None
     alert_topic_arn: str | None = None
     state_machines: dict[str, str] = field(default_factory=dict)  # state machine name -> workflow
+    pools: dict[str, list[str]] = field(default_factory=dict)  # workflow -> the pools its tasks use
     definition_hash: str | None = None
     secret_hint: Callable[[str], str] | None = None  # local runs: how to supply a missing secret
 

@@ -53,6 +53,7 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
         state_machine_arn=env.get(Env.STATE_MACHINE_ARN) or None,
         alert_topic_arn=env.get(Env.ALERT_TOPIC_ARN) or None,
         state_machines=json.loads(env.get(Env.STATE_MACHINES) or "{}"),
+        pools=json.loads(env.get(Env.POOLS) or "{}"),
     )
 
 

@@ -9,6 +9,8 @@ state machines; a repair's execution, `<run_id>.r<n>`, acts on its run's pass n)
 - TIMED_OUT / ABORTED / FAILED: closes the run with that status (a monotonic write: a status the
   finalize step already recorded is kept), creating the record if the run failed before any of
   our code ran (e.g. a bad input);
+- any end: frees the pool slots the run still holds (a run stopped or timed out inside a pooled
+  task) and hands them to waiting tasks (`runtime.pool.release_run`);
 - FAILED / TIMED_OUT: publishes ONE alert to the SNS topic per failed run (and per failed repair).
   Retries happen inside the execution and raise no status-change event; a duplicated EventBridge
   delivery is absorbed by a conditional write (`alerted_at` on the run record) claimed before publishing;
@@ -30,8 +32,9 @@ from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_exe
 from orchestration.runtime.concurrency import release
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
+from orchestration.runtime.pool import release_run
 from orchestration.runtime.redact import describe
-from orchestration.status import ALERTING, CLOSING, ExecutionStatus, RunStatus, is_failed_like
+from orchestration.status import ALERTING, CLOSING, TERMINAL_EXECUTION, ExecutionStatus, RunStatus, is_failed_like
 from orchestration.times import iso, now_iso
 
 
@@ -63,8 +66,10 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     machine = str(detail.stateMachineArn or "").rsplit(":", 1)[-1]
     workflow = rt.state_machines.get(machine, machine)
     ledger = rt.ledger
+    freed = release_run(rt, workflow, run_id) if status in TERMINAL_EXECUTION and rt.pools.get(workflow) else 0
     if status == ExecutionStatus.SUCCEEDED:  # finalize recorded it
-        return {"action": "none", "run_id": run_id, "status": status, **_release(rt, workflow, run_id, repair)}
+        released = _release(rt, workflow, run_id, repair)
+        return {"action": "none", "run_id": run_id, "status": status, "freed": freed, **released}
     if status != ExecutionStatus.RUNNING and status not in CLOSING:
         return {"action": "none", "run_id": run_id, "status": status}
     created = repair == 0 and _ensure_run(rt, run_id, workflow, detail, start)  # a repair's run exists
@@ -80,7 +85,8 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     moved = ledger.close_run(workflow, run_id, CLOSING[status], at=at, error=reason, repair=repair)
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)
     released = _release(rt, workflow, run_id, repair)
-    return {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted, **released}
+    closed = {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
+    return {**closed, "freed": freed, **released}
 
 
 def _release(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, Any]:

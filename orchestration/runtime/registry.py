@@ -21,6 +21,7 @@ class Env:
     STATE_MACHINE_ARN = "ORCH_STATE_MACHINE_ARN"
     ALERT_TOPIC_ARN = "ORCH_ALERT_TOPIC_ARN"
     STATE_MACHINES = "ORCH_STATE_MACHINES"  # JSON: state machine name -> workflow name
+    POOLS = "ORCH_POOLS"  # JSON: workflow name -> the pools its tasks use (the recorder frees their slots)
     LOG_LEVEL = "ORCH_LOG_LEVEL"
     TASK_ROOT = "LAMBDA_TASK_ROOT"  # set by Lambda: where the code asset is unpacked
     SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
@@ -72,10 +73,12 @@ RECORDER = PlatformFunction(
     "record_status",
     (Env.LEDGER_TABLE,),
     ("dynamodb", "sns", "stepfunctions"),
-    (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES),
+    (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES, Env.POOLS),
 )
+# Pools: takes and frees slots, releases waiting tasks (SendTaskSuccess).
+POOL = PlatformFunction("pool", "run_pool", (Env.LEDGER_TABLE,), ("dynamodb", "stepfunctions"))
 
-FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, SUBFLOW, JOIN, FINALIZE, TRIGGER, RECORDER)
+FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, SUBFLOW, JOIN, FINALIZE, TRIGGER, RECORDER, POOL)
 BY_HANDLER = {f.handler: f for f in FUNCTIONS}
 
 

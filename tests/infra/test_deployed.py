@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from orchestration.ledger import RunLedger
+from orchestration.ledger.pools import Pools
 from orchestration.local.cfn_adapter import DeployedStack
 from tests.infra.conftest import STACK, Synth, resources
 
@@ -100,6 +101,20 @@ def test_a_join_releases_through_the_deployed_join_function(deployed: DeployedSt
     assert deployed.wait(execution)["status"] == "SUCCEEDED"
     run = ledger.get_run_by_id("deployed-n-1")
     assert run is not None and run.status == "SUCCEEDED" and len(run.tasks) == 5
+
+
+def test_a_pooled_run_takes_and_frees_its_slots_through_the_deployed_pool_function(
+    deployed: DeployedStack, ledger: RunLedger
+) -> None:
+    execution = _start(deployed, "warehouse_loads", "deployed-pool-1", {})
+    assert deployed.wait(execution)["status"] == "SUCCEEDED"
+    run = ledger.get_run_by_id("deployed-pool-1")
+    assert run is not None and run.status == "SUCCEEDED" and run.tasks["refresh_views"].output == 3023
+    pools = Pools(ledger.table, deployed.dynamodb)
+    state = pools.state("warehouse")
+    assert state is not None and state.slots == 2 and state.holders == frozenset() and pools.waiters("warehouse") == []
+    actions = [e.get("action") for name, e in deployed.invocations if name.startswith(f"{STACK}-") and "Pool" in name]
+    assert actions.count("acquire") == 4 and actions.count("release") == 4  # 3 loads and the refresh
 
 
 def test_an_event_through_the_deployed_rule_starts_one_run(deployed: DeployedStack, ledger: RunLedger) -> None:

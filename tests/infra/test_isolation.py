@@ -216,3 +216,37 @@ def test_the_recorder_starts_queued_runs_of_limited_workflows_only(synth: Synth,
     machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{}}"
     assert template.allowed(role, "states:StartExecution", machine.format(synth.stack.workflows["cache_refresh"].name))
     assert not template.allowed(role, "states:StartExecution", machine.format(synth.stack.workflows["daily_etl"].name))
+
+
+def test_only_the_pool_function_and_the_recorder_write_pool_items(synth: Synth, template: Template) -> None:
+    table = _ledger(synth, template)
+    pool, waiters = _keys("POOL#warehouse"), _keys("POOL#warehouse#WAIT")
+    functions = synth.stack.platform.functions
+    assert functions.pool is not None
+    pool_role, recorder = _platform_role(synth, functions.pool), _platform_role(synth, synth.stack.recorder)
+    for role in (pool_role, recorder):
+        for action in ("dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"):
+            assert template.allowed(role, action, table, pool) and template.allowed(role, action, table, waiters)
+    # the pool function touches nothing but pools
+    for pk in ("WF#warehouse_loads#RUN#r1", "WF#warehouse_loads#ATTEMPT#r1"):
+        assert not template.allowed(pool_role, "dynamodb:UpdateItem", table, _keys(pk)), pk
+    # task code (even of a pooled task) and triggers cannot take, free or queue for a slot
+    roles = {_task_role(synth, name, t) for name, dep in synth.stack.workflows.items() for t in dep.task_functions}
+    roles |= {_platform_role(synth, d.triggers.function) for d in synth.stack.workflows.values() if d.triggers}
+    for role in roles:
+        for action in (*WRITES, "dynamodb:DeleteItem"):
+            assert not any(template.allowed(role, action, table, keys) for keys in (pool, waiters)), (role, action)
+
+
+def test_only_pooled_workflows_reach_the_pool_function(synth: Synth, template: Template) -> None:
+    pool = synth.stack.platform.functions.pool
+    assert pool is not None
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{_id(synth, pool)}"
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{}}"
+    pooled, plain = synth.stack.workflows["warehouse_loads"], synth.stack.workflows["daily_etl"]
+    assert template.allowed(_id(synth, pooled.state_machine.role), "lambda:InvokeFunction", arn)
+    assert not template.allowed(_id(synth, plain.state_machine.role), "lambda:InvokeFunction", arn)
+    # the pool function and the recorder release waiting tasks of pooled workflows only
+    for role in (_platform_role(synth, pool), _platform_role(synth, synth.stack.recorder)):
+        assert template.allowed(role, "states:SendTaskSuccess", machine.format(pooled.name))
+        assert not template.allowed(role, "states:SendTaskSuccess", machine.format(plain.name))

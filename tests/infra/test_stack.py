@@ -52,11 +52,12 @@ def test_one_function_per_task_plus_platform_functions(synth: Synth) -> None:
     tasks = sum(len(wf.tasks) for wf, _ in WORKFLOWS.values())
     subflows = sum(1 for wf, _ in WORKFLOWS.values() for t in wf.tasks.values() if t.subflow)
     with_triggers = sum(1 for wf, _ in WORKFLOWS.values() if triggers_of(wf))
-    assert len(fns) == tasks + 3 + with_triggers  # join, finalize, recorder; one trigger fn per triggered workflow
+    # join, finalize, recorder, pool (a workflow uses pools); one trigger fn per triggered workflow
+    assert len(fns) == tasks + 4 + with_triggers
     handlers = sorted(f["Properties"]["Handler"] for f in fns.values())
     assert handlers.count("functions.task.handler") == tasks - subflows
     assert handlers.count("functions.subflow.handler") == subflows  # a task running a workflow
-    for name in ("join", "finalize", "recorder"):
+    for name in ("join", "finalize", "recorder", "pool"):
         assert handlers.count(f"functions.{name}.handler") == 1
     assert handlers.count("functions.trigger.handler") == with_triggers
     for fn in fns.values():
@@ -173,7 +174,8 @@ def test_state_machine_runs_the_compiled_definition(synth: Synth, name: str) -> 
         assert target[1] == "Arn"
         handler = fns[target[0]]["Properties"]["Handler"]
         kind = "subflow" if role in wf.tasks and wf.tasks[role].subflow else "task"
-        expected = f"functions.{role}.handler" if role in ("join", "finalize") else f"functions.{kind}.handler"
+        platform = ("join", "finalize", "pool")
+        expected = f"functions.{role}.handler" if role in platform else f"functions.{kind}.handler"
         assert handler == expected
     assert props["StateMachineType"] == wf.type
     assert props["LoggingConfiguration"]["Level"] == ("ALL" if wf.log_execution_data else "ERROR")

@@ -22,7 +22,7 @@ from orchestration.compiler import (
 from tests.samples import GOLDEN
 from tests.samples import example as example_file
 
-EXAMPLES = ["etl", "fanout", "branching", "n_shape", "parent_child"]
+EXAMPLES = ["etl", "fanout", "branching", "n_shape", "parent_child", "warehouse"]
 
 
 def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
