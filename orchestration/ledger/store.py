@@ -127,19 +127,6 @@ class RunLedger:
                 )
         return False
 
-    def adopt_start(
-        self, workflow: str, run_id: str, *, trigger: Mapping[str, Any], definition_hash: str | None, started_at: str
-    ) -> bool:
-        """Give a run record created without its start (by finalize, before the recorder heard of the
-        execution) the trigger, definition hash and start its execution's input and event hold."""
-        values: dict[str, str | int | None] = {":t": json.dumps(dict(trigger), sort_keys=True), ":a": started_at}
-        values[":none"] = "{}"
-        sets = "SET #t = :t, started_at = :a" + (", definition_hash = :h" if definition_hash else "")
-        if definition_hash:
-            values[":h"] = definition_hash
-        condition = "(attribute_not_exists(#t) OR #t = :none)"
-        return self._update_run(workflow, run_id, sets, condition, {"#t": "trigger"}, values)
-
     def close_run(self, workflow: str, run_id: str, status: str, *, at: str, error: str, repair: int = 0) -> bool:
         """End a run (pass `repair`) that no finalize step ended (timeout, abort, a failure before any
         task ran): set its status and close every attempt still running as failed with `error`."""

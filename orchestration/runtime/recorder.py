@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.ledger import RunRecord
+from orchestration.ledger.starts import adopt_start
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
@@ -129,8 +130,8 @@ def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDet
         )
     )
     if not created and start.trigger and parent is None:  # finalize recorded the run first: complete it
-        rt.ledger.adopt_start(
-            workflow, run_id, trigger=trigger, definition_hash=start.definition_hash, started_at=started
+        adopt_start(
+            rt.ledger, workflow, run_id, trigger=trigger, definition_hash=start.definition_hash, started_at=started
         )
     return created
 
