@@ -17,6 +17,7 @@ import aws_cdk as cdk
 from constructs import IConstruct
 
 from infra.constructs.artifacts import Artifacts
+from infra.constructs.backfill import BackfillRunner
 from infra.constructs.workflow import WorkflowDeployment, sub_template
 from orchestration.artifacts import ARTIFACT_PREFIX, workflow_prefix
 from orchestration.model import Task
@@ -49,6 +50,15 @@ REASONS = {
         "startExecution.sync:2 follows and stops the child executions a run starts (states:DescribeExecution, "
         "states:StopExecution), whose names are child run ids made at run time: the wildcard covers the "
         "executions of that one child state machine of this stack."
+    ),
+    "IAM5-backfill-executions": (
+        "The backfill state machine follows and stops (startExecution.sync:2) the runs it starts, executions "
+        "named by run ids made at plan time: the wildcard covers the executions of one workflow state "
+        "machine of this stack."
+    ),
+    "SF1-backfill": (
+        "The backfill state machine logs errors without execution data (the runs' parameters); the run "
+        "ledger records every run it starts."
     ),
     "SF1": (
         "The state machine logs errors without execution data (parameters, outputs, error causes) by default, "
@@ -116,6 +126,7 @@ def acknowledge(
     delivery_dlq: IConstruct,
     workflows: Iterable[WorkflowDeployment],
     alert_publishers: Iterable[IConstruct] = (),
+    backfill: BackfillRunner | None = None,
 ) -> None:
     """Acknowledge the remaining findings on `stack` and on the constructs they concern."""
     _ack(stack, "AwsSolutions-L1", "L1")
@@ -123,6 +134,12 @@ def acknowledge(
     _ack(delivery_dlq, "AwsSolutions-SQS3", "SQS3")
     for publisher in alert_publishers:
         _ack(publisher, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "IAM5-alert-key")
+    if backfill is not None:
+        _ack(backfill.state_machine.role, "AwsSolutions-IAM5[Resource::*]", "IAM5-sfn")
+        _ack(backfill.state_machine, "AwsSolutions-SF1", "SF1-backfill")
+        for machine in backfill.machines:
+            executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine}:*"
+            _ack(backfill.state_machine.role, f"AwsSolutions-IAM5[Resource::{executions}]", "IAM5-backfill-executions")
     bucket = _logical_id(artifacts.bucket)
     for dep in workflows:
         objects = f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{workflow_prefix(dep.workflow.name)}*]"

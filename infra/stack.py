@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from infra.asset import stage_assets
+from infra.constructs.backfill import BackfillRunner
 from infra.constructs.functions import FunctionCode, public_powertools_layer
 from infra.constructs.platform import Platform
 from infra.constructs.workflow import WorkflowDeployment, state_machine_name
@@ -79,6 +80,11 @@ class OrchestratorStack(cdk.Stack):
                 dep.grant_task_response(functions.pool)
             self.workflows[item.workflow.name] = dep
         self.recorder = self.platform.add_recorder(list(self.workflows.values()))
+        self.backfill = (
+            BackfillRunner(self, "Backfill", functions=functions, workflows=list(self.workflows.values()))
+            if self.workflows
+            else None
+        )
         cdk.CfnOutput(self, "LedgerTableName", value=self.platform.ledger.table_name)
         cdk.CfnOutput(self, "ArtifactBucketName", value=self.platform.artifacts.bucket_name)
         cdk.CfnOutput(self, "AlertTopicArn", value=self.platform.alerts.topic_arn)
@@ -96,6 +102,7 @@ class OrchestratorStack(cdk.Stack):
             delivery_dlq=functions.delivery_dlq,
             workflows=self.workflows.values(),
             alert_publishers=[self.recorder.role] if self.recorder.role else [],
+            backfill=self.backfill,
         )
 
 

@@ -148,6 +148,9 @@ class ExecutionInput(Payload):
     started_by: str | None = Field(
         default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", exclude_if=_is_none
     )
+    # A run started outside orch's starter (a backfill on the stack): what the recorder records.
+    trigger: dict[str, Any] | None = Field(default=None, exclude_if=_is_none)
+    definition_hash: str | None = Field(default=None, exclude_if=_is_none)
 
 
 def state_path(*parts: str) -> str:

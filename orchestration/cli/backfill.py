@@ -36,6 +36,7 @@ from orchestration.triggers.backfill import MAX_RUNS, Reprocess, backfill_plan, 
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="Override a parameter (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Show what would start; start nothing.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: the plan and each run's outcome.")
+@click.option("--no-wait", is_flag=True, help="With --stack: return once the backfill has started on the stack.")
 @source_options
 @guarded
 def backfill(
@@ -49,6 +50,7 @@ def backfill(
     params: tuple[str, ...],
     dry_run: bool,
     as_json: bool,
+    no_wait: bool,
     stack: str | None,
     region: str | None,
     profile: str | None,
@@ -56,10 +58,13 @@ def backfill(
     """Run a workflow once per interval of its schedule in [--start, --end), as the scheduler would have.
 
     Run ids and logical dates are the scheduler's, so re-issuing a backfill starts nothing already
-    done (see --reprocess)."""
+    done (see --reprocess). With --stack the backfill runs on the stack itself (its backfill state
+    machine): this command may stop, or return at once with --no-wait, without stopping it."""
     wf = load_workflow(file, workflow)
     window = parse_window(start, end)
     plan = backfill_plan(wf, start=window[0], end=window[1], schedule=schedule, params=parse_params(params))
+    if no_wait and stack is None:
+        raise click.UsageError("--no-wait applies to a backfill on a deployed stack: add --stack NAME")
     source = open_source(stack, region, profile)
     existing = {r.run_id: r.status for r in source.list_runs(RunFilter(workflow=wf.name, limit=MAX_RUNS * 10))}
     chosen = [replace(r, trigger={**r.trigger, "by": caller()}) for r in select_runs(plan, existing, reprocess)]
@@ -79,7 +84,10 @@ def backfill(
         _print_plan(console, report, dry_run=dry_run, as_json=as_json)
         return
     if stack is not None:
-        raise click.UsageError("--stack backfills land with the serverless backfill runner; run it locally for now")
+        from orchestration.cli.stack_backfill import on_stack
+
+        on_stack(source, wf, chosen, report, max_concurrent=max_concurrent, wait=not no_wait, as_json=as_json)
+        return
     from orchestration.local import LocalCloud
     from orchestration.operations.backfill import run_backfill
     from orchestration.operations.local_store import LocalStore

@@ -5,7 +5,8 @@
 - `codec`: plain values to DynamoDB attribute values and back;
 - `records`: RunRecord, TaskRecord, Attempt and their stored items;
 - `store`: RunLedger, the reads and the conditional writes;
-- `joins`: the items through which a task waits for upstream tasks.
+- `joins`: the items through which a task waits for upstream tasks;
+- `starts`: completing a run record created before its start was recorded.
 """
 
 from __future__ import annotations

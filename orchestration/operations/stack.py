@@ -288,7 +288,7 @@ class StackRuns:
         sfn = self._client("stepfunctions")
         with self._aws("stop a run of"):
             try:
-                sfn.stop_execution(executionArn=arn, error=CANCEL_ERROR, cause=f"cancelled by {self._caller()}")
+                sfn.stop_execution(executionArn=arn, error=CANCEL_ERROR, cause=f"cancelled by {self.caller()}")
             except sfn.exceptions.ExecutionDoesNotExist:
                 raise OperationError(
                     f"run {run_id!r} of workflow {run.workflow!r} is {run.status} and has no execution "
@@ -302,7 +302,7 @@ class StackRuns:
             raise StackError(f"{self.where} has no state machine tagged {WORKFLOW_TAG}={run.workflow}")
         return f"{machine.replace(':stateMachine:', ':execution:', 1)}:{run.run_id}"
 
-    def _caller(self) -> str:
+    def caller(self) -> str:
         try:
             return str(self._client("sts").get_caller_identity()["Arn"])
         except (BotoCoreError, ClientError):

@@ -4,8 +4,9 @@ It receives Step Functions "Execution Status Change" events (an EventBridge rule
 state machines; a repair's execution, `<run_id>.r<n>`, acts on its run's pass n) and:
 
 - RUNNING: creates the run record for an execution started outside the trigger function or `orch`
-  (e.g. from the console; a child run's, linked to its parent, if its parent did not record it),
-  and stores the execution ARN;
+  (e.g. from the console; a child run's, linked to its parent, if its parent did not record it; a
+  backfill run's on the stack, with the trigger and definition hash its input holds), and stores
+  the execution ARN;
 - TIMED_OUT / ABORTED / FAILED: closes the run with that status (a monotonic write: a status the
   finalize step already recorded is kept), creating the record if the run failed before any of
   our code ran (e.g. a bad input);
@@ -28,6 +29,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.ledger import RunRecord
+from orchestration.ledger.starts import adopt_start
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
 from orchestration.runtime.concurrency import release
 from orchestration.runtime.deps import Runtime
@@ -128,7 +130,9 @@ def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDet
     trigger: dict[str, Any] = {"type": "external", "note": "started outside the trigger function"}
     if parent is not None:
         trigger = {"type": "workflow", **{f"parent_{k}": v for k, v in parent.model_dump().items()}}
-    return rt.ledger.create_run(
+    elif start.trigger:  # e.g. a backfill run on the stack, started by the backfill state machine
+        trigger = dict(start.trigger)
+    created = rt.ledger.create_run(
         RunRecord(
             run_id=run_id,
             workflow=workflow,
@@ -142,8 +146,14 @@ def _ensure_run(rt: Runtime, run_id: str, workflow: str, detail: StatusChangeDet
             parent_run_id=parent.run_id if parent else None,
             parent_workflow=parent.workflow if parent else None,
             parent_task=parent.task if parent else None,
+            definition_hash=start.definition_hash,
         )
     )
+    if not created and start.trigger and parent is None:  # finalize recorded the run first: complete it
+        adopt_start(
+            rt.ledger, workflow, run_id, trigger=trigger, definition_hash=start.definition_hash, started_at=started
+        )
+    return created
 
 
 def _alert_once(rt: Runtime, run_id: str, workflow: str, repair: int, status: str, detail: StatusChangeDetail) -> bool:

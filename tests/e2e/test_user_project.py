@@ -170,7 +170,8 @@ def test_cdk_synth_bundles_the_task_packages_for_linux(project: Project) -> None
         for r in template["Resources"].values()
         if r["Type"] == "AWS::StepFunctions::StateMachine"
     )
-    assert names == ["proj-daily_report", "proj-sizes"]  # the project's workflows, never the examples
+    # the project's workflows, never the examples, and the backfill runner
+    assert names == ["proj--backfill", "proj-daily_report", "proj-sizes"]
     print(f"\nsynth cold {cold:.1f} s, warm {warm:.1f} s; asset {_size_mb(asset)} MB; {project.timings}")
 
 
@@ -212,7 +213,7 @@ def test_the_project_deploys_with_the_cdk_cli_into_moto(project: Project, moto_s
     assert stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     sfn = session.client("stepfunctions", endpoint_url=moto_server)
     machines = sorted(m["name"] for m in sfn.list_state_machines()["stateMachines"])
-    assert machines == ["proj-daily_report", "proj-sizes"]
+    assert machines == ["proj--backfill", "proj-daily_report", "proj-sizes"]
     functions = session.client("lambda", endpoint_url=moto_server).list_functions()["Functions"]
     assert {f["Runtime"] for f in functions} == {"python3.13"}
     print(f"\n{project.timings}")
