@@ -25,11 +25,12 @@ from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.ledger import RunRecord
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
+from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import describe
 from orchestration.status import ALERTING, CLOSING, ExecutionStatus, RunStatus, is_failed_like
-from orchestration.times import iso, now_iso
+from orchestration.times import iso, ms_between, now_iso
 
 
 def _ms_to_iso(value: Any) -> str | None:
@@ -73,6 +74,8 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         ledger.set_run_status(workflow, run_id, RunStatus.RUNNING, execution_arn=arn, repair=repair)
     reason = _close_reason(status, detail)
     moved = ledger.close_run(workflow, run_id, CLOSING[status], at=at, error=reason, repair=repair)
+    if moved:  # no finalize step recorded this outcome (nor an earlier delivery of this event)
+        metrics.run_ended(workflow, CLOSING[status], duration_ms=ms_between(_ms_to_iso(detail.startDate), at))
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)
     return {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
 
