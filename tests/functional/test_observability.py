@@ -166,3 +166,22 @@ def test_the_correlation_id_is_the_run_of_the_event(event: Any, run_id: str | No
     with correlated(event):
         assert logger.thread_safe_get_current_keys().get("correlation_id") == run_id
     assert "correlation_id" not in logger.thread_safe_get_current_keys()
+
+
+def test_a_run_workflow_task_emits_its_attempt_and_the_child_run_its_outcome(cloud: LocalCloud) -> None:
+    child = Workflow("observed_child")
+
+    @child.task
+    def load() -> int:
+        return 1
+
+    parent = Workflow("observed_parent")
+    parent.run_workflow("sub", workflow=child)
+    with metrics.capture() as documents:
+        record = cloud.run(parent)
+    assert record.status == "SUCCEEDED"
+    tasks = {(d["workflow"], d["task"]): _metric_values(d) for d in documents if "task" in d}
+    assert tasks[("observed_parent", "sub")][metrics.TASK_SUCCEEDED] == 1.0
+    assert tasks[("observed_child", "load")][metrics.TASK_SUCCEEDED] == 1.0
+    runs = sorted((d["workflow"], d["outcome"]) for d in documents if "outcome" in d)
+    assert runs == [("observed_child", "SUCCEEDED"), ("observed_parent", "SUCCEEDED")]

@@ -148,8 +148,18 @@ def test_dashboard_shows_runs_durations_failures_throttles_timeouts_and_dlq_dept
 def test_every_function_and_state_machine_is_traced_and_emits_to_the_stack_namespace(synth: Synth) -> None:
     functions = resources(synth.raw, "AWS::Lambda::Function")
     assert functions
+    policies = resources(synth.raw, "AWS::IAM::Policy").values()
     for logical, fn in functions.items():
         assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}, logical
+        role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        actions = {
+            a
+            for p in policies
+            if {"Ref": role} in p["Properties"]["Roles"]
+            for st in p["Properties"]["PolicyDocument"]["Statement"]
+            for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+        }
+        assert {"xray:PutTraceSegments", "xray:PutTelemetryRecords"} <= actions, logical
         env = fn["Properties"]["Environment"]["Variables"]
         assert env[metrics.NAMESPACE_ENV] == metrics.namespace_of(STACK), logical
     for logical, machine in resources(synth.raw, "AWS::StepFunctions::StateMachine").items():
