@@ -84,7 +84,6 @@ class OrchestratorStack(cdk.Stack):
             functions=functions.all,
             state_machines=[dep.state_machine for _, dep in sorted(self.workflows.items())],
             dead_letters=functions.delivery_dlq,
-            dead_letter_alarm=self.platform.dead_letter_alarm,
             thresholds=Thresholds(
                 period_minutes=settings.alarm_period_minutes,
                 failed_runs=settings.failed_runs_threshold,

@@ -141,8 +141,11 @@ def test_dashboard_shows_runs_durations_failures_throttles_timeouts_and_dlq_dept
     text = json.dumps(by_title)
     for metric in ("Errors", "Throttles", "ExecutionsTimedOut", "ApproximateNumberOfMessagesVisible"):
         assert f'"{metric}"' in text
-    alarms = by_title["Alarms"]["alarms"]
-    assert len(alarms) == len(_alarms(synth.raw))  # every alarm, the DLQ's included
+    shown = by_title["Alarms"]["alarms"]  # ARNs built from the alarm names (no reference: "REF" parts)
+    named = [props["AlarmName"] for props in _alarms(synth.raw).values() if "AlarmName" in props]
+    assert len(shown) == len(named) == len(_alarms(synth.raw)) - 1  # all but the DLQ's (unnamed)
+    assert all(name.startswith(f"{STACK}-") for name in named)
+    assert sorted(arn.rsplit(":", 1)[-1] for arn in shown) == sorted(named)
 
 
 def test_every_function_and_state_machine_is_traced_and_emits_to_the_stack_namespace(synth: Synth) -> None:
