@@ -69,6 +69,10 @@ REASONS = {
         "Publishing to the alert topic, encrypted with its own KMS key, needs kms:GenerateDataKey* (CDK's "
         "topic publish grant) on that one key, named by ARN."
     ),
+    "IAM5-xray": (
+        "Active X-Ray tracing (CDK's grant on the function's role): xray:PutTraceSegments and "
+        "xray:PutTelemetryRecords support no resource-level permissions, so their resource is *."
+    ),
     "IAM5-sfn": (
         "Resource * is required by the actions CDK adds for state machine logging (logs:CreateLogDelivery, "
         "logs:*LogDelivery*, logs:DescribeResourcePolicies...) and X-Ray tracing (xray:PutTraceSegments, "
@@ -127,11 +131,14 @@ def acknowledge(
     workflows: Iterable[WorkflowDeployment],
     alert_publishers: Iterable[IConstruct] = (),
     backfill: BackfillRunner | None = None,
+    traced: Iterable[IConstruct] = (),
 ) -> None:
     """Acknowledge the remaining findings on `stack` and on the constructs they concern."""
     _ack(stack, "AwsSolutions-L1", "L1")
     _ack(artifacts.bucket, "AwsSolutions-S1", "S1")
     _ack(delivery_dlq, "AwsSolutions-SQS3", "SQS3")
+    for role in traced:
+        _ack(role, "AwsSolutions-IAM5[Resource::*]", "IAM5-xray")
     for publisher in alert_publishers:
         _ack(publisher, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "IAM5-alert-key")
     if backfill is not None:

@@ -17,12 +17,20 @@
 | `requirements`           | `requirements.txt`      | task dependencies, relative to the root (none if absent) |
 | `logKmsKeyArn`           | none                    | KMS key ARN for every log group (docs/deploy.md "Logs")  |
 | `triggerReservedConcurrency` | none                | reserved concurrency of each trigger function            |
+| `alarmPeriodMinutes`     | `5`                     | period every alarm sums its metric over (1-1440 minutes) |
+| `failedRunsThreshold`    | `0`                     | alarm when more runs than this end FAILED in a period    |
+| `functionErrorsThreshold` | `0`                    | alarm when the stack's functions fail more often than this |
+| `throttlesThreshold`     | `0`                     | alarm when more invocations than this are throttled      |
+| `timedOutRunsThreshold`  | `0`                     | alarm when more executions than this time out            |
 
 The functions run on Python 3.13 with AWS's public "Powertools for AWS Lambda (Python) V3" layer
 (`AWSLambdaPowertoolsPythonV3-python313-<architecture>`), which also carries pydantic v2. The
 packages listed in `requirements` (and in `<workflow>.requirements.txt` next to a workflow file) are
 installed into the code asset by pip for the functions' platform (orchestration/dependencies.py):
 synth needs no Docker, and the network only while the dependency cache is cold.
+
+The alarms (infra/constructs/monitoring.py, docs/deploy.md "Monitoring") notify the alert topic when
+their sum over one period is above its threshold.
 """
 
 from __future__ import annotations
@@ -89,6 +97,11 @@ class Settings:
     requirements: str = REQUIREMENTS
     log_kms_key_arn: str | None = None
     trigger_reserved_concurrency: int | None = None
+    alarm_period_minutes: int = 5
+    failed_runs_threshold: int = 0
+    function_errors_threshold: int = 0
+    throttles_threshold: int = 0
+    timed_out_runs_threshold: int = 0
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Settings:
@@ -157,6 +170,11 @@ class Settings:
             trigger_reserved_concurrency=(
                 None if get("triggerReservedConcurrency") in (None, "") else integer("triggerReservedConcurrency", 1)
             ),
+            alarm_period_minutes=integer("alarmPeriodMinutes", cls.alarm_period_minutes),
+            failed_runs_threshold=integer("failedRunsThreshold", cls.failed_runs_threshold),
+            function_errors_threshold=integer("functionErrorsThreshold", cls.function_errors_threshold),
+            throttles_threshold=integer("throttlesThreshold", cls.throttles_threshold),
+            timed_out_runs_threshold=integer("timedOutRunsThreshold", cls.timed_out_runs_threshold),
         )
         problems.extend(s.problems())
         if problems:
@@ -196,6 +214,17 @@ class Settings:
                 f"triggerReservedConcurrency={self.trigger_reserved_concurrency}: use a positive whole number "
                 "(or leave it unset for the account's unreserved pool)"
             )
+        if not 1 <= self.alarm_period_minutes <= 1440:
+            out.append(f"alarmPeriodMinutes={self.alarm_period_minutes}: use 1 to 1440 minutes")
+        thresholds = {
+            "failedRunsThreshold": self.failed_runs_threshold,
+            "functionErrorsThreshold": self.function_errors_threshold,
+            "throttlesThreshold": self.throttles_threshold,
+            "timedOutRunsThreshold": self.timed_out_runs_threshold,
+        }
+        for name, threshold in thresholds.items():
+            if threshold < 0:
+                out.append(f"{name}={threshold}: use 0 (alarm on the first one) or more")
         if self.architecture not in ARCHITECTURES:
             out.append(f"architecture={self.architecture!r}: use one of {', '.join(ARCHITECTURES)}")
         return out

@@ -11,6 +11,7 @@ from constructs import Construct
 from infra.asset import stage_assets
 from infra.constructs.backfill import BackfillRunner
 from infra.constructs.functions import FunctionCode, public_powertools_layer
+from infra.constructs.monitoring import Monitoring, Thresholds
 from infra.constructs.platform import Platform
 from infra.constructs.workflow import WorkflowDeployment, state_machine_name
 from infra.discovery import Discovered, discover
@@ -85,6 +86,23 @@ class OrchestratorStack(cdk.Stack):
             if self.workflows
             else None
         )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            topic=self.platform.alerts.topic,
+            namespace=functions.metrics_namespace,
+            workflows=sorted(self.workflows),
+            functions=functions.all,
+            state_machines=[dep.state_machine for _, dep in sorted(self.workflows.items())],
+            dead_letters=functions.delivery_dlq,
+            thresholds=Thresholds(
+                period_minutes=settings.alarm_period_minutes,
+                failed_runs=settings.failed_runs_threshold,
+                function_errors=settings.function_errors_threshold,
+                throttles=settings.throttles_threshold,
+                timed_out_runs=settings.timed_out_runs_threshold,
+            ),
+        )
         cdk.CfnOutput(self, "LedgerTableName", value=self.platform.ledger.table_name)
         cdk.CfnOutput(self, "ArtifactBucketName", value=self.platform.artifacts.bucket_name)
         cdk.CfnOutput(self, "AlertTopicArn", value=self.platform.alerts.topic_arn)
@@ -103,6 +121,7 @@ class OrchestratorStack(cdk.Stack):
             workflows=self.workflows.values(),
             alert_publishers=[self.recorder.role] if self.recorder.role else [],
             backfill=self.backfill,
+            traced=[fn.role for fn in functions.all if fn.role],
         )
 
 

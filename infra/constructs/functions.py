@@ -24,6 +24,7 @@ from constructs import Construct
 from infra.asset import Staged
 from infra.settings import POWERTOOLS_ACCOUNT, PYTHON_VERSION, RETENTION_DAYS, InfraError
 from orchestration.protocol import STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE, StatusChangeDetail
+from orchestration.runtime import metrics
 from orchestration.runtime.registry import FINALIZE, JOIN, POOL, RECORDER, Env, PlatformFunction
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13  # the Powertools layer is built per Python version: PYTHON_VERSION
@@ -75,7 +76,8 @@ class FunctionCode:
 
 class PlatformFunctions(Construct):
     """Every function of the stack is made here: same code asset, layer, runtime and base environment,
-    each with its own log group and its own role (allowed to write to that log group only)."""
+    each with its own log group and its own role (allowed to write to that log group only), traced
+    with X-Ray (active tracing), its metrics in the stack's namespace."""
 
     def __init__(
         self,
@@ -101,7 +103,9 @@ class PlatformFunctions(Construct):
         self.log_retention = retention(code.log_retention_days)
         self.log_key = kms.Key.from_key_arn(self, "LogKey", code.log_kms_key_arn) if code.log_kms_key_arn else None
         self.trigger_reserved_concurrency = code.trigger_reserved_concurrency
-        self.environment = dict(environment)
+        self.metrics_namespace = metrics.namespace_of(cdk.Stack.of(self).stack_name)
+        self.environment = {**environment, metrics.NAMESPACE_ENV: self.metrics_namespace}
+        self.all: list[lambda_.Function] = []  # every function made here (monitored, traced)
         self.join = self.function(
             self, "Join", runs=JOIN, description="Releases tasks waiting on joins (SendTaskSuccess)"
         )
@@ -165,7 +169,9 @@ class PlatformFunctions(Construct):
             log_group=group,
             role=role,
             reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,  # X-Ray; the handler traces AWS calls only (runtime/entry.py)
         )
+        self.all.append(fn)
         if asynchronous:
             fn.configure_async_invoke(
                 on_failure=destinations.SqsDestination(self.delivery_dlq),

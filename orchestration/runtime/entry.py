@@ -3,6 +3,10 @@
 On AWS, `lambda_handler(fn)` builds the runtime from `os.environ` and boto3 on the first
 invocation of a container; the CloudFormation-on-moto adapter builds it with `build_runtime` from
 the deployed function's own environment; the local runtime binds functions with `bind`.
+
+Both log with the run id as correlation id (`log.correlated`). On Lambda the handler also logs the
+Lambda context (cold start, request id), traces the invocation with X-Ray (AWS calls only; neither
+the event, the response nor an error's message goes into a trace) and prints its metrics as EMF.
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ from orchestration.artifacts import ArtifactStore
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger
 from orchestration.loader import load_workflow
+from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
-from orchestration.runtime.registry import Env, PlatformFunction
+from orchestration.runtime.log import correlated, logger
+from orchestration.runtime.registry import SERVICE, Env, PlatformFunction
 
 Handler = Callable[[Any], Any]
 LambdaHandler = Callable[[Any, Any], Any]
 ClientFactory = Callable[[str], Any]  # service name -> boto3 client
+# X-Ray subsegments for AWS SDK calls only: a task's own HTTP calls (URLs may carry data) are not traced.
+TRACED_MODULES = ("botocore",)
 
 
 def implementation(fn: PlatformFunction) -> Callable[[Any, Runtime], Any]:
@@ -60,19 +68,32 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
 def bind(fn: PlatformFunction, rt: Runtime) -> Handler:
     """`fn`'s work bound to a runtime: event -> result."""
     run = implementation(fn)
-    return lambda event: run(event, rt)
+
+    def handler(event: Any) -> Any:
+        with correlated(event):
+            return run(event, rt)
+
+    return handler
 
 
 def lambda_handler(fn: PlatformFunction) -> LambdaHandler:
     """The Lambda entry point of `fn`: builds the runtime on the first invocation of a container."""
+    from aws_lambda_powertools import Tracer  # needs aws-xray-sdk: in the Powertools layer, not the library
+
     run = implementation(fn)  # imported at init, not on the first event
     runtimes: list[Runtime] = []
+    tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
 
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     def handler(event: Any, context: Any) -> Any:
         if not runtimes:
             import boto3
 
             runtimes.append(build_runtime(fn, os.environ, boto3.client))
-        return run(event, runtimes[0])
+            metrics.set_sink(metrics.to_stdout)  # CloudWatch Logs turns the EMF documents into metrics
+        with correlated(event):
+            return run(event, runtimes[0])
 
-    return handler
+    wrapped: LambdaHandler = handler
+    return wrapped

@@ -9,10 +9,11 @@ from typing import Any
 
 from orchestration.ledger import RunRecord
 from orchestration.protocol import STATE_BUDGET_BYTES, FinalizeEvent, FinalizeResult, TaskSummary
+from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.redact import parsed
 from orchestration.status import RunStatus, is_failed_like, run_outcome
-from orchestration.times import now_iso
+from orchestration.times import ms_between, now_iso
 
 # The execution's output stays under Step Functions' payload limit (262,144 bytes) with room for
 # the Lambda response around it: outputs are carried only while the result stays this small.
@@ -41,7 +42,8 @@ def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     records = rt.ledger.finalize_tasks(run.workflow, run.run_id, outcomes, at)
     failed = sorted(n for n, s in statuses.items() if is_failed_like(s))
     error = None if status != RunStatus.FAILED else "tasks failed: " + ", ".join(failed)
-    rt.ledger.set_run_status(run.workflow, run.run_id, status, at=at, error=error, repair=run.repair)
+    if rt.ledger.set_run_status(run.workflow, run.run_id, status, at=at, error=error, repair=run.repair):
+        metrics.run_ended(run.workflow, status, duration_ms=_duration_ms(rt, run.workflow, run.run_id, run.repair, at))
     # Also the execution's output: the run's summary, as the ledger now holds it.
     tasks = {name: TaskSummary.model_validate(rec, from_attributes=True) for name, rec in records.items()}
     result = FinalizeResult(status=status, error=error, tasks=tasks, outputs=True)
@@ -49,3 +51,9 @@ def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         bare = {name: summary.model_copy(update={"output": None}) for name, summary in tasks.items()}
         result = FinalizeResult(status=status, error=error, tasks=bare)
     return result.model_dump(mode="json")
+
+
+def _duration_ms(rt: Runtime, workflow: str, run_id: str, repair: int, ended_at: str) -> int | None:
+    """The run's duration from its recorded start (None for a repair pass: the start is the first pass's)."""
+    record = rt.ledger.get_run_item(workflow, run_id) if repair == 0 else None
+    return ms_between(record.started_at, ended_at) if record else None

@@ -31,13 +31,14 @@ from pydantic import ValidationError as PydanticValidationError
 from orchestration.ledger import RunRecord
 from orchestration.ledger.starts import adopt_start
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
+from orchestration.runtime import metrics
 from orchestration.runtime.concurrency import release
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.pool import release_run
 from orchestration.runtime.redact import describe
 from orchestration.status import ALERTING, CLOSING, TERMINAL_EXECUTION, ExecutionStatus, RunStatus, is_failed_like
-from orchestration.times import iso, now_iso
+from orchestration.times import iso, ms_between, now_iso
 
 
 def _ms_to_iso(value: Any) -> str | None:
@@ -85,6 +86,8 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         ledger.set_run_status(workflow, run_id, RunStatus.RUNNING, execution_arn=arn, repair=repair)
     reason = _close_reason(status, detail)
     moved = ledger.close_run(workflow, run_id, CLOSING[status], at=at, error=reason, repair=repair)
+    if moved:  # no finalize step recorded this outcome (nor an earlier delivery of this event)
+        metrics.run_ended(workflow, CLOSING[status], duration_ms=ms_between(_ms_to_iso(detail.startDate), at))
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)
     released = _release(rt, workflow, run_id, repair)
     closed = {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}

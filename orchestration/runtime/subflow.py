@@ -40,6 +40,7 @@ from orchestration.protocol import (
     TaskResponse,
     parse_child_request,
 )
+from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import check_params, parsed
@@ -247,6 +248,10 @@ def _end_attempt(
         error=error,
         message=message,
         output=output,
+    )
+    # the attempt spans the child run; its number counts earlier passes' attempts too (a repair's is > 1)
+    metrics.task_attempt(
+        workflow, task, duration_ms=ms_between(started, ended) or 0, failed=error is not None, retried=attempt > 1
     )
 
 

@@ -21,6 +21,7 @@ from orchestration.errors import OrchestrationError, TaskFailure, exception_text
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
 from orchestration.permissions import declared_secrets
 from orchestration.protocol import PAYLOAD_LIMIT_BYTES, RunContext, TaskEvent, TaskResponse
+from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.repairs import attempt_number, repair_plan, reused_output
@@ -64,9 +65,10 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         failure = exc
         logger.error("task failed", exc_info=exc)
     finally:
-        logger.thread_safe_clear_keys()
+        logger.thread_safe_remove_keys(["run_id", "workflow", "task", "attempt", "item_index"])
     message = _error_text(failure) if failure else None
     _settle(running)
+    duration_ms = int((time.perf_counter() - t0) * 1000)
     rt.ledger.end_attempt(
         workflow.name,
         run_id,
@@ -75,11 +77,19 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         TaskStatus.FAILED if failure else TaskStatus.SUCCEEDED,
         started_at=started,
         ended_at=now_iso(),
-        duration_ms=int((time.perf_counter() - t0) * 1000),
+        duration_ms=duration_ms,
         error=_error_name(failure) if failure else None,
         message=message,
         index=event.index,
         output=output,
+    )
+    logger.debug(
+        "task attempt ended",
+        extra={"task": name, "attempt": attempt, "failed": failure is not None, "duration_ms": duration_ms},
+    )
+    # retried: the state machine's Retry ran it again (a repair's first attempt is not a retry)
+    metrics.task_attempt(
+        workflow.name, name, duration_ms=duration_ms, failed=failure is not None, retried=event.attempt > 0
     )
     if failure is None:
         return TaskResponse(output=output).model_dump()

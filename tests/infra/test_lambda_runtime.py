@@ -28,11 +28,16 @@ pytestmark = pytest.mark.infra
 
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
-RUNTIME_PACKAGES = ("boto3", "aws-lambda-powertools", "pydantic")
+# The Powertools layer carries the Tracer's aws-xray-sdk (its publish canary constructs a Tracer).
+RUNTIME_PACKAGES = ("boto3", "aws-lambda-powertools[tracer]", "pydantic")
 INVOKE = """
-import importlib.util, json, sys
+import importlib.util, json, sys, types
 from functions.task import handler
-response = handler(json.loads(sys.argv[1]), None)
+context = types.SimpleNamespace(
+    function_name="task-size", memory_limit_in_mb=256, aws_request_id="req-1",
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:task-size",
+)
+response = handler(json.loads(sys.argv[1]), context)
 origins = {m: importlib.import_module(m).__file__ for m in ("humanize", "boto3", "pydantic", "orchestration")}
 absent = [m for m in ("moto", "click", "rich", "orchestration.local") if importlib.util.find_spec(m) is not None]
 print("RESULT " + json.dumps({"response": response, "origins": origins, "importable": absent}))
@@ -91,6 +96,8 @@ def test_a_task_runs_from_the_asset_alone_in_a_lambda_like_runtime(
         "PYTHONPATH": str(asset),
         Env.TASK_ROOT: str(asset),
         "HOME": str(tmp_path),  # no ~/.aws, no dependency cache
+        Env.LOG_LEVEL: "DEBUG",  # the task logs its attempt's end at DEBUG
+        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here (the Tracer is still built)
     }
     event = TaskEvent(run=RunContext(run_id="r1", workflow="report"), task="size").model_dump(
         mode="json", by_alias=True
@@ -113,6 +120,15 @@ def test_a_task_runs_from_the_asset_alone_in_a_lambda_like_runtime(
     assert origins["boto3"].startswith(str(lambda_python.parent.parent))  # the "runtime", not the asset
     assert origins["pydantic"].startswith(str(lambda_python.parent.parent))
     assert result["importable"] == []
+    # Powertools on Lambda: the log lines carry the Lambda context and the run id; the metrics are EMF
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    (emf,) = [x for x in lines if "_aws" in x]
+    assert (emf["workflow"], emf["task"], emf["TaskSucceeded"]) == ("report", "size", [1.0])
+    assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == deployed["POWERTOOLS_METRICS_NAMESPACE"]
+    logged = [x for x in lines if "_aws" not in x and x.get("service") == "orchestration"]
+    assert any(x["message"] == "task attempt ended" for x in logged), proc.stdout[-2000:]
+    for line in logged:
+        assert (line["correlation_id"], line["function_request_id"], line["cold_start"]) == ("r1", "req-1", True)
 
     run = ledger.get_run_by_id("r1")
     assert run is not None

@@ -84,8 +84,11 @@ def test_every_async_function_sends_its_failures_to_the_dlq(synth: Synth) -> Non
 def test_dlq_depth_alarms_the_alert_topic(synth: Synth) -> None:
     (dlq,) = resources(synth.raw, "AWS::SQS::Queue")
     (topic,) = resources(synth.raw, "AWS::SNS::Topic")
-    (alarm,) = resources(synth.raw, "AWS::CloudWatch::Alarm").values()
-    props = alarm["Properties"]
+    (props,) = [
+        a["Properties"]
+        for a in resources(synth.raw, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+    ]
     assert props["AlarmActions"] == [{"Ref": topic}]
     assert (props["Namespace"], props["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert props["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}]
