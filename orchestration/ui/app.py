@@ -48,12 +48,6 @@ def _templates() -> Environment:
     return env
 
 
-def _since(value: str) -> datetime:
-    from orchestration.cli.history import parse_since
-
-    return parse_since(value)
-
-
 def _page(request: Request) -> int:
     try:
         return max(1, int(request.query_params.get("page", "1")))
@@ -62,12 +56,16 @@ def _page(request: Request) -> int:
 
 
 def _filters(request: Request) -> tuple[dict[str, str], RunFilter, str]:
+    """The list's filters as typed, the RunFilter they make (one run more than the page, to know
+    whether there is a next one), and what was wrong with them."""
+    from orchestration.cli.history import parse_since
+
     q = {k: request.query_params.get(k, "").strip() for k in ("workflow", "status", "since")}
     error = ""
     since = None
     if q["since"]:
         try:
-            since = _since(q["since"])
+            since = parse_since(q["since"])
         except ParameterError as exc:
             error = str(exc)
     status = q["status"].upper() or None

@@ -99,8 +99,9 @@ def task_order(run: RunRecord, graph: Mapping[str, Sequence[str]] | None) -> lis
     names: list[str] = []
     if graph:
         names = list(topological_order({t: list(ups) for t, ups in graph.items()}))
+    known = set(names)
     started = sorted(run.tasks.values(), key=lambda t: (t.started_at or "~", t.name))
-    return names + [t.name for t in started if t.name not in set(names)]
+    return names + [t.name for t in started if t.name not in known]
 
 
 def _spans(attempts: Sequence[Attempt], now: datetime) -> list[tuple[int, str, datetime, datetime, int]]:
@@ -163,12 +164,12 @@ def run_view(run: RunRecord, graph: Mapping[str, Sequence[str]] | None, now: dat
     by_task: dict[str, list[Bar]] = {}
     for bar in bars:
         by_task.setdefault(bar.task, []).append(bar)
+    tries: dict[str, list[Attempt]] = {}
+    for a in sorted(run.attempts, key=lambda a: (a.attempt, a.index or 0, a.started_at)):
+        tries.setdefault(a.task, []).append(a)
     tasks = []
     for name in order:
         t = run.tasks.get(name)
-        attempts = sorted(
-            (a for a in run.attempts if a.task == name), key=lambda a: (a.attempt, a.index or 0, a.started_at)
-        )
         tasks.append(
             {
                 "name": name,
@@ -188,7 +189,7 @@ def run_view(run: RunRecord, graph: Mapping[str, Sequence[str]] | None, now: dat
                         "duration": human_ms(a.duration_ms),
                         "error": " ".join(x for x in (a.error, a.message) if x),
                     }
-                    for a in attempts
+                    for a in tries.get(name, [])
                 ],
             }
         )
