@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 class Bar:
     """One attempt on the timeline (of a for-each task: all its items' attempts with that number),
     placed in percent of the run's span; `wait_left` is where the wait before it began (a retry's
-    back-off after the previous attempt), None for a first attempt."""
+    back-off after the previous attempt), None for a first attempt and for one a repair started
+    (`repair`: that repair's number)."""
 
     task: str
     attempt: int
@@ -33,6 +34,7 @@ class Bar:
     ended_at: str | None
     ms: float
     items: int
+    repair: int | None = None
 
     @property
     def duration(self) -> str:
@@ -132,11 +134,14 @@ def timeline(run: RunRecord, order: Sequence[str], now: datetime) -> tuple[list[
         return [], ""
     begin, finish = min(starts), max(ends)
     total = max(_ms(begin, finish), 1.0)
+    repairs = [(at(r.get("started_at")), int(r.get("number") or 0)) for r in run.repairs or []]
     bars: list[Bar] = []
     for task in order:
         previous_end: datetime | None = None
         for number, status, start, end, items in spans[task]:
             left = 100 * _ms(begin, start) / total
+            repair = next((n for s, n in repairs if s and previous_end and previous_end <= s <= start), None)
+            waited = previous_end is not None and repair is None
             bars.append(
                 Bar(
                     task=task,
@@ -144,11 +149,12 @@ def timeline(run: RunRecord, order: Sequence[str], now: datetime) -> tuple[list[
                     status=status,
                     left=round(left, 3),
                     width=round(max(100 * _ms(start, end) / total, 0.4), 3),
-                    wait_left=None if previous_end is None else round(100 * _ms(begin, previous_end) / total, 3),
+                    wait_left=round(100 * _ms(begin, previous_end) / total, 3) if waited and previous_end else None,
                     started_at=start.isoformat(),
                     ended_at=end.isoformat() if end else None,
                     ms=_ms(start, end),
                     items=items,
+                    repair=repair,
                 )
             )
             previous_end = end

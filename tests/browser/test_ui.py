@@ -85,5 +85,8 @@ def test_a_failed_run_with_a_retry_then_a_repair_from_the_page(
     statuses = {r[0]: r[1] for r in cells(page, "#tasks > tbody > tr.task")}
     assert set(statuses.values()) == {"SUCCEEDED"}
     assert page.locator(".bar[data-task=load]").count() == 2  # the failed attempt stays in the history
+    assert page.locator(".bar[data-task=load][data-repair='1']").count() == 1  # the rerun, marked as the repair's
+    assert page.locator(".lane[data-task=load] .wait").count() == 0  # not drawn as a retry's wait
+    assert page.locator(".lane[data-task=transform] .wait").count() == 1
     page.screenshot(path=str(artifacts / "repaired-run.png"), full_page=True)
     assert store.get_run("sales-1").status == "SUCCEEDED"  # the same store `orch runs show` reads
