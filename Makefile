@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: install demo test lint typecheck bench clean synth
+.PHONY: install demo test lint typecheck bench clean synth chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,20 @@ demo: $(STAMP)
 	$(BIN)/orch run examples/etl.py --param rows=500
 	$(BIN)/orch runs list --limit 3
 
-test: $(STAMP) $(NODE_STAMP)
+# tests/browser drive Debian's Chromium with Playwright (never a downloaded browser): on a root machine
+# without it (CI) install the package; elsewhere those tests skip, saying why.
+CHROMIUM := /usr/bin/chromium
+APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		$(APT_CHROMIUM) >/dev/null || { apt-get update -q >/dev/null && $(APT_CHROMIUM) >/dev/null; }; \
+	else \
+		echo "no $(CHROMIUM) and not root: the browser tests will be skipped (as root: apt-get install chromium)"; \
+	fi
+
+test: $(STAMP) $(NODE_STAMP) chromium
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: $(STAMP)

@@ -19,11 +19,12 @@ from orchestration.cli.project import init
 from orchestration.cli.repair import repair
 from orchestration.cli.runs import run
 from orchestration.cli.triggers import schedule, trigger
+from orchestration.cli.ui import ui
 from orchestration.cli.workflows import compile_cmd, graph, validate
 
 
 @click.group(
-    commands=[init, validate, compile_cmd, graph, run, runs_group, logs, repair, backfill, trigger, schedule, dlq],
+    commands=[init, validate, compile_cmd, graph, run, runs_group, logs, repair, backfill, trigger, schedule, dlq, ui],
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_name="orchestration")

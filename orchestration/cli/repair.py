@@ -12,8 +12,6 @@ from rich.console import Console
 from orchestration.cli.common import caller, guarded, parse_params, run_exit, set_local_log_levels
 from orchestration.cli.display import print_summary, run_table
 from orchestration.cli.history import open_source, source_options
-from orchestration.errors import ParameterError
-from orchestration.loader import load_workflow
 
 
 @click.command()
@@ -49,51 +47,28 @@ def repair(
 ) -> None:
     """Repair a run: its failed, timed-out and upstream-failed tasks (or --task ones) and everything
     downstream of them run again; the other succeeded tasks keep their outputs. Exit status as `orch run`."""
+    from orchestration.operations.repair_source import (
+        RepairRequest,
+        load_run_workflow,
+        repair_local,
+        start_stack_repair,
+    )
+
     overrides = parse_params(params)
     source = open_source(stack, region, profile)
     run = source.get_run(run_id, workflow)
-    path = file
-    if path is None and stack is None:
-        from orchestration.operations.local_store import LocalStore
-
-        assert isinstance(source, LocalStore)
-        path = source.source(run)
-    if path is None:
-        why = " (the stack's deployed code runs the tasks; the file gives their graph)" if stack else ""
-        raise ParameterError(f"which file defines workflow {run.workflow!r}? pass --file FILE{why}")
-    wf = load_workflow(path, run.workflow)
-    trigger = {"type": "repair", "by": caller()}
+    wf = load_run_workflow(source, run, file)
+    request = RepairRequest(tasks, overrides, allow_changed_definition, {"type": "repair", "by": caller()})
     console = Console(stderr=as_json)
     if stack is not None:
         from orchestration.operations.stack import StackRuns
 
         assert isinstance(source, StackRuns)
-        started = source.repair(
-            wf,
-            run.run_id,
-            tasks=tasks or None,
-            params=overrides,
-            allow_changed_definition=allow_changed_definition,
-            trigger=trigger,
-        )
+        started = start_stack_repair(source, run, wf, request)
         console.print(f"repair {started.number} of run {run.run_id} started; reruns {', '.join(started.rerun)}")
         record = source.wait(run.workflow, run.run_id, repair=started.number)
     else:
-        from orchestration.local import LocalCloud
-        from orchestration.operations.local_store import LocalStore
-
-        store = LocalStore(cloud=LocalCloud)
-        with LocalCloud(store=store, echo_task_output=False) as cloud:
-            set_local_log_levels()
-            store.load(cloud, run.workflow, run.run_id)
-            record = cloud.repair(
-                run.run_id,
-                tasks=tasks or None,
-                params=overrides,
-                allow_changed_definition=allow_changed_definition,
-                workflow=wf,
-                trigger=trigger,
-            )
+        record = repair_local(source, run, wf, request, ready=set_local_log_levels)
     if as_json:
         click.echo(json.dumps(record.as_dict(), indent=2))
     else:
