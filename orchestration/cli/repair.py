@@ -53,17 +53,16 @@ def repair(
         repair_local,
         start_stack_repair,
     )
+    from orchestration.operations.stack import StackRuns
 
     overrides = parse_params(params)
     source = open_source(stack, region, profile)
     run = source.get_run(run_id, workflow)
     wf = load_run_workflow(source, run, file)
-    request = RepairRequest(tasks, overrides, allow_changed_definition, {"type": "repair", "by": caller()})
+    by = source.caller() if isinstance(source, StackRuns) else caller()  # deployed: the AWS identity
+    request = RepairRequest(tasks, overrides, allow_changed_definition, {"type": "repair", "by": by})
     console = Console(stderr=as_json)
-    if stack is not None:
-        from orchestration.operations.stack import StackRuns
-
-        assert isinstance(source, StackRuns)
+    if isinstance(source, StackRuns):
         started = start_stack_repair(source, run, wf, request)
         console.print(f"repair {started.number} of run {run.run_id} started; reruns {', '.join(started.rerun)}")
         record = source.wait(run.workflow, run.run_id, repair=started.number)

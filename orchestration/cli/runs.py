@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -20,8 +22,11 @@ from orchestration.cli.common import (
     set_local_log_levels,
 )
 from orchestration.cli.display import print_summary, run_table
+from orchestration.cli.history import source_options
 from orchestration.errors import ParameterError
 from orchestration.loader import load_workflow
+from orchestration.model import Workflow
+from orchestration.times import iso
 
 
 @click.command()
@@ -47,6 +52,7 @@ from orchestration.loader import load_workflow
     metavar="FILE",
     help="JSON object of secret name -> value that ctx.secret() returns locally (default: $ORCH_SECRETS_FILE).",
 )
+@source_options
 @guarded
 def run(
     file: str,
@@ -58,8 +64,11 @@ def run(
     quiet: bool,
     verbose: bool,
     secrets_file: str | None,
+    stack: str | None,
+    region: str | None,
+    profile: str | None,
 ) -> None:
-    """Run a workflow locally on moto with the real task code."""
+    """Run a workflow locally on moto with the real task code (with --stack: on a deployed stack)."""
     wf = load_workflow(file, workflow)
     from orchestration.runtime.starter import check_run_id, checked_params
 
@@ -68,6 +77,8 @@ def run(
     if run_id is not None:
         check_run_id(run_id, option="--run-id")
     date = parse_iso_option("--logical-date", logical_date) if logical_date else None
+    if stack is not None:
+        _run_on_stack(wf, values, stack, region, profile, run_id=run_id, logical_date=date, as_json=as_json)
     from orchestration.local import LocalCloud
     from orchestration.operations.local_store import LocalStore
 
@@ -93,4 +104,35 @@ def run(
         if not console.is_terminal and not quiet:
             console.print(run_table(wf, record))
         print_summary(console, record)
+    sys.exit(run_exit(record.status))
+
+
+def _run_on_stack(
+    wf: Workflow,
+    values: dict[str, Any],
+    stack: str,
+    region: str | None,
+    profile: str | None,
+    *,
+    run_id: str | None,
+    logical_date: datetime | None,
+    as_json: bool,
+) -> NoReturn:
+    """`orch run --stack`: start the run on the deployed stack (the deployed code runs it), follow it in
+    the stack's ledger, exit as a local run would."""
+    from orchestration.local.cloud import new_run_id
+    from orchestration.operations.stack import StackRuns
+    from orchestration.operations.stack_start import start_on_stack
+
+    source = StackRuns(stack, region=region, profile=profile)
+    rid = run_id or new_run_id()
+    date = iso(logical_date) if logical_date else None
+    status = start_on_stack(source, wf, values, run_id=rid, logical_date=date)
+    console = Console(stderr=True)
+    console.print(f"run {rid} of {wf.name} on {source.where}: {status}", highlight=False)
+    record = source.wait(wf.name, rid, repair=0)
+    if as_json:
+        click.echo(json.dumps(record.as_dict(), indent=2))
+    else:
+        print_summary(Console(), record)
     sys.exit(run_exit(record.status))

@@ -46,6 +46,7 @@ _RUN_SHOWN = (
     "ended_at",
     "params",
     "logical_date",
+    "trigger",
     "definition_hash",
     "error",
     "parent_run_id",

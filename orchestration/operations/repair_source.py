@@ -80,9 +80,11 @@ def repair_local(
 def start_stack_repair(source: RunSource, run: RunRecord, wf: Workflow, request: RepairRequest) -> RepairStarted:
     """Start a repair of a deployed stack's run (returns once its execution started)."""
     from orchestration.operations.stack import StackRuns
+    from orchestration.operations.stack_start import repair_on_stack
 
     assert isinstance(source, StackRuns)
-    return source.repair(
+    return repair_on_stack(
+        source,
         wf,
         run.run_id,
         tasks=list(request.tasks) or None,

@@ -41,8 +41,7 @@ from orchestration.status import RunStatus, is_terminal
 from orchestration.times import iso, parse_iso
 
 if TYPE_CHECKING:
-    from orchestration.model import Workflow
-    from orchestration.operations.repair import RepairStarted
+    pass
 
 LEDGER_OUTPUT = "LedgerTableName"
 BUCKET_OUTPUT = "ArtifactBucketName"
@@ -104,8 +103,8 @@ class StackRuns:
         self.where = f"stack {stack_name} ({self.region})"
         self.endpoint_url = endpoint_url
         self.cancel_wait_seconds = cancel_wait_seconds
-        self._cfn = self._client("cloudformation")
-        with self._aws("describe"):
+        self._cfn = self.client("cloudformation")
+        with self.aws("describe"):
             self.outputs = self._describe_outputs()
         table = self.outputs.get(LEDGER_OUTPUT) or self.resources.outputs.get(LEDGER_OUTPUT)
         if not table:
@@ -115,45 +114,10 @@ class StackRuns:
             )
         self.table: str = table
         self.bucket: str | None = self.outputs.get(BUCKET_OUTPUT) or self.resources.outputs.get(BUCKET_OUTPUT)
-        self.ledger = RunLedger(self.table, self._client("dynamodb"))
+        self.ledger = RunLedger(self.table, self.client("dynamodb"))
 
-    def _client(self, service: str) -> Any:
+    def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG)
-
-    def repair(
-        self,
-        workflow: Workflow,
-        run_id: str,
-        *,
-        tasks: Sequence[str] | None = None,
-        params: Mapping[str, Any] | None = None,
-        allow_changed_definition: bool = False,
-        trigger: Mapping[str, Any] | None = None,
-    ) -> RepairStarted:
-        """Start a repair of a deployed run on the stack's own state machine (`operations.repair`).
-        `workflow` is the workflow as compiled here: its definition hash is compared with the run's,
-        so deploy a fix before repairing with it."""
-        from orchestration.artifacts import ArtifactStore
-        from orchestration.compiler import compile_workflow, definition_hash, to_json
-        from orchestration.operations.repair import repair_run
-
-        machine = self.state_machines.get(workflow.name)
-        if machine is None or self.bucket is None:
-            raise StackError(f"{self.where} does not deploy workflow {workflow.name!r}: deploy it, or check --stack")
-        with self._aws("repair a run of"):
-            return repair_run(
-                workflow=workflow,
-                ledger=self.ledger,
-                artifacts=ArtifactStore(self.bucket, self._client("s3")),
-                stepfunctions=self._client("stepfunctions"),
-                state_machine_arn=machine,
-                definition_hash=definition_hash(to_json(compile_workflow(workflow))),
-                run_id=run_id,
-                tasks=tasks,
-                params=params,
-                allow_changed_definition=allow_changed_definition,
-                trigger=trigger,
-            )
 
     def wait(self, workflow: str, run_id: str, *, repair: int, timeout_seconds: float = 3600.0) -> RunRecord:
         """The run once pass `repair` of it has ended (polling the ledger, 1 s apart)."""
@@ -169,7 +133,7 @@ class StackRuns:
             time.sleep(1.0)
 
     @contextmanager
-    def _aws(self, doing: str) -> Iterator[None]:
+    def aws(self, doing: str) -> Iterator[None]:
         """Turn what boto3 raises into a StackError naming the stack, the region and the fix."""
         try:
             yield
@@ -205,7 +169,7 @@ class StackRuns:
     @cached_property
     def resources(self) -> StackResources:
         """The workflows' state machines and task functions (template and resources read once)."""
-        with self._aws("read the template of"):
+        with self.aws("read the template of"):
             body = self._cfn.get_template(StackName=self.stack_name)["TemplateBody"]
             physical: dict[str, str] = {}
             for page in self._cfn.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
@@ -245,7 +209,7 @@ class StackRuns:
             statuses = [which.status] if which.status is not None else list(RunStatus)
             streams = [self.ledger.index_runs(BY_STATUS, STATUS_PK(s), since=since, page=page) for s in statuses]
         merged = heapq.merge(*streams, key=lambda r: (r.created_at, r.run_id), reverse=True)
-        with self._aws("list the runs of"):
+        with self.aws("list the runs of"):
             chosen = list(islice((run for run in merged if which.matches(run)), max(0, which.limit)))
         return newest_first(chosen, which)
 
@@ -253,7 +217,7 @@ class StackRuns:
         return self._run(run_id, workflow, attempts=True)
 
     def _run(self, run_id: str, workflow: str | None, *, attempts: bool) -> RunRecord:
-        with self._aws("read the run ledger of"):
+        with self.aws("read the run ledger of"):
             if workflow is None:
                 workflows = sorted({run.workflow for run in self.ledger.find_runs(run_id)})
                 if len(workflows) > 1:
@@ -285,8 +249,8 @@ class StackRuns:
                 "there is nothing to cancel"
             )
         arn = run.execution_arn or self._execution_arn(run)
-        sfn = self._client("stepfunctions")
-        with self._aws("stop a run of"):
+        sfn = self.client("stepfunctions")
+        with self.aws("stop a run of"):
             try:
                 sfn.stop_execution(executionArn=arn, error=CANCEL_ERROR, cause=f"cancelled by {self.caller()}")
             except sfn.exceptions.ExecutionDoesNotExist:
@@ -304,13 +268,13 @@ class StackRuns:
 
     def caller(self) -> str:
         try:
-            return str(self._client("sts").get_caller_identity()["Arn"])
+            return str(self.client("sts").get_caller_identity()["Arn"])
         except (BotoCoreError, ClientError):
             return "an unknown caller (STS GetCallerIdentity failed)"
 
     def _await_end(self, run: RunRecord) -> RunRecord:
         deadline = time.monotonic() + self.cancel_wait_seconds
-        with self._aws("read the run ledger of"):
+        with self.aws("read the run ledger of"):
             while True:
                 current = self.ledger.get_run_item(run.workflow, run.run_id)
                 if current is None or is_terminal(current.status) or time.monotonic() >= deadline:
@@ -334,9 +298,9 @@ class StackRuns:
                 )
             functions = {task: functions[task]}
         window = _window(run)
-        logs = self._client("logs")
+        logs = self.client("logs")
         lines: list[tuple[int, LogLine]] = []
-        with self._aws("read the logs of"):
+        with self.aws("read the logs of"):
             for name, fn in sorted(functions.items()):
                 if fn.log_group is None:
                     continue

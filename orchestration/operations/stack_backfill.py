@@ -137,9 +137,9 @@ def start_stack_backfill(
     runner = backfill_machine(stack)
     name = execution_name(payload.backfill_id, [run.run_id for run in runs])
     arn = f"{runner.replace(':stateMachine:', ':execution:', 1)}:{name}"
-    sfn = stack._client("stepfunctions")
+    sfn = stack.client("stepfunctions")
     since = datetime.now(UTC) - timedelta(minutes=1)
-    with stack._aws("start a backfill on"):
+    with stack.aws("start a backfill on"):
         for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=runner, statusFilter="RUNNING"):
             for other in page["executions"]:
                 if other["name"].startswith(payload.backfill_id) and other["name"] != name:
@@ -166,8 +166,8 @@ def poll(stack: StackRuns, wf: str, backfill: StackBackfill) -> StackProgress:
     for run in stack.list_runs(RunFilter(workflow=wf, since=backfill.since, limit=10 * MAX_RUNS)):
         if run.run_id in wanted:
             progress.statuses[run.run_id] = run.status
-    sfn = stack._client("stepfunctions")
-    with stack._aws("follow a backfill on"):
+    sfn = stack.client("stepfunctions")
+    with stack.aws("follow a backfill on"):
         desc = sfn.describe_execution(executionArn=backfill.execution_arn)
     progress.execution_status = desc["status"]
     if desc["status"] in TERMINAL_EXECUTION and desc.get("output"):

@@ -377,3 +377,20 @@ def test_repair_on_the_stack_reruns_the_failed_task_with_a_fixed_parameter(
     assert attempts["extract"] == [1]  # reused, not run again
     assert attempts["quality_check"] == [1, 2]
     assert shown["repairs"][0]["params"] == {"min_rows": 1}
+    assert shown["repairs"][0]["trigger"]["by"].startswith("arn:aws:")  # the caller's AWS identity
+
+
+def test_orch_run_starts_a_run_on_the_stack_recorded_as_the_caller_s(
+    endpoint: str, history: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`orch run --stack`: the deployed code runs it; the run records the caller's AWS identity."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    where = ("--stack", STACK, "--region", REGION)
+    code, out, err = _orch("run", ETL, *where, "--run-id", "sr-cli-1", "-p", "rows=30", "--json")
+    assert code == 0, err
+    ran = json.loads(out)
+    assert (ran["run_id"], ran["status"]) == ("sr-cli-1", "SUCCEEDED")
+    shown = json.loads(_orch("runs", "show", "sr-cli-1", *where, "--json")[1])
+    assert shown["trigger"]["type"] == "manual" and shown["trigger"]["by"].startswith("arn:aws:")
+    code, _, err = _orch("run", ETL, *where, "--run-id", "sr-cli-1")
+    assert code == 2 and "already exists" in err
