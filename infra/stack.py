@@ -93,7 +93,8 @@ class OrchestratorStack(cdk.Stack):
             namespace=functions.metrics_namespace,
             workflows=sorted(self.workflows),
             functions=functions.all,
-            state_machines=[dep.state_machine for _, dep in sorted(self.workflows.items())],
+            state_machines=[dep.state_machine for _, dep in sorted(self.workflows.items())]
+            + ([self.backfill.state_machine] if self.backfill else []),
             dead_letters=functions.delivery_dlq,
             thresholds=Thresholds(
                 period_minutes=settings.alarm_period_minutes,

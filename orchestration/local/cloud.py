@@ -66,6 +66,7 @@ class Deployment:
 
 
 CANCEL_CHECK_SECONDS = 0.25  # how often a run kept in a local store looks for a cancel request
+STORE_SAVE_SECONDS = 1.0  # how often a run kept in a local store is saved while it goes
 
 
 def new_run_id() -> str:
@@ -265,6 +266,7 @@ class LocalCloud:
         # Each poll is an emulated API call that competes with the interpreter's threads for the GIL:
         # poll often at first (short runs end fast), then back off.
         delay, next_progress, next_cancel_check = 0.002, 0.0, time.monotonic() + CANCEL_CHECK_SECONDS
+        next_save = time.monotonic() + STORE_SAVE_SECONDS
         deadline = time.monotonic() + timeout_seconds
         while True:
             desc = self.sfn.describe_execution(executionArn=run.execution_arn)
@@ -272,6 +274,9 @@ class LocalCloud:
                 break
             if self.store is not None and time.monotonic() >= next_cancel_check:
                 next_cancel_check = time.monotonic() + CANCEL_CHECK_SECONDS
+                if time.monotonic() >= next_save:  # other commands (orch runs show, orch ui) see it go
+                    next_save = time.monotonic() + STORE_SAVE_SECONDS
+                    self.store.save(self, (workflow, run_id))
                 if self.store.cancel_requested(workflow, run_id):
                     self._stop(run.execution_arn, "Cancelled", "cancelled with `orch runs cancel`")
             if dep is not None:

@@ -84,9 +84,12 @@ def test_three_events_at_once_with_a_limit_of_one_queue_and_finish_in_arrival_or
     with ThreadPoolExecutor(3) as pool:
         finished = list(pool.map(lambda i: cloud.wait(i, workflow=wf.name), ids))
     assert [r.status for r in finished] == [RunStatus.SUCCEEDED] * 3
-    by_arrival = sorted(finished, key=lambda r: (r.created_at, r.run_id))  # same millisecond: by run id
     by_start = sorted(finished, key=lambda r: r.started_at or "")
-    assert [r.run_id for r in by_start] == [r.run_id for r in by_arrival]
+    # The queued runs start in arrival order (same millisecond: by run id). The one that took the free
+    # slot is whichever delivery reached the queue first, which under load need not be the one whose
+    # run record was written first: three deliveries "at once" have no order of their own.
+    queued = by_start[1:]
+    assert [r.run_id for r in queued] == [r.run_id for r in sorted(queued, key=lambda r: (r.created_at, r.run_id))]
     assert max_overlap(finished) == 1
     assert slots_of(cloud.ledger).holders(wf.name) == set()
     assert slots_of(cloud.ledger).queued(wf.name) == []

@@ -119,4 +119,5 @@ def test_the_packaged_app_synthesizes_a_user_project_even_with_its_own_infra_pac
     assert proc.returncode == 0, proc.stderr[-3000:]
     template = json.loads((tmp_path / "cdk.out" / "userproj.template.json").read_text())
     machines = resources(template, "AWS::StepFunctions::StateMachine")
-    assert [m["Properties"]["StateMachineName"] for m in machines.values()] == ["userproj-hello"]
+    names = sorted(m["Properties"]["StateMachineName"] for m in machines.values())
+    assert names == ["userproj--backfill", "userproj-hello"]  # the workflow's, and the stack's backfill runner
