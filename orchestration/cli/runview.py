@@ -111,8 +111,10 @@ def _pairs(values: Mapping[str, Any]) -> str:
     return ", ".join(plain)
 
 
-def _human_ms(ms: float) -> str:
-    """A duration, short: 850 ms, 12.3 s, 4m 05s, 2h 03m."""
+def human_ms(ms: float | None) -> str:
+    """A duration, short: 850 ms, 12.3 s, 4m 05s, 2h 03m ("" when unknown)."""
+    if ms is None:
+        return ""
     if ms < 1000:
         return f"{int(ms)} ms"
     seconds = ms / 1000
@@ -151,9 +153,9 @@ def _header(run: RunRecord, now: datetime) -> Table:
     start, end = _at(run.started_at), _at(run.ended_at)
     took = ""
     if start and end:
-        took = _human_ms(_ms(start, end))
+        took = human_ms(_ms(start, end))
     elif start and not is_terminal(run.status):
-        took = _human_ms(_ms(start, now)) + " so far"
+        took = human_ms(_ms(start, now)) + " so far"
     rows: list[tuple[str, str | Text | None]] = [
         ("run", Text(run.run_id, style="bold")),
         ("workflow", run.workflow),
@@ -195,8 +197,8 @@ def _task_table(run: RunRecord, names: Sequence[str], start: datetime | None) ->
             _styled(t.status if t else TaskStatus.PENDING),
             str(t.attempts) if t else "0",
             "" if t is None or t.items is None else str(t.items),
-            f"+{_human_ms(_ms(start, t_start))}" if start and t_start else "",
-            _human_ms(_ms(t_start, t_end)) if t_start and t_end else "",
+            f"+{human_ms(_ms(start, t_start))}" if start and t_start else "",
+            human_ms(_ms(t_start, t_end)) if t_start and t_end else "",
             Text((t.error or "") if t else "", style="red", no_wrap=True, overflow="ellipsis"),
             Text(output_preview(t.output) if t else "", style="dim", no_wrap=True, overflow="ellipsis"),
         )
@@ -338,7 +340,7 @@ def _axis(t0: datetime, t1: datetime, indent: int, cols: int) -> list[Text]:
             return moment.strftime("%m-%d %H:%M")
         return moment.strftime("%H:%M:%S") + ("" if total >= 60_000 else f".{moment.microsecond // 1000:03d}")
 
-    start, middle, end = clock(t0), _human_ms(total), clock(t1)
+    start, middle, end = clock(t0), human_ms(total), clock(t1)
     gap = max(1, cols - len(start) - len(middle) - len(end))
     ticks = start + " " * (gap // 2) + middle + " " * (gap - gap // 2) + end
     pad = " " * indent

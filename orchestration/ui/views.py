@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from orchestration.cli.display import output_preview
-from orchestration.cli.runview import describe_trigger
+from orchestration.cli.runview import describe_trigger, human_ms
 from orchestration.status import TaskStatus, is_terminal, merge_item_status
 from orchestration.times import parse_iso
 
@@ -45,19 +45,6 @@ def at(value: str | None) -> datetime | None:
     """An ISO timestamp as an aware datetime (a zone-less one is UTC), or None."""
     moment = parse_iso(value)
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def human_ms(ms: float | None) -> str:
-    """A duration, short: 850 ms, 12.3 s, 4m 05s, 2h 03m."""
-    if ms is None:
-        return ""
-    if ms < 1000:
-        return f"{int(ms)} ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, sec = divmod(int(seconds), 60)
-    return f"{minutes}m {sec:02d}s" if minutes < 60 else f"{minutes // 60}h {minutes % 60:02d}m"
 
 
 def _ms(start: datetime, end: datetime) -> float:
