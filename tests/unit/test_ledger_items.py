@@ -29,14 +29,26 @@ class ConditionFailed(Exception):
     pass
 
 
+class Cancelled(Exception):
+    """A TransactWriteItems refused: one cancellation reason per write, in order."""
+
+    def __init__(self, *codes: str) -> None:
+        super().__init__("cancelled")
+        self.response = {"CancellationReasons": [{"Code": c} for c in codes]}
+
+
 class FakeDynamo:
     """A DynamoDB client stand-in: records each call; `replies[operation]` holds its next answers
-    (an exception is raised instead of returned)."""
+    (an exception is raised instead of returned). Only `OPERATIONS` exist (None: any)."""
+
+    OPERATIONS: tuple[str, ...] | None = ("put_item", "update_item", "get_item", "query", "batch_write_item")
 
     def __init__(self, **replies: list[Any]) -> None:
         self.calls: list[Call] = []
         self.replies = replies
-        self.exceptions = SimpleNamespace(ConditionalCheckFailedException=ConditionFailed)
+        self.exceptions = SimpleNamespace(
+            ConditionalCheckFailedException=ConditionFailed, TransactionCanceledException=Cancelled
+        )
 
     def _call(self, operation: str, kwargs: dict[str, Any]) -> Any:
         self.calls.append((operation, kwargs))
@@ -47,7 +59,7 @@ class FakeDynamo:
         return reply
 
     def __getattr__(self, operation: str) -> Callable[..., Any]:
-        if operation not in ("put_item", "update_item", "get_item", "query", "batch_write_item"):
+        if self.OPERATIONS is not None and operation not in self.OPERATIONS:
             raise AttributeError(operation)
         return lambda **kwargs: self._call(operation, kwargs)
 

@@ -4,7 +4,6 @@ ledger's DynamoDB calls, pinned exactly (the slot cap under races rests on their
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,32 +14,14 @@ from orchestration.ledger.pools import Pools, Waiter
 from orchestration.pools import POOL_FUNCTION, holder_id, holds, run_holder_prefix, stack_pools
 from orchestration.validation import problems
 from tests.unit.test_ledger_items import ConditionFailed
+from tests.unit.test_ledger_items import FakeDynamo as LedgerDynamo
 
 TABLE = "ledger"
 HAS_ROOM = "(attribute_not_exists(holders) OR size(holders) < :s)"
 
 
-class FakeDynamo:
-    """Records each call; `replies[operation]` holds its next answers (an exception is raised)."""
-
-    def __init__(self, **replies: list[Any]) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.replies = replies
-        self.exceptions = SimpleNamespace(ConditionalCheckFailedException=ConditionFailed)
-
-    def __getattr__(self, operation: str) -> Any:
-        if operation not in ("put_item", "update_item", "get_item", "query", "delete_item"):
-            raise AttributeError(operation)
-
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((operation, kwargs))
-            queue = self.replies.get(operation)
-            reply = queue.pop(0) if queue else {}
-            if isinstance(reply, Exception):
-                raise reply
-            return reply
-
-        return call
+class FakeDynamo(LedgerDynamo):
+    OPERATIONS = ("put_item", "update_item", "get_item", "query", "delete_item")
 
 
 POOL_KEY = {"pk": {"S": "POOL#warehouse"}, "sk": {"S": "POOL"}}

@@ -3,14 +3,14 @@ pinned exactly, since correctness under races rests on them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from orchestration.ledger.slots import HAS_ROOM, QueuedRun, Slots
 from orchestration.runtime.concurrency import execution_arn
+from tests.unit.test_ledger_items import Cancelled, ConditionFailed
+from tests.unit.test_ledger_items import FakeDynamo as LedgerDynamo
 
 Call = tuple[str, dict[str, Any]]
 TABLE = "ledger"
@@ -19,36 +19,8 @@ RUN = QueuedRun("etl", "r-2", "2026-01-02T03:04:05.678Z", "arn:aws:states:us-eas
 QUEUE_KEY = {"pk": {"S": "WF#etl#QUEUE"}, "sk": {"S": "2026-01-02T03:04:05.678Z#r-2"}}
 
 
-class ConditionFailed(Exception):
-    pass
-
-
-class Cancelled(Exception):
-    def __init__(self, *codes: str) -> None:
-        super().__init__("cancelled")
-        self.response = {"CancellationReasons": [{"Code": c} for c in codes]}
-
-
-class FakeDynamo:
-    """Records each call; `replies[operation]` holds its next answers (an exception is raised)."""
-
-    def __init__(self, **replies: list[Any]) -> None:
-        self.calls: list[Call] = []
-        self.replies = replies
-        self.exceptions = SimpleNamespace(
-            ConditionalCheckFailedException=ConditionFailed, TransactionCanceledException=Cancelled
-        )
-
-    def __getattr__(self, operation: str) -> Callable[..., Any]:
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((operation, kwargs))
-            queue = self.replies.get(operation)
-            reply = queue.pop(0) if queue else {}
-            if isinstance(reply, Exception):
-                raise reply
-            return reply
-
-        return call
+class FakeDynamo(LedgerDynamo):
+    OPERATIONS = None  # TransactWriteItems too
 
 
 def acquire_request(run_id: str, limit: int) -> dict[str, Any]:
