@@ -26,19 +26,16 @@ def start_on_stack(
     """Start a run of a deployed workflow as its trigger function would (the same starter: run
     record, concurrency limit, one execution named after the run id), recorded as started by the
     caller's AWS identity. Returns the run's status once started (RUNNING, QUEUED or SKIPPED)."""
-    from orchestration.compiler import compile_workflow, definition_hash, to_json
     from orchestration.runtime.starter import start_run
 
-    machine = stack.state_machines.get(workflow.name)
-    if machine is None:
-        raise StackError(f"{stack.where} does not deploy workflow {workflow.name!r}: deploy it, or check --stack")
+    machine, compiled_hash = _deployed(stack, workflow)
     with stack.aws("start a run on"):
         started = start_run(
             workflow=workflow,
             ledger=stack.ledger,
             stepfunctions=stack.client("stepfunctions"),
             state_machine_arn=machine,
-            definition_hash=definition_hash(to_json(compile_workflow(workflow))),
+            definition_hash=compiled_hash,
             run_id=run_id,
             params=params,
             logical_date=logical_date,
@@ -63,12 +60,11 @@ def repair_on_stack(
     `workflow` is the workflow as compiled here: its definition hash is compared with the run's,
     so deploy a fix before repairing with it."""
     from orchestration.artifacts import ArtifactStore
-    from orchestration.compiler import compile_workflow, definition_hash, to_json
     from orchestration.operations.repair import repair_run
 
-    machine = stack.state_machines.get(workflow.name)
-    if machine is None or stack.bucket is None:
-        raise StackError(f"{stack.where} does not deploy workflow {workflow.name!r}: deploy it, or check --stack")
+    machine, compiled_hash = _deployed(stack, workflow)
+    if stack.bucket is None:
+        raise StackError(f"{stack.where} has no artifact bucket output: redeploy the stack")
     with stack.aws("repair a run of"):
         return repair_run(
             workflow=workflow,
@@ -76,10 +72,20 @@ def repair_on_stack(
             artifacts=ArtifactStore(stack.bucket, stack.client("s3")),
             stepfunctions=stack.client("stepfunctions"),
             state_machine_arn=machine,
-            definition_hash=definition_hash(to_json(compile_workflow(workflow))),
+            definition_hash=compiled_hash,
             run_id=run_id,
             tasks=tasks,
             params=params,
             allow_changed_definition=allow_changed_definition,
             trigger=trigger,
         )
+
+
+def _deployed(stack: StackRuns, workflow: Workflow) -> tuple[str, str]:
+    """The workflow's state machine on the stack, and the hash of the workflow as compiled here."""
+    from orchestration.compiler import compile_workflow, definition_hash, to_json
+
+    machine = stack.state_machines.get(workflow.name)
+    if machine is None:
+        raise StackError(f"{stack.where} does not deploy workflow {workflow.name!r}: deploy it, or check --stack")
+    return machine, definition_hash(to_json(compile_workflow(workflow)))
