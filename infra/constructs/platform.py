@@ -12,6 +12,7 @@ from infra.constructs.alerts import Alerts
 from infra.constructs.artifacts import Artifacts
 from infra.constructs.functions import FunctionCode, PlatformFunctions
 from infra.constructs.ledger import Ledger
+from infra.constructs.timers import Timers
 from infra.constructs.workflow import WorkflowDeployment
 from orchestration.pools import stack_pools
 from orchestration.runtime.registry import SERVICE, Env
@@ -54,6 +55,12 @@ class Platform(Construct):
         )
         self.ledger.grant_read_write(self.functions.join)
         self.ledger.grant_read_write(self.functions.finalize)
+
+    @property
+    def timers(self) -> Timers:
+        """The stack's one-time timers, made on first use (a stack that sets none has none)."""
+        found = self.node.try_find_child("Timers")
+        return found if isinstance(found, Timers) else Timers(self, "Timers")
 
     def add_recorder(self, workflows: Sequence[WorkflowDeployment]) -> lambda_.Function:
         """The recorder, following the state machines of `workflows`; it may use the ledger and alert."""

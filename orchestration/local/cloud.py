@@ -4,17 +4,14 @@ task and the compiled state machine; runs execute on moto's ASL interpreter with
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import ValidationError as PydanticValidationError
@@ -30,6 +27,7 @@ from orchestration.local.moto_adapter import Adapter
 from orchestration.local.notify import LocalNotifier
 from orchestration.local.queueing import wait_admitted
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
+from orchestration.local.timers import LocalTimers
 from orchestration.model import Workflow
 from orchestration.pools import POOL_FUNCTION, stack_pools
 from orchestration.protocol import (
@@ -41,7 +39,7 @@ from orchestration.protocol import (
 )
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.entry import bind
-from orchestration.runtime.registry import FINALIZE, JOIN, POOL, SERVICE, SUBFLOW, TASK, Env, PlatformFunction
+from orchestration.runtime.registry import FINALIZE, JOIN, POOL, SERVICE, SUBFLOW, TASK, TRIGGER, Env, PlatformFunction
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
@@ -63,6 +61,7 @@ class Deployment:
     definition_hash: str
     state_machine_arn: str
     function_arns: dict[str, str]
+    trigger: Runtime  # the workflow's trigger function's runtime (its function: `trigger.function_arn`)
 
 
 CANCEL_CHECK_SECONDS = 0.25  # how often a run kept in a local store looks for a cancel request
@@ -107,6 +106,7 @@ class LocalCloud:
         self.sfn = session.client("stepfunctions")
         self.lambda_ = session.client("lambda")
         self.iam = session.client("iam")
+        self.scheduler = session.client("scheduler")
         self.dynamodb.create_table(**table_spec(self.table_name))
         self.s3.create_bucket(Bucket=self.bucket_name)
         self.role_arn = self.iam.create_role(
@@ -133,6 +133,8 @@ class LocalCloud:
         self.logs.install()
         self.logs.watch(logging.getLogger(SERVICE))
         self.adapter.on_child = self._child_status
+        self.timers = LocalTimers(self.scheduler, self.adapter.handlers)
+        self.timers.start()
         self._deploy_platform()
         return self
 
@@ -144,6 +146,8 @@ class LocalCloud:
             self._close()
 
     def _close(self) -> None:
+        if hasattr(self, "timers"):
+            self.timers.stop()
         self.logs.uninstall()
         self.adapter.uninstall()
         self._environ.restore()
@@ -163,11 +167,21 @@ class LocalCloud:
             Environment={"Variables": {Env.LEDGER_TABLE: self.table_name, Env.ARTIFACT_BUCKET: self.bucket_name}},
             **settings,
         )["FunctionArn"]
-        self.adapter.register(arn, bind(fn, rt))
+        self.adapter.register(arn, bind(fn, replace(rt, function_arn=arn)))
         return str(arn)
 
+    def _runtime(self, **fields: Any) -> Runtime:
+        """A platform function's runtime here: the ledger, and what sets timers (`runtime.timers`)."""
+        return Runtime(
+            ledger=self.ledger,
+            scheduler=self.scheduler,
+            timer_group=self.timers.group,
+            timer_role_arn=self.role_arn,
+            **fields,
+        )
+
     def _deploy_platform(self) -> None:
-        rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, stepfunctions=self.sfn)
+        rt = self._runtime(artifacts=self.artifacts, stepfunctions=self.sfn)
         self._platform_arns = {
             JOIN_FUNCTION: self._function("orch-join", JOIN, rt),
             FINALIZE_FUNCTION: self._function("orch-finalize", FINALIZE, rt),
@@ -191,7 +205,7 @@ class LocalCloud:
             return existing
         text = to_json(compile_workflow(workflow))
         stack_pools([*(d.workflow for d in self.deployments.values()), workflow])  # one slot count per pool
-        rt = Runtime(ledger=self.ledger, artifacts=self.artifacts, workflow=workflow, secret_hint=self.secrets.hint)
+        rt = self._runtime(artifacts=self.artifacts, workflow=workflow, secret_hint=self.secrets.hint)
         arns = dict(self._platform_arns)
         self._environ.add(workflow)
         for name, child in child_workflows(workflow).items():
@@ -210,7 +224,12 @@ class LocalCloud:
         arn = self.sfn.create_state_machine(
             name=workflow.name, definition=render(text, arns), roleArn=self.role_arn, type=workflow.type
         )["stateMachineArn"]
-        dep = Deployment(workflow, text, definition_hash(text), arn, arns)
+        digest = definition_hash(text)
+        trigger = self._runtime(
+            workflow=workflow, stepfunctions=self.sfn, state_machine_arn=arn, definition_hash=digest
+        )  # "_trigger" is no task's name: task names start with a letter
+        trigger.function_arn = self._function(function_name(workflow.name, "_trigger"), TRIGGER, trigger)
+        dep = Deployment(workflow, text, digest, arn, arns, trigger)
         self.deployments[workflow.name] = dep
         return dep
 
@@ -365,24 +384,7 @@ class LocalCloud:
     def _recorder_runtime(self) -> Runtime:
         """What the recorder works with here: the ledger, and to free a run's pool slots, the pools."""
         pools = stack_pools([d.workflow for d in self.deployments.values()])
-        return Runtime(ledger=self.ledger, stepfunctions=self.sfn, pools=pools)
-
-    def graph_of(self, workflow: str) -> dict[str, list[str]] | None:
-        """A deployed workflow's task graph: task -> the tasks it depends on."""
-        dep = self.deployments.get(workflow)
-        if dep is None:
-            return None
-        return {name: [d.upstream for d in deps] for name, deps in dep.workflow.dependencies().items()}
-
-    def source_of(self, workflow: str) -> str | None:
-        """The file that defines a deployed workflow's tasks (where `orch repair` reloads them from)."""
-        dep = self.deployments.get(workflow)
-        for task in dep.workflow.tasks.values() if dep else ():
-            with contextlib.suppress(TypeError, OSError):
-                found = inspect.getsourcefile(task.fn)
-                if found:
-                    return str(Path(found).absolute())
-        return None
+        return self._runtime(stepfunctions=self.sfn, pools=pools)
 
     def workflow_of(self, run_id: str) -> str:
         """The workflow of a run in this cloud's ledger (LedgerError when two have a run with this id)."""
@@ -428,11 +430,5 @@ class LocalCloud:
         run = self.ledger.get_run(self.workflow_of(run_id), run_id)
         if run is None or run.execution_arn is None:
             return []
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": run.execution_arn}
-        while True:
-            resp = self.sfn.get_execution_history(**kwargs)
-            events.extend(resp["events"])
-            if not resp.get("nextToken"):
-                return events
-            kwargs["nextToken"] = resp["nextToken"]
+        pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=run.execution_arn)
+        return [event for page in pages for event in page["events"]]

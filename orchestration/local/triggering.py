@@ -88,11 +88,4 @@ def _run_trigger(cloud: LocalCloud, wf: Workflow, payload: dict[str, Any]) -> di
 
 def trigger_runtime(cloud: LocalCloud, wf: Workflow) -> Runtime:
     """The trigger function's runtime for `wf`, deployed in the local cloud."""
-    dep = cloud.deploy(wf)
-    return Runtime(
-        ledger=cloud.ledger,
-        workflow=wf,
-        stepfunctions=cloud.sfn,
-        state_machine_arn=dep.state_machine_arn,
-        definition_hash=dep.definition_hash,
-    )
+    return cloud.deploy(wf).trigger

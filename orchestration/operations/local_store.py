@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import inspect
 import json
 import os
 import socket
@@ -37,6 +38,7 @@ from orchestration.times import now_iso
 
 if TYPE_CHECKING:
     from orchestration.ledger import RunLedger, RunRecord
+    from orchestration.model import Workflow
 
 HOME_ENV = "ORCH_HOME"
 DEFAULT_HOME = ".orch"
@@ -58,9 +60,8 @@ class EmbeddedCloud(Protocol):
     @property
     def logs(self) -> Any: ...  # orchestration.local.capture.TaskLogs
 
-    def graph_of(self, workflow: str) -> dict[str, list[str]] | None: ...
-
-    def source_of(self, workflow: str) -> str | None: ...
+    @property
+    def deployments(self) -> Mapping[str, Any]: ...  # workflow name -> Deployment (its `.workflow`)
 
 
 def home() -> Path:
@@ -131,11 +132,12 @@ class LocalStore:
                 else:
                     (folder / OWNER).unlink(missing_ok=True)
                     (folder / CANCEL).unlink(missing_ok=True)
-                source = cloud.source_of(workflow)
+                dep = cloud.deployments.get(workflow)
+                source = _source_file(dep.workflow) if dep else None
                 if source is not None and not (folder / SOURCE).exists():
                     _write(folder / SOURCE, json.dumps({"file": source, "workflow": workflow}))
-                graph = cloud.graph_of(workflow)
-                if graph is not None and not (folder / GRAPH).exists():
+                if dep is not None and not (folder / GRAPH).exists():
+                    graph = {name: [d.upstream for d in deps] for name, deps in dep.workflow.dependencies().items()}
                     _write(folder / GRAPH, json.dumps(graph, sort_keys=True))
             saved.append((workflow, run_id))
         return saved
@@ -383,3 +385,13 @@ def _write_bytes(path: Path, body: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _source_file(workflow: Workflow) -> str | None:
+    """The file that defines a workflow's tasks (where `orch repair` reloads them from)."""
+    for task in workflow.tasks.values():
+        with contextlib.suppress(TypeError, OSError):
+            found = inspect.getsourcefile(task.fn)
+            if found:
+                return str(Path(found).absolute())
+    return None

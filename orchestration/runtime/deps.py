@@ -30,6 +30,10 @@ class Runtime:
     pools: dict[str, list[str]] = field(default_factory=dict)  # workflow -> the pools its tasks use
     definition_hash: str | None = None
     secret_hint: Callable[[str], str] | None = None  # local runs: how to supply a missing secret
+    scheduler: Any = None  # EventBridge Scheduler client: one-time timers (`runtime.timers`)
+    timer_group: str | None = None  # the stack's schedule group for timers
+    timer_role_arn: str | None = None  # the role Scheduler assumes to invoke a timer's target
+    function_arn: str | None = None  # this function's own ARN (a timer may target it)
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:

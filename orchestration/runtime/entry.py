@@ -62,6 +62,9 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
         alert_topic_arn=env.get(Env.ALERT_TOPIC_ARN) or None,
         state_machines=json.loads(env.get(Env.STATE_MACHINES) or "{}"),
         pools=json.loads(env.get(Env.POOLS) or "{}"),
+        scheduler=clients.get("scheduler"),
+        timer_group=env.get(Env.TIMER_GROUP) or None,
+        timer_role_arn=env.get(Env.TIMER_ROLE_ARN) or None,
     )
 
 
@@ -91,6 +94,7 @@ def lambda_handler(fn: PlatformFunction) -> LambdaHandler:
             import boto3
 
             runtimes.append(build_runtime(fn, os.environ, boto3.client))
+            runtimes[0].function_arn = getattr(context, "invoked_function_arn", None)
             metrics.set_sink(metrics.to_stdout)  # CloudWatch Logs turns the EMF documents into metrics
         with correlated(event):
             return run(event, runtimes[0])

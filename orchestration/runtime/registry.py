@@ -23,6 +23,8 @@ class Env:
     STATE_MACHINES = "ORCH_STATE_MACHINES"  # JSON: state machine name -> workflow name
     POOLS = "ORCH_POOLS"  # JSON: workflow name -> the pools its tasks use (the recorder frees their slots)
     LOG_LEVEL = "ORCH_LOG_LEVEL"
+    TIMER_GROUP = "ORCH_TIMER_GROUP"  # the schedule group of one-time timers (`runtime.timers`)
+    TIMER_ROLE_ARN = "ORCH_TIMER_ROLE_ARN"  # the role Scheduler assumes to invoke a timer's target
     TASK_ROOT = "LAMBDA_TASK_ROOT"  # set by Lambda: where the code asset is unpacked
     SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,41 @@ def test_function_factory_refuses_a_missing_environment_variable(tmp_path: Path)
     )
     with pytest.raises(InfraError, match=Env.ARTIFACT_BUCKET):
         functions.function(stack, "Task_x", runs=TASK, description="x", environment={Env.WORKFLOW: "w"})
+
+
+def test_timers_let_a_setter_manage_only_its_group_and_pass_only_the_invoke_role() -> None:
+    from aws_cdk import aws_lambda as lambda_
+
+    from infra.constructs.timers import Timers
+
+    stack = cdk.Stack(cdk.App(), "T", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    fn = lambda_.Function(
+        stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_13, handler="x.h", code=lambda_.Code.from_inline("h=1")
+    )
+    timers = Timers(stack, "Timers")
+    timers.setter(fn)
+    timers.target(fn)
+    template = assertions.Template.from_stack(stack)
+    template.has_resource_properties("AWS::Scheduler::ScheduleGroup", {"Name": "T-timers"})
+    env = template.find_resources("AWS::Lambda::Function")
+    (variables,) = [r["Properties"]["Environment"]["Variables"] for r in env.values()]
+    assert set(variables) == {Env.TIMER_GROUP, Env.TIMER_ROLE_ARN}
+    (role,) = [
+        r for r in template.find_resources("AWS::IAM::Role").values() if "scheduler" in json.dumps(r["Properties"])
+    ]
+    trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    statements = [
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    schedule = next(s for s in statements if s["Action"] == ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"])
+    assert schedule["Resource"] == {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":scheduler:eu-west-1:123456789012:schedule/T-timers/*"]]
+    }
+    passing = next(s for s in statements if s["Action"] == "iam:PassRole")
+    assert passing["Resource"] == stack.resolve(timers.role.role_arn)
+    invoke = next(s for s in statements if s["Action"] == "lambda:InvokeFunction")
+    assert stack.resolve(fn.function_arn) in invoke["Resource"]

@@ -1,0 +1,101 @@
+"""Local one-time timers: fires the ``at()`` schedules platform functions set (`runtime.timers`) in the
+embedded moto, which stores schedules but never fires them.
+
+A background thread looks at the timer group every `POLL_SECONDS`; a due schedule is deleted first (so
+it fires once, as ``ActionAfterCompletion=DELETE`` does) and its target function is invoked with the
+schedule's input on a thread of its own, like Scheduler's asynchronous invocation. A target that fails
+is logged, not retried: a local run shows the failure at once rather than an hour of retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from orchestration.runtime.timers import parse_at
+
+GROUP = "orch-timers"
+POLL_SECONDS = 0.1
+log = logging.getLogger("orchestration.local")
+
+Handler = Callable[[Any], Any]
+
+
+class LocalTimers:
+    """Fires the due ``at()`` schedules of `group` through `handlers` (function ARN -> handler)."""
+
+    def __init__(self, scheduler: Any, handlers: Mapping[str, Handler], group: str = GROUP) -> None:
+        self.scheduler = scheduler
+        self.handlers = handlers
+        self.group = group
+        self.fired: list[str] = []  # schedule names, in firing order
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._calls: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.scheduler.create_schedule_group(Name=self.group)
+        self._thread = threading.Thread(target=self._loop, name="orch-local-timers", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        for call in list(self._calls):
+            call.join(timeout=5)
+
+    def pending(self) -> list[tuple[str, datetime]]:
+        """(schedule name, due time) of the timers not fired yet."""
+        out = []
+        for page in self.scheduler.get_paginator("list_schedules").paginate(GroupName=self.group):
+            for item in page.get("Schedules", []):
+                detail = self.scheduler.get_schedule(Name=item["Name"], GroupName=self.group)
+                due = parse_at(detail.get("ScheduleExpression", ""))
+                if due is not None:
+                    out.append((item["Name"], due))
+        return sorted(out, key=lambda pair: pair[1])
+
+    def fire_due(self, now: datetime | None = None) -> int:
+        """Fire every timer due at `now` (default: the current time); returns how many fired."""
+        moment = now or datetime.now(UTC)
+        count = 0
+        for name, due in self.pending():
+            if due > moment:
+                break
+            detail = self.scheduler.get_schedule(Name=name, GroupName=self.group)
+            try:
+                self.scheduler.delete_schedule(Name=name, GroupName=self.group)
+            except self.scheduler.exceptions.ResourceNotFoundException:
+                continue  # cancelled meanwhile
+            target = detail["Target"]
+            handler = self.handlers.get(target["Arn"])
+            if handler is None:
+                log.error("timer %s targets %s, which is not deployed in this local cloud", name, target["Arn"])
+                continue
+            call = threading.Thread(
+                target=self._invoke, args=(name, handler, json.loads(target.get("Input") or "{}")), daemon=True
+            )
+            self._calls = [c for c in self._calls if c.is_alive()] + [call]
+            self.fired.append(name)
+            call.start()
+            count += 1
+        return count
+
+    def _invoke(self, name: str, handler: Handler, payload: Any) -> None:
+        try:
+            handler(payload)
+        except Exception as exc:  # a target's failure must not stop the timer thread
+            log.error("timer %s: its target failed: %s: %s", name, type(exc).__name__, exc)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                self.fire_due()
+            except Exception as exc:  # the embedded moto is stopping
+                if not self._stop.is_set():
+                    log.error("local timers: %s: %s", type(exc).__name__, exc)
