@@ -13,6 +13,7 @@ from __future__ import annotations
 import click
 
 from orchestration.cli.backfill import backfill
+from orchestration.cli.dev import dev
 from orchestration.cli.dlq import dlq
 from orchestration.cli.history import logs, runs_group
 from orchestration.cli.project import init
@@ -30,3 +31,6 @@ from orchestration.cli.workflows import compile_cmd, graph, validate
 @click.version_option(package_name="orchestration")
 def main() -> None:
     """Serverless workflows for AWS: author in Python, compile to Step Functions, run offline on moto."""
+
+
+main.add_command(dev)

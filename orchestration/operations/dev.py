@@ -119,11 +119,12 @@ class LocalFile:
 class FolderWatch:
     """Files under `root/<bucket>/`, polled with os.scandir. `poll()` returns those new or changed
     since the last poll once their size and modification time held still for one poll (a file being
-    written is not reported half-way). Files older than the watch are there already: `existing()`."""
+    written is not reported half-way). Files last changed before `since_ns` (epoch ns, default now)
+    were there already: `existing()`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, since_ns: int | None = None) -> None:
         self.root = root
-        self._since_ns = time.time_ns()  # file times are the file system's: real time
+        self._since_ns = time.time_ns() if since_ns is None else since_ns  # the file system's real time
         self._seen: dict[Path, tuple[int, int]] = {}
         self._pending: dict[Path, tuple[int, int]] = {}
         self.warnings: list[str] = []
@@ -261,6 +262,7 @@ class DevSession:
         *,
         on_note: Callable[[Note], None],
         files: Path | None = None,
+        files_since_ns: int | None = None,
         clock: Clock | None = None,
         poll_seconds: float = 0.5,
     ) -> None:
@@ -276,13 +278,14 @@ class DevSession:
         self.next_fire: dict[tuple[str, str], datetime | None] = {
             (wf.name, name): next_firing(trig, self.started_at) for wf, name, trig in self.schedules
         }
-        self.watch = FolderWatch(files) if files is not None else None
+        self.watch = FolderWatch(files, files_since_ns) if files is not None else None
         self.summary = DevSummary()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._buckets: set[str] = set()
         for wf in self.workflows:
-            cloud.deploy(wf)
+            if any(dev_triggers(wf)):
+                cloud.deploy(wf)  # a workflow that cannot deploy fails now, not at its first firing
         for existing in self.watch.existing() if self.watch else ():
             self._put(existing)
 
