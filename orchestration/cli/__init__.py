@@ -19,7 +19,8 @@ from orchestration.cli.history import logs, runs_group
 from orchestration.cli.project import init
 from orchestration.cli.repair import repair
 from orchestration.cli.runs import run
-from orchestration.cli.triggers import schedule, trigger
+from orchestration.cli.schedule import schedule
+from orchestration.cli.triggers import trigger
 from orchestration.cli.ui import ui
 from orchestration.cli.workflows import compile_cmd, graph, validate
 
