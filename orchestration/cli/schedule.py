@@ -87,7 +87,9 @@ def _set(workflow: str, trigger: str | None, stack: str, region: str | None, pro
         if changed:
             err_console.print(f"{verb} {what}: {after.state}", highlight=False, soft_wrap=True)
         else:
-            err_console.print(f"{what} was already {verb} ({after.state}): nothing to do", highlight=False)
+            err_console.print(
+                f"{what} was already {verb} ({after.state}): nothing to do", highlight=False, soft_wrap=True
+            )
     if not on:
         err_console.print("runs already started are not affected", highlight=False)
 
