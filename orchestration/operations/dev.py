@@ -309,11 +309,11 @@ class DevSession:
                     self.clock.sleep(1.0)  # nothing will ever fire: wait for Ctrl-C
                     continue
                 self.clock.sleep(max(0.0, (min(wake) - self.clock.now()).total_seconds()))
+            for thread in self._threads:  # the runs going end on their own
+                thread.join()
         except KeyboardInterrupt:
             self._stop_all()
             raise
-        finally:
-            self._join()
         return self.summary
 
     # -- schedules ------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ class DevSession:
 
         thread = threading.Thread(target=wait, name=f"dev-{run_id}", daemon=True)
         thread.start()
-        self._threads.append(thread)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
 
     def _stop_all(self) -> None:
         """Stop every execution going, again as queued runs take the freed slots, until all ended."""
@@ -406,10 +406,6 @@ class DevSession:
                     )
             for thread in self._threads:
                 thread.join(timeout=0.05)
-
-    def _join(self) -> None:
-        for thread in self._threads:
-            thread.join()
 
 
 def _safely(deliver_it: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
