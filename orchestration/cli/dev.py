@@ -29,6 +29,7 @@ from orchestration.errors import OrchestrationError, ParameterError
 from orchestration.loader import load_path, select
 from orchestration.model import Workflow
 from orchestration.triggers import describe
+from orchestration.validation import validate
 
 if TYPE_CHECKING:
     from orchestration.operations.dev import DevSession, Note
@@ -80,6 +81,11 @@ def dev(
     found = load_path(path)
     workflows = [select(found, workflow, source=repr(path))] if workflow else [found[n] for n in sorted(found)]
     _check_something_to_run(path, workflows, files)
+    from orchestration.operations.dev import dev_triggers
+
+    for wf in workflows:
+        if any(dev_triggers(wf)):
+            validate(wf)  # every problem at once, before the local cloud starts
     from orchestration.local import LocalCloud
     from orchestration.operations.dev import DevSession
     from orchestration.operations.local_store import LocalStore

@@ -35,6 +35,7 @@ def read(ctx):
 
 MANUAL = """
 from orchestration import Workflow
+from orchestration.triggers import Schedule
 
 wf = Workflow("manual")
 
@@ -84,11 +85,18 @@ def test_a_dropped_file_starts_one_run_kept_in_the_local_store(tmp_path: Path) -
 def test_user_mistakes_exit_2_with_a_message(tmp_path: Path) -> None:
     project, drop = _project(tmp_path)
     (tmp_path / "manual.py").write_text(MANUAL)
+    (tmp_path / "hourly.py").write_text(
+        MANUAL.replace('Workflow("manual")', 'Workflow("h", schedule=Schedule(rate="1 hours"))')
+    )
     (tmp_path / "empty").mkdir()
     cases = {
         "holds no workflow file": ["dev", str(tmp_path / "empty")],
         "declares no schedule and no file trigger": ["dev", str(tmp_path / "manual.py")],
         "it has file triggers only, so nothing would start: pass --files DIR": ["dev", str(project)],
+        "workflow 'h' is invalid (1 problem): - schedule trigger 'schedule': rate='1 hours'": [
+            "dev",
+            str(tmp_path / "hourly.py"),
+        ],
         "is not a folder": ["dev", str(project), "--files", str(tmp_path / "manual.py")],
         "is not a duration": ["dev", str(project), "--files", str(drop), "--for", "soon"],
         "no workflow named 'nope'": ["dev", str(project), "-w", "nope", "--files", str(drop)],
