@@ -291,8 +291,9 @@ class DevSession:
 
     def run(self, duration: timedelta | None = None) -> DevSummary:
         """Until `duration` has passed (then wait for the runs going to end) or Ctrl-C (then stop them)."""
-        deadline = None if duration is None else self.started_at + duration
-        next_poll = self.started_at
+        began = self.clock.now()
+        deadline = None if duration is None else began + duration
+        next_poll = began
         try:
             while True:
                 now = self.clock.now()

@@ -67,7 +67,7 @@ def test_a_dropped_file_starts_one_run_kept_in_the_local_store(tmp_path: Path) -
 
     dropper = threading.Thread(target=arrive)
     dropper.start()
-    result = CliRunner().invoke(main, ["dev", str(project), "--files", str(drop), "--for", "3s"])
+    result = CliRunner().invoke(main, ["dev", str(project), "--files", str(drop), "--for", "5s"])
     dropper.join()
     assert result.exit_code == 0, result.output
     out = result.output
