@@ -110,3 +110,70 @@ def select(workflows: dict[str, Workflow], name: str | None, source: str = "the 
 
 def load_workflow(path: str | Path, name: str | None = None) -> Workflow:
     return select(load_file(path), name, source=repr(str(path)))
+
+
+def load_path(path: str | Path) -> dict[str, Workflow]:
+    """The workflows of a .py file, or of a project folder: the `workflows` setting of its cdk.json
+    (a folder or a .py file), else the folder itself; in a folder every *.py not starting with `_`
+    (files defining no workflow are helpers). A workflow reached both from its own file and through
+    another's `run_workflow` is kept as the other one runs it (one object per name)."""
+    target = Path(path)
+    if not target.is_dir():
+        return load_file(target)
+    setting = _project_setting(target)
+    if setting is not None:
+        if not (target / setting).exists():
+            raise WorkflowLoadError(
+                f"{str(target / 'cdk.json')!r} names workflows={setting!r}, which does not exist: "
+                "fix its context setting `workflows` (a folder or a .py file)"
+            )
+        return load_path(target / setting)
+    found: dict[str, list[Workflow]] = {}
+    for file in sorted(p for p in target.glob("*.py") if not p.name.startswith("_")):
+        try:
+            loaded = load_file(file)
+        except WorkflowLoadError as exc:
+            if "defines no workflow" in str(exc):
+                continue
+            raise
+        for wf in loaded.values():
+            if all(other is not wf for other in found.setdefault(wf.name, [])):
+                found[wf.name].append(wf)
+    if not found:
+        raise WorkflowLoadError(
+            f"{str(path)!r} holds no workflow file: pass a .py file or a folder of them (or a project with cdk.json)"
+        )
+    run = {id(t.subflow.workflow) for wfs in found.values() for wf in wfs for t in wf.tasks.values() if t.subflow}
+    out: dict[str, Workflow] = {}
+    for name, candidates in found.items():
+        if len({_task_files(wf) for wf in candidates}) > 1:
+            raise WorkflowLoadError(f"{str(path)!r} defines two different workflows named {name!r}: rename one")
+        out[name] = next((wf for wf in candidates if id(wf) in run), candidates[0])
+    return out
+
+
+def _project_setting(folder: Path) -> str | None:
+    """The `workflows` context setting of the folder's cdk.json, if it has one."""
+    import json
+
+    config = folder / "cdk.json"
+    if not config.is_file():
+        return None
+    try:
+        setting = json.loads(config.read_text(encoding="utf-8")).get("context", {}).get("workflows", "workflows")
+    except (ValueError, OSError, AttributeError) as exc:
+        raise WorkflowLoadError(f"{str(config)!r} cannot be read as a cdk.json ({exc}): fix it") from None
+    return str(setting)
+
+
+def _task_files(wf: Workflow) -> frozenset[str | None]:
+    """The files defining a workflow's tasks: one workflow imported twice has the same ones."""
+    import inspect
+
+    def file(fn: object) -> str | None:
+        try:
+            return inspect.getsourcefile(fn)  # type: ignore[arg-type]
+        except TypeError:
+            return None
+
+    return frozenset(file(t.fn) for t in wf.tasks.values())

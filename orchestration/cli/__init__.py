@@ -13,12 +13,14 @@ from __future__ import annotations
 import click
 
 from orchestration.cli.backfill import backfill
+from orchestration.cli.dev import dev
 from orchestration.cli.dlq import dlq
 from orchestration.cli.history import logs, runs_group
 from orchestration.cli.project import init
 from orchestration.cli.repair import repair
 from orchestration.cli.runs import run
-from orchestration.cli.triggers import schedule, trigger
+from orchestration.cli.schedule import schedule
+from orchestration.cli.triggers import trigger
 from orchestration.cli.ui import ui
 from orchestration.cli.workflows import compile_cmd, graph, validate
 
@@ -30,3 +32,6 @@ from orchestration.cli.workflows import compile_cmd, graph, validate
 @click.version_option(package_name="orchestration")
 def main() -> None:
     """Serverless workflows for AWS: author in Python, compile to Step Functions, run offline on moto."""
+
+
+main.add_command(dev)

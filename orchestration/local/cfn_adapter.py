@@ -17,9 +17,12 @@ bridged here and nowhere else:
    deployed rules with moto's own pattern matcher (real EventBridge semantics), applies each
    target's InputTransformer and invokes the target function. `emit_status_change` produces the
    "Step Functions Execution Status Change" event AWS would emit when an execution ends.
-4. EventBridge Scheduler never fires (CloudFormation skips AWS::Scheduler::Schedule):
-   `fire_schedule` reads the schedule's target from the template and invokes it with the
-   `<aws.scheduler.*>` context attributes filled, as the Scheduler would.
+4. EventBridge Scheduler never fires: `fire_schedule` reads the schedule's target from the template
+   and invokes it with the `<aws.scheduler.*>` context attributes filled, as the Scheduler would
+   (unless the schedule is DISABLED, e.g. paused with `orch schedule pause`).
+5. moto's CloudFormation skips AWS::Scheduler::Schedule: while the stack is created, such a
+   resource is created in moto's Scheduler (`ScheduleResource`), so the stack lists it with its
+   name as physical id and Scheduler calls (get, update, list) find it, as on AWS.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ class DeployedStack:
             Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value="30", Type="String", Overwrite=True
         )
         self._patch_state_machines()
+        self._patch_schedules()
         self.cfn.create_stack(
             StackName=self.stack_name,
             TemplateBody=json.dumps(self.template),
@@ -177,6 +181,18 @@ class DeployedStack:
 
         self._restore.append((StateMachine, "create_from_cloudformation_json", original))
         StateMachine.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+    def _patch_schedules(self) -> None:
+        """Gap 5: moto's CloudFormation creates AWS::Scheduler::Schedule resources (ScheduleResource)."""
+        from moto.cloudformation import parsing
+
+        original = parsing.resource_class_from_type
+
+        def resource_class(resource_type: str) -> Any:
+            return ScheduleResource if resource_type == ScheduleResource.TYPE else original(resource_type)
+
+        self._restore.append((parsing, "resource_class_from_type", original))
+        parsing.resource_class_from_type = resource_class
 
     # -- functions --------------------------------------------------------------------------
 
@@ -257,7 +273,11 @@ class DeployedStack:
         return self.of_type("AWS::Scheduler::Schedule")
 
     def fire_schedule(self, logical_id: str, scheduled_time: datetime, *, attempt: int = 1) -> Any:
-        """Gap 4: what EventBridge Scheduler sends its target when the schedule fires."""
+        """Gap 4: what EventBridge Scheduler sends its target when the schedule fires (None when the
+        schedule is DISABLED: it does not fire)."""
+        name = self.resources[logical_id]
+        if self.session.client("scheduler").get_schedule(Name=name)["State"] != "ENABLED":
+            return None
         target = self.schedules()[logical_id]["Properties"]["Target"]
         arn_ref = target["Arn"]["Fn::GetAtt"][0]
         text = str(target.get("Input", "{}"))
@@ -294,3 +314,49 @@ class DeployedStack:
             time.sleep(0.01)
         self.emit_status_change(execution_arn)
         return dict(desc)
+
+
+class ScheduleResource:
+    """Gap 5: an AWS::Scheduler::Schedule of a CloudFormation stack, kept in moto's Scheduler (moto
+    calls these class methods as it does a CloudFormationModel's)."""
+
+    TYPE = "AWS::Scheduler::Schedule"
+
+    def __init__(self, schedule: Any) -> None:
+        self.schedule = schedule
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.schedule.name)  # Ref of a schedule: its name
+
+    def is_created(self) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute: str) -> str:
+        if attribute != "Arn":
+            raise OrchestrationError(f"{self.TYPE} has no attribute {attribute!r} in this adapter")
+        return str(self.schedule.arn)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Mapping[str, Any], account_id: str, region_name: str, **_: Any
+    ) -> ScheduleResource:
+        from moto.scheduler.models import scheduler_backends
+
+        props = cloudformation_json["Properties"]
+        name = props.get("Name") or resource_name[:64]
+        schedule = scheduler_backends[account_id][region_name].create_schedule(
+            description=props.get("Description"),
+            end_date=props.get("EndDate"),
+            flexible_time_window=props["FlexibleTimeWindow"],
+            group_name=props.get("GroupName"),
+            kms_key_arn=props.get("KmsKeyArn"),
+            name=name,
+            schedule_expression=props["ScheduleExpression"],
+            schedule_expression_timezone=props.get("ScheduleExpressionTimezone"),
+            start_date=props.get("StartDate"),
+            state=props.get("State"),
+            target=dict(props["Target"]),
+            action_after_completion=None,
+        )
+        return cls(schedule)

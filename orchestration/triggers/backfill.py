@@ -104,6 +104,18 @@ def backfill_plan(
     return out
 
 
+def next_firing(trig: Schedule, start: datetime, *, rate_anchor: datetime | None = None) -> datetime | None:
+    """The schedule's first firing at or after `start` (aware), as a backfill plans it (same anchors,
+    same time zone rules); None when it never fires again."""
+    tz = zone(trig.timezone)
+    first = _instant(start, tz)
+    if trig.rate is not None:
+        step = parse_rate(str(trig.rate))
+        origin = EPOCH if rate_anchor is None else _instant(rate_anchor, tz)
+        return (origin - ((origin - first) // step) * step).astimezone(tz)
+    return next(_cron_times(trig, tz, first, datetime.max.replace(tzinfo=UTC)), None)
+
+
 def backfill_schedule(wf: Workflow, schedule: str | None = None) -> tuple[str, Schedule]:
     """The schedule a backfill follows, with its name: the named one, else the only one."""
     schedules = {n: t for n, t in triggers_of(wf).items() if isinstance(t, Schedule)}
