@@ -1,11 +1,16 @@
 """Notifications on AWS (template): a notifier function per notifying workflow, fed by its state
 machine's status changes, allowed only its runs' ledger items, the secrets its destinations name, the
 notification topic and its duration timers; one email subscription per address, filtered on the
-message attributes workflow and kind; no webhook URL nor secret value in the template."""
+message attributes workflow and kind; no webhook URL nor secret value in the template. Then the stack
+deployed into the in-process moto: a failed run whose status change is delivered twice POSTs one
+signed webhook to a local server and publishes one email message with its attributes."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +19,19 @@ import pytest
 from infra.settings import Settings
 from orchestration.ledger.keys import attempt_pk_pattern, run_pk_pattern
 from orchestration.runtime.registry import Env
+from tests.functional.test_notifications import Hook
 from tests.infra.conftest import resources
 
-pytestmark = pytest.mark.infra
+# moto warns of each resource type its CloudFormation skips (AWS::SNS::Subscription among them)
+pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
-HOOK_URL = "https://hooks.example.com/orch/T0KEN-in-the-path"
-WORKFLOWS = f'''
+KEY = "t3mplate-s3cret-value"
+WORKFLOWS = """
 from orchestration import Workflow
 from orchestration.notifications import Email, Slack, Webhook, on_duration_over, on_failure, on_start, on_success
 
 etl = Workflow("etl", notify=[
-    on_failure(Email("team@example.com"), Webhook("{HOOK_URL}", secret="orch/hook")),
+    on_failure(Email("team@example.com"), Webhook("HOOK_URL/T0KEN-in-the-path", secret="orch/hook")),
     on_duration_over(Email("oncall@example.com"), minutes=45),
 ])
 report = Workflow("report", notify=[on_success(Email("team@example.com"), Slack(secret="orch/slack-url"))])
@@ -34,7 +41,7 @@ hooked = Workflow("hooked", notify=[on_start(Webhook("https://hooks.example.com/
 
 @etl.task
 def extract() -> int:
-    return 1
+    raise RuntimeError("no source")
 
 
 @report.task
@@ -50,20 +57,32 @@ def noop() -> int:
 @hooked.task
 def poke() -> int:
     return 4
-'''
+"""
 
 
 @pytest.fixture(scope="module")
-def raw(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def hook() -> Iterator[Hook]:
+    h = Hook()
+    yield h
+    h.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def assembly(tmp_path_factory: pytest.TempPathFactory, hook: Hook) -> Path:
     from infra.stack import build_app
 
     root = tmp_path_factory.mktemp("notify")
     (root / "workflows").mkdir()
-    (root / "workflows" / "flows.py").write_text(WORKFLOWS)
+    (root / "workflows" / "flows.py").write_text(WORKFLOWS.replace("HOOK_URL", hook.url))
     out = tmp_path_factory.mktemp("notify.out")
     app, _ = build_app(Settings(stack_name="told"), root=root, outdir=str(out))
     app.synth()  # cdk-nag: any unacknowledged finding raises
-    template: dict[str, Any] = json.loads((Path(out) / "told.template.json").read_text())
+    return Path(out)
+
+
+@pytest.fixture(scope="module")
+def raw(assembly: Path) -> dict[str, Any]:
+    template: dict[str, Any] = json.loads((assembly / "told.template.json").read_text())
     return template
 
 
@@ -174,6 +193,40 @@ def test_timers_may_invoke_the_notifier_that_sets_them(raw: dict[str, Any]) -> N
     assert all(fn["id"] in json.dumps(r) for r in invoke["Resource"])  # that function only
 
 
-def test_no_webhook_url_or_secret_value_in_the_template(raw: dict[str, Any]) -> None:
+def test_no_webhook_url_or_secret_value_in_the_template(raw: dict[str, Any], hook: Hook) -> None:
     text = json.dumps(raw)
-    assert "hooks.example.com" not in text and "T0KEN" not in text
+    assert "hooks.example.com" not in text and hook.url not in text and "T0KEN" not in text
+    assert KEY not in text
+
+
+def test_deployed_a_failed_run_delivered_twice_posts_one_signed_webhook_and_one_email(
+    assembly: Path, hook: Hook, raw: dict[str, Any]
+) -> None:
+    from moto.sns.models import sns_backends
+
+    from orchestration.local.aws import ACCOUNT
+    from orchestration.local.cfn_adapter import DeployedStack
+
+    with DeployedStack(assembly, "told") as deployed:
+        deployed.session.client("secretsmanager").create_secret(Name="orch/hook", SecretString=KEY)
+        execution = deployed.sfn.start_execution(
+            stateMachineArn=deployed.state_machine_arn("etl"),
+            name="told-1",
+            input=json.dumps({"params": {}, "logical_date": None}),
+        )["executionArn"]
+        assert deployed.wait(execution)["status"] == "FAILED"  # wait() emits the status change once
+        deployed.emit_status_change(execution)  # EventBridge delivers it again
+        ((path, headers, body),) = hook.posts
+        assert path == "/T0KEN-in-the-path"
+        stamp = headers["X-Orch-Timestamp"]
+        digest = hmac.new(KEY.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        assert headers["X-Orch-Signature"] == f"sha256={digest}"
+        assert json.loads(body)["run_id"] == "told-1" and json.loads(body)["kind"] == "failure"
+        topic = deployed.resources[_topic_id(raw)]
+        sent = sns_backends[ACCOUNT][deployed.region].topics[topic].sent_notifications
+        ((_, message, subject, attributes, _),) = sent
+        assert {k: v["Value"] for k, v in (attributes or {}).items()} == {"workflow": "etl", "kind": "failure"}
+        assert (
+            json.loads(message)["run_id"] == "told-1"
+            and subject == "[orch] etl run told-1 ended FAILED (failed: extract)"
+        )
