@@ -18,6 +18,7 @@ from constructs import IConstruct
 
 from infra.constructs.artifacts import Artifacts
 from infra.constructs.backfill import BackfillRunner
+from infra.constructs.notifications import Notifications
 from infra.constructs.workflow import WorkflowDeployment, sub_template
 from orchestration.artifacts import ARTIFACT_PREFIX, workflow_prefix
 from orchestration.model import Task
@@ -68,6 +69,18 @@ REASONS = {
     "IAM5-alert-key": (
         "Publishing to the alert topic, encrypted with its own KMS key, needs kms:GenerateDataKey* (CDK's "
         "topic publish grant) on that one key, named by ARN."
+    ),
+    "IAM5-notify-key": (
+        "Publishing to the notification topic, encrypted with the alert topic's KMS key, needs "
+        "kms:GenerateDataKey* (CDK's topic publish grant) on that one key, named by ARN."
+    ),
+    "IAM5-timers": (
+        "A notifier sets and deletes the one-time schedules of its runs' duration timers, named at run time "
+        "(orch-t-<hash of the run>), in this stack's timer schedule group only."
+    ),
+    "IAM5-timer-invoke": (
+        "CDK's invoke grant allows the function and its versions/aliases (<arn>:*); the role is assumable "
+        "by EventBridge Scheduler only (this account's schedules) and names the functions timers target."
     ),
     "IAM5-xray": (
         "Active X-Ray tracing (CDK's grant on the function's role): xray:PutTraceSegments and "
@@ -167,3 +180,18 @@ def acknowledge(
                 cdk.Validations.of(fn.role).acknowledge(
                     cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
                 )
+
+
+def acknowledge_notifications(notifications: Notifications) -> None:
+    """The findings of the notifier functions' roles and of the timer role invoking them."""
+    for fn in notifications.functions.values():
+        assert fn.role is not None
+        if notifications.topic is not None:
+            _ack(fn.role, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "IAM5-notify-key")
+    timers = notifications.timers
+    if timers is not None:
+        group = f"arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{timers.group.name}/*"
+        for fn in notifications.functions.values():
+            assert fn.role is not None
+            _ack(fn.role, f"AwsSolutions-IAM5[Resource::{group}]", "IAM5-timers")
+            _ack(timers.role, f"AwsSolutions-IAM5[Resource::<{_logical_id(fn)}.Arn>:*]", "IAM5-timer-invoke")

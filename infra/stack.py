@@ -12,10 +12,11 @@ from infra.asset import stage_assets
 from infra.constructs.backfill import BackfillRunner
 from infra.constructs.functions import FunctionCode, public_powertools_layer
 from infra.constructs.monitoring import Monitoring, Thresholds
+from infra.constructs.notifications import Notifications
 from infra.constructs.platform import Platform
 from infra.constructs.workflow import WorkflowDeployment, state_machine_name
 from infra.discovery import Discovered, discover
-from infra.nag import acknowledge
+from infra.nag import acknowledge, acknowledge_notifications
 from infra.settings import PYTHON_VERSION, Settings
 from orchestration.compiler import child_workflows
 from orchestration.dependencies import activate, lambda_target
@@ -81,6 +82,16 @@ class OrchestratorStack(cdk.Stack):
                 dep.grant_task_response(functions.pool)
             self.workflows[item.workflow.name] = dep
         self.recorder = self.platform.add_recorder(list(self.workflows.values()))
+        self.notifications = Notifications(
+            self,
+            "Notifications",
+            functions=functions,
+            ledger=self.platform.ledger,
+            key=self.platform.alerts.key,
+            timers=lambda: self.platform.timers,
+            workflows=self.workflows,
+            files={item.workflow.name: item.file for item in found},
+        )
         self.backfill = (
             BackfillRunner(self, "Backfill", functions=functions, workflows=list(self.workflows.values()))
             if self.workflows
@@ -124,6 +135,7 @@ class OrchestratorStack(cdk.Stack):
             backfill=self.backfill,
             traced=[fn.role for fn in functions.all if fn.role],
         )
+        acknowledge_notifications(self.notifications)
 
 
 def build_app(

@@ -228,3 +228,26 @@ def destinations_of(notify: Sequence[Notification], kind: Kind) -> list[Destinat
         if n.kind is kind:
             seen.update(dict.fromkeys(n.destinations))
     return list(seen)
+
+
+def earliest_duration(notify: Iterable[Notification]) -> float | None:
+    """The minutes of the first duration notification due (they share one notice per run)."""
+    minutes = [float(n.minutes) for n in notify if n.kind is Kind.DURATION and n.minutes is not None]
+    return min(minutes) if minutes else None
+
+
+def secret_names(notify: Iterable[Notification]) -> list[str]:
+    """The Secrets Manager secrets the destinations read (webhook keys, Slack URLs)."""
+    names = {d.secret for n in notify for d in n.destinations if isinstance(d, Webhook | Slack) and d.secret}
+    return sorted(names)
+
+
+def email_routes(notify_by_workflow: Mapping[str, Iterable[Notification]]) -> dict[str, dict[str, list[str]]]:
+    """address -> workflow -> the kinds it is told of: what each email subscription filters on."""
+    routes: dict[str, dict[str, set[str]]] = {}
+    for workflow, notify in notify_by_workflow.items():
+        for n in notify:
+            for d in n.destinations:
+                if isinstance(d, Email):
+                    routes.setdefault(d.address, {}).setdefault(workflow, set()).add(str(n.kind))
+    return {a: {w: sorted(k) for w, k in sorted(by.items())} for a, by in sorted(routes.items())}

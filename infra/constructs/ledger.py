@@ -109,6 +109,16 @@ class Ledger(Construct):
             },
         )
 
+    def grant_notices(self, grantee: iam.IGrantable, workflow: str) -> None:
+        """Read `workflow`'s runs (item, task summaries, attempts) and claim and record their notices
+        (`ledger.notices`): a notifier function."""
+        self._grant_partitions(
+            grantee,
+            ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            run_pk_pattern(workflow),
+        )
+        self._grant_partitions(grantee, ["dynamodb:Query"], attempt_pk_pattern(workflow))
+
     def grant_pool_writes(self, grantee: iam.IGrantable) -> iam.Grant:
         """Take, free and queue for pool slots: the pool items and waiters only (`POOL#*`)."""
         return self._grant_partitions(grantee, list(POOL_ACTIONS), pool_pk_pattern())

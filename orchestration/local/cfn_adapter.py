@@ -107,6 +107,7 @@ class DeployedStack:
         self.dynamodb = session.client("dynamodb")
         self.s3 = session.client("s3")
         self.sns = session.client("sns")
+        self.scheduler = session.client("scheduler")
         self.adapter.install()
         try:
             self._deploy()
@@ -217,7 +218,13 @@ class DeployedStack:
         self.adapter.register(config["FunctionArn"], call)
 
     def _handler(self, path: str, env: Mapping[str, str]) -> Handler:
-        clients = {"dynamodb": self.dynamodb, "s3": self.s3, "stepfunctions": self.sfn, "sns": self.sns}
+        clients = {
+            "dynamodb": self.dynamodb,
+            "s3": self.s3,
+            "stepfunctions": self.sfn,
+            "sns": self.sns,
+            "scheduler": self.scheduler,
+        }
         try:
             fn = by_handler(path)
         except LookupError as exc:

@@ -125,7 +125,6 @@ class LocalCloud:
             ),
         )["Role"]["Arn"]
         self.ledger = RunLedger(self.table_name, self.dynamodb)
-        self.notifier = LocalNotifier(self.ledger)
         self._deploying = threading.RLock()  # concurrent deliveries may deploy a workflow at once
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
         self.secrets.seed(session)
@@ -135,6 +134,7 @@ class LocalCloud:
         self.adapter.on_child = self._child_status
         self.timers = LocalTimers(self.scheduler, self.adapter.handlers)
         self.timers.start()
+        self.notifier = LocalNotifier(self.sfn, self.adapter.handlers)
         self._deploy_platform()
         return self
 
@@ -229,6 +229,9 @@ class LocalCloud:
             workflow=workflow, stepfunctions=self.sfn, state_machine_arn=arn, definition_hash=digest
         )  # "_trigger" is no task's name: task names start with a letter
         trigger.function_arn = self._function(function_name(workflow.name, "_trigger"), TRIGGER, trigger)
+        if workflow.notify:  # its notifier function hears of its executions' status changes (local.notify)
+            fn, name = self.notifier.FUNCTION, function_name(workflow.name, "_notify")
+            self.notifier.functions[workflow.name] = self._function(name, fn, self._runtime(workflow=workflow))
         dep = Deployment(workflow, text, digest, arn, arns, trigger)
         self.deployments[workflow.name] = dep
         return dep
@@ -279,9 +282,7 @@ class LocalCloud:
         if run.execution_arn is None:  # skipped: it never started
             self._complete_tasks(run)
             return run
-        dep = self.deployments.get(workflow)
-        if dep is not None:
-            self.notifier.started(dep.workflow, run)
+        self.notifier.status_changed(run.execution_arn, ExecutionStatus.RUNNING)
         # Each poll is an emulated API call that competes with the interpreter's threads for the GIL:
         # poll often at first (short runs end fast), then back off.
         delay, next_progress, next_cancel_check = 0.002, 0.0, time.monotonic() + CANCEL_CHECK_SECONDS
@@ -298,8 +299,6 @@ class LocalCloud:
                     self.store.save(self, (workflow, run_id))
                 if self.store.cancel_requested(workflow, run_id):
                     self._stop(run.execution_arn, "Cancelled", "cancelled with `orch runs cancel`")
-            if dep is not None:
-                self.notifier.tick(dep.workflow, run_id)
             if time.monotonic() > deadline:
                 self._stop(
                     run.execution_arn, "LocalRunTimeout", f"the local run took longer than {timeout_seconds:g} s"
@@ -326,8 +325,7 @@ class LocalCloud:
         final = self._finished_run(workflow, run_id, desc)
         assert final is not None
         self._complete_tasks(final)
-        if dep is not None:
-            self.notifier.ended(dep.workflow, final)
+        self.notifier.status_changed(run.execution_arn, desc["status"])
         if self.store is not None:
             self.store.save(self, (workflow, run_id))  # its child runs are saved when the cloud closes
         return final
@@ -380,6 +378,7 @@ class LocalCloud:
         else:
             desc.setdefault("stopDate", datetime.now(UTC))
         record_status(status_change_event(execution_arn, {**desc, "status": status}), self._recorder_runtime())
+        self.notifier.status_changed(execution_arn, status)
 
     def _recorder_runtime(self) -> Runtime:
         """What the recorder works with here: the ledger, and to free a run's pool slots, the pools."""

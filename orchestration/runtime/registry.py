@@ -25,6 +25,7 @@ class Env:
     LOG_LEVEL = "ORCH_LOG_LEVEL"
     TIMER_GROUP = "ORCH_TIMER_GROUP"  # the schedule group of one-time timers (`runtime.timers`)
     TIMER_ROLE_ARN = "ORCH_TIMER_ROLE_ARN"  # the role Scheduler assumes to invoke a timer's target
+    NOTIFY_TOPIC_ARN = "ORCH_NOTIFY_TOPIC_ARN"  # the stack's notification topic (email destinations)
     TASK_ROOT = "LAMBDA_TASK_ROOT"  # set by Lambda: where the code asset is unpacked
     SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -80,7 +81,17 @@ RECORDER = PlatformFunction(
 # Pools: takes and frees slots, releases waiting tasks (SendTaskSuccess).
 POOL = PlatformFunction("pool", "run_pool", (Env.LEDGER_TABLE,), ("dynamodb", "stepfunctions"))
 
-FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, SUBFLOW, JOIN, FINALIZE, TRIGGER, RECORDER, POOL)
+# A workflow's notifications (`notify=`): it loads the workflow file for its declarations.
+NOTIFIER = PlatformFunction(
+    "notifier",
+    "run_notifier",
+    (Env.LEDGER_TABLE, *_WORKFLOW),
+    ("dynamodb", "sns", "scheduler"),
+    (Env.NOTIFY_TOPIC_ARN, Env.TIMER_GROUP, Env.TIMER_ROLE_ARN),
+    loads_workflow=True,
+)
+
+FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, SUBFLOW, JOIN, FINALIZE, TRIGGER, RECORDER, POOL, NOTIFIER)
 BY_HANDLER = {f.handler: f for f in FUNCTIONS}
 
 

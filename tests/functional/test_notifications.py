@@ -20,7 +20,6 @@ from orchestration.ledger.keys import NOTICE_SK, run_pk
 from orchestration.ledger.notices import notice_from_item
 from orchestration.local import LocalCloud
 from orchestration.notifications import Email, Webhook, on_duration_over, on_failure, on_start, on_success
-from orchestration.runtime.notifier import notify_status
 
 KEY = "s3cr3t-hmac-key"
 
@@ -87,8 +86,10 @@ def test_one_signed_post_per_failed_run_even_when_processed_twice(cloud: LocalCl
     wf = _workflow("n_fail", hook, fail=True)
     run = cloud.run(wf, {"password": "hunter2"})
     assert run.status == "FAILED"
-    again = notify_status(wf, run, cloud.notifier.senders, cloud.ledger)  # a duplicated status event
-    assert again == []
+    # the status-change event delivered again (EventBridge delivers at least once): nothing is sent twice
+    assert run.execution_arn is not None
+    again = cloud.notifier.status_changed(run.execution_arn, "FAILED")
+    assert again["action"] == "ended" and again["sent"] == []
     ((path, headers, body),) = hook.posts
     assert path == "/failure"
     sent = json.loads(body)
@@ -127,6 +128,14 @@ def test_duration_over_fires_while_the_run_is_still_going(cloud: LocalCloud, hoo
     (sent,) = hook.bodies("/duration")
     assert sent["kind"] == "duration" and sent["status"] == "RUNNING" and sent["running_minutes_over"] == 0.01
     assert run.status == "SUCCEEDED" and run.ended_at is not None and run.ended_at > sent["started_at"]
+    assert len(cloud.timers.fired) == 1  # the notifier's one-time timer, not a poll
+
+
+def test_a_run_that_ends_first_cancels_its_duration_timer(cloud: LocalCloud, hook: Hook) -> None:
+    run = cloud.run(_workflow("n_fast", hook, fail=False, minutes=30), {"password": "x"})
+    assert run.status == "SUCCEEDED"
+    assert cloud.timers.pending() == [] and cloud.timers.fired == []
+    assert hook.bodies("/duration") == []
 
 
 def test_a_failing_destination_is_retried_then_recorded_and_the_run_is_unaffected(
@@ -137,3 +146,43 @@ def test_a_failing_destination_is_retried_then_recorded_and_the_run_is_unaffecte
     run = cloud.run(wf)
     assert run.status == "FAILED"
     assert [p for p, _, _ in hook.posts] == ["/fail"] * 3
+
+
+def test_email_is_one_publish_with_attributes_each_address_filters(cloud: LocalCloud) -> None:
+    """On AWS email goes to the notification topic; each address's subscription filter (as infra writes
+    it) lets through only its workflows' kinds. Checked with SQS subscribers, which moto delivers to."""
+    import boto3
+
+    from infra.constructs.notifications import filter_policy
+    from orchestration.local.aws import status_change_event
+    from orchestration.notifications import email_routes
+    from orchestration.runtime.deps import Runtime
+    from orchestration.runtime.notifier import run_notifier
+
+    plain = Workflow("n_mail")  # run without notifications; then told as the deployed notifier would
+    plain.task(name="work")(lambda: 1 / 0)
+    run = cloud.run(plain)
+    assert run.execution_arn is not None
+    notify = [on_failure(Email("team@example.com")), on_success(Email("boss@example.com"))]
+    mailing = Workflow("n_mail", notify=notify)
+    other = Workflow("n_other", notify=[on_failure(Email("boss@example.com"))])
+    sns, sqs = boto3.client("sns", region_name=cloud.region), boto3.client("sqs", region_name=cloud.region)
+    topic = sns.create_topic(Name="orch-notify")["TopicArn"]
+    queues = {}
+    for address, by_workflow in email_routes({"n_mail": notify, "n_other": other.notify}).items():
+        url = sqs.create_queue(QueueName=address.split("@")[0])["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        policy = json.dumps(filter_policy(by_workflow))
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"FilterPolicy": policy})
+        queues[address] = url
+    rt = Runtime(ledger=cloud.ledger, workflow=mailing, sns=sns, notify_topic_arn=topic)
+    event = status_change_event(run.execution_arn, cloud.sfn.describe_execution(executionArn=run.execution_arn))
+    first, again = run_notifier(event, rt), run_notifier(event, rt)
+    assert first["sent"] == [{"destination": "email team@example.com", "ok": True, "attempts": 1}]
+    assert again["sent"] == []  # a duplicated event publishes nothing
+    (message,) = sqs.receive_message(QueueUrl=queues["team@example.com"], MaxNumberOfMessages=10)["Messages"]
+    envelope = json.loads(message["Body"])
+    attributes = {k: v["Value"] for k, v in envelope["MessageAttributes"].items()}
+    assert attributes == {"workflow": "n_mail", "kind": "failure"}
+    assert json.loads(envelope["Message"])["run_id"] == run.run_id
+    assert "Messages" not in sqs.receive_message(QueueUrl=queues["boss@example.com"])  # n_mail's success only

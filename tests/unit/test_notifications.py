@@ -93,3 +93,21 @@ def test_the_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
     body, key, stamp = b'{"a":1}', b"k3y", "2026-11-21T00:00:00.000Z"
     expected = hmac.new(key, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     assert sign(body, key, stamp) == f"sha256={expected}"
+
+
+def test_the_documented_verification_accepts_a_signature_and_refuses_a_tampered_body() -> None:
+    import re
+    from pathlib import Path
+
+    from orchestration.notifications import SIGNATURE_HEADER, TIMESTAMP_HEADER
+    from orchestration.times import now_iso
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    (code,) = re.findall(r"### Verifying a signature\n\n```python\n(.*?)```", doc, re.S)
+    scope: dict[str, object] = {}
+    exec(code, scope)  # the example as documented
+    verify = scope["verify"]
+    body, stamp = b'{"kind": "failure"}', now_iso()
+    headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(body, b"k3y", stamp)}
+    assert verify(body, headers, b"k3y") is True  # type: ignore[operator]
+    assert verify(body + b" ", headers, b"k3y") is False  # type: ignore[operator]
