@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ParameterError, WorkflowDefinitionError
+from orchestration.lineage import DatasetError, datasets
 from orchestration.permissions import Permission, permission_list
 from orchestration.pools import Pool
 from orchestration.subworkflow import OutputRef, ParamRef, child_params_function
@@ -126,6 +127,8 @@ class Task:
     env: dict[str, str] = field(default_factory=dict)  # environment variables of its function
     subflow: SubWorkflow | None = None  # set for a task declared with `Workflow.run_workflow`
     pool: Pool | str | None = None  # caps the tasks running at once across runs (orchestration.pools)
+    reads: tuple[str, ...] = ()  # datasets it reads: S3 URIs, table names (orchestration.lineage)
+    writes: tuple[str, ...] = ()  # datasets it writes
 
     @property
     def true(self) -> Outcome:
@@ -176,6 +179,8 @@ class TaskOptions(TypedDict, total=False):
     permissions: Iterable[Permission]
     env: Mapping[str, str]
     pool: Pool | str | None
+    reads: Iterable[str]
+    writes: Iterable[str]
 
 
 class ForEachOptions(TaskOptions, total=False):
@@ -331,6 +336,8 @@ class Workflow:
         permissions: Iterable[Permission] = (),
         env: Mapping[str, str] | None = None,
         pool: Pool | str | None = None,
+        reads: Iterable[str] | None = None,
+        writes: Iterable[str] | None = None,
     ) -> Task:
         if not callable(fn):
             raise WorkflowDefinitionError(f"@task expects a function, got {fn!r}")
@@ -359,6 +366,13 @@ class Workflow:
         source = for_each.name if isinstance(for_each, Task) else for_each
         if env is not None and not isinstance(env, Mapping):
             raise WorkflowDefinitionError(f"task {task_name!r}: env= takes a dict of strings, got {env!r}")
+        try:
+            read_sets, write_sets = (
+                datasets(reads, f"task {task_name!r}: reads="),
+                datasets(writes, f"task {task_name!r}: writes="),
+            )
+        except DatasetError as exc:
+            raise WorkflowDefinitionError(str(exc)) from None
         task = Task(
             name=task_name,
             fn=fn,
@@ -374,6 +388,8 @@ class Workflow:
             permissions=permission_list(permissions, task_name),
             env=dict(env or {}),
             pool=pool,
+            reads=read_sets,
+            writes=write_sets,
         )
         if task_name in self.tasks:
             self.duplicate_names.append(task_name)

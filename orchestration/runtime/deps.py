@@ -11,6 +11,7 @@ from orchestration.artifacts import ArtifactStore
 from orchestration.compiler import compile_workflow, definition_hash, to_json
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger
+from orchestration.lineage import LineageTarget
 from orchestration.model import Workflow
 from orchestration.runtime.registry import Env
 
@@ -30,6 +31,7 @@ class Runtime:
     pools: dict[str, list[str]] = field(default_factory=dict)  # workflow -> the pools its tasks use
     definition_hash: str | None = None
     secret_hint: Callable[[str], str] | None = None  # local runs: how to supply a missing secret
+    lineage: LineageTarget | None = None  # where the recorder sends OpenLineage events (None: nowhere)
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:

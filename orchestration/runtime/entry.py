@@ -24,6 +24,7 @@ from orchestration.ledger import RunLedger
 from orchestration.loader import load_workflow
 from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
+from orchestration.runtime.lineage import target_from_env
 from orchestration.runtime.log import correlated, logger
 from orchestration.runtime.registry import SERVICE, Env, PlatformFunction
 
@@ -62,6 +63,7 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
         alert_topic_arn=env.get(Env.ALERT_TOPIC_ARN) or None,
         state_machines=json.loads(env.get(Env.STATE_MACHINES) or "{}"),
         pools=json.loads(env.get(Env.POOLS) or "{}"),
+        lineage=target_from_env(env),
     )
 
 
