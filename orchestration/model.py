@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ParameterError, WorkflowDefinitionError
-from orchestration.lineage import DatasetError, datasets
+from orchestration.lineage import DatasetOptions, with_datasets
 from orchestration.permissions import Permission, permission_list
 from orchestration.pools import Pool
 from orchestration.subworkflow import OutputRef, ParamRef, child_params_function
@@ -166,7 +166,7 @@ class Task:
         return [Dependency(n, data=n in data, outcome=outcomes.get(n)) for n in sorted(data | set(outcomes) | order)]
 
 
-class TaskOptions(TypedDict, total=False):
+class TaskOptions(DatasetOptions, total=False):
     """Options of `@workflow.task` and `@workflow.condition`."""
 
     name: str | None
@@ -179,8 +179,6 @@ class TaskOptions(TypedDict, total=False):
     permissions: Iterable[Permission]
     env: Mapping[str, str]
     pool: Pool | str | None
-    reads: Iterable[str]
-    writes: Iterable[str]
 
 
 class ForEachOptions(TaskOptions, total=False):
@@ -315,7 +313,7 @@ class Workflow:
             )
 
         def register(f: TaskFn) -> Task:
-            return self._add(f, condition=condition, **options)
+            return with_datasets(self._add, f, options, condition=condition)  # reads=, writes=: orchestration.lineage
 
         return register(fn) if fn is not None else register
 
@@ -336,8 +334,6 @@ class Workflow:
         permissions: Iterable[Permission] = (),
         env: Mapping[str, str] | None = None,
         pool: Pool | str | None = None,
-        reads: Iterable[str] | None = None,
-        writes: Iterable[str] | None = None,
     ) -> Task:
         if not callable(fn):
             raise WorkflowDefinitionError(f"@task expects a function, got {fn!r}")
@@ -366,13 +362,6 @@ class Workflow:
         source = for_each.name if isinstance(for_each, Task) else for_each
         if env is not None and not isinstance(env, Mapping):
             raise WorkflowDefinitionError(f"task {task_name!r}: env= takes a dict of strings, got {env!r}")
-        try:
-            read_sets, write_sets = (
-                datasets(reads, f"task {task_name!r}: reads="),
-                datasets(writes, f"task {task_name!r}: writes="),
-            )
-        except DatasetError as exc:
-            raise WorkflowDefinitionError(str(exc)) from None
         task = Task(
             name=task_name,
             fn=fn,
@@ -388,8 +377,6 @@ class Workflow:
             permissions=permission_list(permissions, task_name),
             env=dict(env or {}),
             pool=pool,
-            reads=read_sets,
-            writes=write_sets,
         )
         if task_name in self.tasks:
             self.duplicate_names.append(task_name)

@@ -10,11 +10,12 @@ the run ends (`orchestration.runtime.lineage`). This module is pure: it never im
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol, TypedDict, TypeVar
 
-from orchestration.errors import OrchestrationError
+from orchestration.errors import OrchestrationError, WorkflowDefinitionError
 from orchestration.permissions import BUCKET_RE
 
 S3_SCHEME = "s3://"
@@ -58,6 +59,35 @@ def datasets(values: Iterable[str] | str | None, where: str) -> tuple[str, ...]:
             f"{where}: takes a list of datasets, got the string {values!r}: write [{values!r}] (each one {ACCEPTED})"
         )
     return tuple(dict.fromkeys(dataset(v, where) for v in values))
+
+
+class _Declared(Protocol):  # orchestration.model.Task (which imports this module)
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+
+
+_Task = TypeVar("_Task", bound=_Declared)
+
+
+class DatasetOptions(TypedDict, total=False):
+    """The lineage options of `@workflow.task` and `@workflow.condition`."""
+
+    reads: Iterable[str]  # datasets the task reads
+    writes: Iterable[str]  # datasets the task writes
+
+
+def with_datasets(add: Callable[..., _Task], fn: Any, options: Mapping[str, Any], **fixed: Any) -> _Task:
+    """`add(fn, **fixed, **options)` (Workflow._add) without the options reads= and writes=, which are
+    checked first and set on the task it returns."""
+    where = f"task {options.get('name') or getattr(fn, '__name__', fn)!r}"
+    try:
+        reads = datasets(options.get("reads"), f"{where}: reads=")
+        writes = datasets(options.get("writes"), f"{where}: writes=")
+    except DatasetError as exc:
+        raise WorkflowDefinitionError(str(exc)) from None
+    task = add(fn, **fixed, **{k: v for k, v in options.items() if k not in DatasetOptions.__annotations__})
+    task.reads, task.writes = reads, writes
+    return task
 
 
 def openlineage_name(name: str) -> tuple[str, str]:

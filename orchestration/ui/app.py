@@ -157,7 +157,9 @@ def create_app(state: UIState, host: str = "127.0.0.1") -> Starlette:
             return html("datasets.html", rows=dataset_rows(index))
         if name not in index:
             return html("error.html", 404, message=f"no recent run read or wrote dataset {name!r}")
-        return html("dataset.html", dataset=name, **index[name])
+        return html(
+            "dataset.html", dataset=name, producers=index[name]["producers"], consumers=index[name]["consumers"]
+        )
 
     async def error_page(request: Request, exc: Exception) -> Response:
         return html("error.html", 404, message=f"no page at {request.url.path}: start from the runs list")
