@@ -4,9 +4,11 @@ the run's lineage.jsonl in the local store, against the datasets its tasks decla
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -124,3 +126,42 @@ def test_a_failed_run_emits_fail_and_the_same_ids_when_emitted_again(tmp_path: P
         assert emit_run(cloud._recorder_runtime(), "sales", "sales-bad", 0) == {"lineage": len(events)}
     again = events_of(store, "sales", "sales-bad")[len(events) :]
     assert again == events
+
+
+class Collector(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, str | None, dict[str, Any]]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.received.append((self.path, self.headers.get("Authorization"), body))
+        self.send_response(201)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_deployed_recorder_posts_the_events_to_the_endpoint_with_its_api_key(
+    tmp_path: Path, quiet_logs: None
+) -> None:
+    from orchestration.lineage import LineageTarget
+    from orchestration.runtime.deps import Runtime
+    from orchestration.runtime.lineage import emit_run
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with LocalCloud(secrets={"lineage/api-key": "k-123"}, echo_task_output=False) as cloud:
+            cloud.run(sales(fail_report=False), run_id="sales-http")
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+            target = LineageTarget(namespace="prod", url=url, api_key_secret="lineage/api-key")
+            sent = emit_run(Runtime(ledger=cloud.ledger, lineage=target), "sales", "sales-http", 0)
+    finally:
+        server.shutdown()
+    assert sent == {"lineage": 8} and len(Collector.received) == 8
+    assert {(path, auth) for path, auth, _ in Collector.received} == {("/api/v1/lineage", "Bearer k-123")}
+    bodies = [body for _, _, body in Collector.received]
+    assert [(b["job"]["namespace"], b["job"]["name"], b["eventType"]) for b in bodies][:2] == [
+        ("prod", "sales", "START"),
+        ("prod", "sales.load", "START"),
+    ]
