@@ -26,7 +26,7 @@ MISSING_CLIENT = (
 
 def emit_run(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, Any]:
     """Send the events of the run's pass `repair`; {"lineage": number of events sent} ({} when the
-    runtime has no lineage target)."""
+    runtime has no lineage target or the client is not installed)."""
     target = rt.lineage
     if target is None:
         return {}
@@ -35,7 +35,7 @@ def emit_run(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, 
     except ImportError:
         # a local store without the client stays quiet; a configured endpoint says what is missing
         (logger.warning if target.url else logger.debug)(MISSING_CLIENT)
-        return {"lineage": 0}
+        return {}
     try:
         run = rt.ledger.get_run(workflow, run_id)
         if run is None:
