@@ -22,6 +22,9 @@
 | `functionErrorsThreshold` | `0`                    | alarm when the stack's functions fail more often than this |
 | `throttlesThreshold`     | `0`                     | alarm when more invocations than this are throttled      |
 | `timedOutRunsThreshold`  | `0`                     | alarm when more executions than this time out            |
+| `lineageUrl`             | none                    | OpenLineage endpoint the recorder sends run events to  |
+| `lineageApiKeySecret`    | none                    | name of the secret holding its API key (Bearer token)    |
+| `lineageNamespace`       | `orchestration`         | OpenLineage namespace of the jobs (docs/lineage.md)      |
 
 The functions run on Python 3.13 with AWS's public "Powertools for AWS Lambda (Python) V3" layer
 (`AWSLambdaPowertoolsPythonV3-python313-<architecture>`), which also carries pydantic v2. The
@@ -43,6 +46,9 @@ from typing import Any
 
 from orchestration.dependencies import ARCHITECTURES, LAMBDA_PYTHON, REQUIREMENTS
 from orchestration.errors import OrchestrationError
+from orchestration.lineage import DEFAULT_NAMESPACE
+from orchestration.permissions import SECRET_NAME_RE
+from orchestration.runtime.registry import Env
 
 TAG_KEY_RE = re.compile(r"^[\w\s.:/=+\-@]{1,128}$")
 TAG_VALUE_RE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
@@ -102,6 +108,9 @@ class Settings:
     function_errors_threshold: int = 0
     throttles_threshold: int = 0
     timed_out_runs_threshold: int = 0
+    lineage_url: str | None = None
+    lineage_api_key_secret: str | None = None
+    lineage_namespace: str = DEFAULT_NAMESPACE
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Settings:
@@ -175,6 +184,9 @@ class Settings:
             function_errors_threshold=integer("functionErrorsThreshold", cls.function_errors_threshold),
             throttles_threshold=integer("throttlesThreshold", cls.throttles_threshold),
             timed_out_runs_threshold=integer("timedOutRunsThreshold", cls.timed_out_runs_threshold),
+            lineage_url=text("lineageUrl", None),
+            lineage_api_key_secret=text("lineageApiKeySecret", None),
+            lineage_namespace=text("lineageNamespace", cls.lineage_namespace) or cls.lineage_namespace,
         )
         problems.extend(s.problems())
         if problems:
@@ -225,6 +237,35 @@ class Settings:
         for name, threshold in thresholds.items():
             if threshold < 0:
                 out.append(f"{name}={threshold}: use 0 (alarm on the first one) or more")
+        out.extend(self._lineage_problems())
         if self.architecture not in ARCHITECTURES:
             out.append(f"architecture={self.architecture!r}: use one of {', '.join(ARCHITECTURES)}")
         return out
+
+    def _lineage_problems(self) -> list[str]:
+        out = []
+        if self.lineage_url is not None and not re.match(r"^https?://[^\s/]+(/\S*)?$", self.lineage_url):
+            out.append(
+                f"lineageUrl={self.lineage_url!r} is not an http(s) URL: pass the OpenLineage endpoint's base, "
+                "e.g. https://marquez.example.com (events go to its api/v1/lineage)"
+            )
+        if self.lineage_api_key_secret is not None:
+            if self.lineage_url is None:
+                out.append("lineageApiKeySecret is set without lineageUrl: set both, or neither")
+            if not SECRET_NAME_RE.match(self.lineage_api_key_secret):
+                out.append(
+                    f"lineageApiKeySecret={self.lineage_api_key_secret!r} is not a secret name: "
+                    "use 1-512 letters, digits or /_+=.@- (the name, not the value)"
+                )
+        if not re.match(r"^\S{1,255}$", self.lineage_namespace):
+            out.append(f"lineageNamespace={self.lineage_namespace!r}: use 1-255 characters without spaces")
+        return out
+
+    def lineage_environment(self) -> dict[str, str]:
+        """The recorder's lineage variables (none without lineageUrl); the API key's secret by name only."""
+        if self.lineage_url is None:
+            return {}
+        env = {Env.LINEAGE_URL: self.lineage_url, Env.LINEAGE_NAMESPACE: self.lineage_namespace}
+        if self.lineage_api_key_secret:
+            env[Env.LINEAGE_API_KEY_SECRET] = self.lineage_api_key_secret
+        return env

@@ -81,7 +81,7 @@ class OrchestratorStack(cdk.Stack):
             if dep.uses_pool and functions.pool:
                 dep.grant_task_response(functions.pool)
             self.workflows[item.workflow.name] = dep
-        self.recorder = self.platform.add_recorder(list(self.workflows.values()))
+        self.recorder = self.platform.add_recorder(list(self.workflows.values()), settings.lineage_environment())
         self.notifications = Notifications(
             self,
             "Notifications",

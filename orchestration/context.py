@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestration.errors import SecretError
+from orchestration.lineage import LineageReport
 
 SECRET_MAX_AGE_SECONDS = 300  # how long a fetched secret is reused by a warm function
 
@@ -26,6 +27,8 @@ class TaskContext:
     env: Mapping[str, str] = field(default_factory=dict)  # the task's declared env (also in os.environ)
     secrets: tuple[str, ...] = ()  # the secrets the task declared: the only ones `secret()` returns
     secret_hint: Callable[[str], str] | None = None  # how to supply a missing secret (local runs: the file)
+    # the datasets this attempt reads and writes: ctx.lineage.read(uri), ctx.lineage.wrote(uri)
+    lineage: LineageReport = field(default_factory=LineageReport)
 
     @property
     def is_retry(self) -> bool:

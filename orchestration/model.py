@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ParameterError, WorkflowDefinitionError
+from orchestration.lineage import DatasetOptions, with_datasets
 from orchestration.permissions import Permission, permission_list
 from orchestration.pools import Pool
 from orchestration.subworkflow import OutputRef, ParamRef, child_params_function
@@ -126,6 +127,8 @@ class Task:
     env: dict[str, str] = field(default_factory=dict)  # environment variables of its function
     subflow: SubWorkflow | None = None  # set for a task declared with `Workflow.run_workflow`
     pool: Pool | str | None = None  # caps the tasks running at once across runs (orchestration.pools)
+    reads: tuple[str, ...] = ()  # datasets it reads: S3 URIs, table names (orchestration.lineage)
+    writes: tuple[str, ...] = ()  # datasets it writes
 
     @property
     def true(self) -> Outcome:
@@ -163,7 +166,7 @@ class Task:
         return [Dependency(n, data=n in data, outcome=outcomes.get(n)) for n in sorted(data | set(outcomes) | order)]
 
 
-class TaskOptions(TypedDict, total=False):
+class TaskOptions(DatasetOptions, total=False):
     """Options of `@workflow.task` and `@workflow.condition`."""
 
     name: str | None
@@ -310,7 +313,7 @@ class Workflow:
             )
 
         def register(f: TaskFn) -> Task:
-            return self._add(f, condition=condition, **options)
+            return with_datasets(self._add, f, options, condition=condition)  # reads=, writes=: orchestration.lineage
 
         return register(fn) if fn is not None else register
 

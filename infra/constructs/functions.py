@@ -210,6 +210,7 @@ class PlatformFunctions(Construct):
         state_machine_arns: Sequence[str],
         alert_topic_arn: str,
         pools: Mapping[str, Sequence[str]] | None = None,
+        lineage: Mapping[str, str] | None = None,
     ) -> lambda_.Function:
         """The recorder and the rule feeding it every status change of `state_machine_arns`.
 
@@ -225,6 +226,7 @@ class PlatformFunctions(Construct):
                 Env.ALERT_TOPIC_ARN: alert_topic_arn,
                 Env.STATE_MACHINES: json.dumps(dict(state_machines), sort_keys=True, separators=(",", ":")),
                 **({Env.POOLS: json.dumps(dict(pools), sort_keys=True, separators=(",", ":"))} if pools else {}),
+                **(lineage or {}),  # where it sends OpenLineage events (infra/settings.py)
             },
         )
         if state_machine_arns:

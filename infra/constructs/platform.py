@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -13,7 +13,8 @@ from infra.constructs.artifacts import Artifacts
 from infra.constructs.functions import FunctionCode, PlatformFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.timers import Timers
-from infra.constructs.workflow import WorkflowDeployment
+from infra.constructs.workflow import WorkflowDeployment, policy_statement
+from orchestration.permissions import secret
 from orchestration.pools import stack_pools
 from orchestration.runtime.registry import SERVICE, Env
 
@@ -62,9 +63,13 @@ class Platform(Construct):
         found = self.node.try_find_child("Timers")
         return found if isinstance(found, Timers) else Timers(self, "Timers")
 
-    def add_recorder(self, workflows: Sequence[WorkflowDeployment]) -> lambda_.Function:
-        """The recorder, following the state machines of `workflows`; it may use the ledger and alert."""
+    def add_recorder(
+        self, workflows: Sequence[WorkflowDeployment], lineage: Mapping[str, str] | None = None
+    ) -> lambda_.Function:
+        """The recorder, following the state machines of `workflows`; it may use the ledger and alert,
+        and send OpenLineage events as `lineage` (its environment variables) says."""
         fn = self.functions.add_recorder(
+            lineage=lineage,
             state_machines={dep.name: dep.workflow.name for dep in workflows},
             state_machine_arns=[dep.state_machine.state_machine_arn for dep in workflows],
             alert_topic_arn=self.alerts.topic_arn,
@@ -77,6 +82,9 @@ class Platform(Construct):
         for dep in pooled:
             dep.grant_task_response(fn)
         self.alerts.grant_publish(fn)
+        api_key = (lineage or {}).get(Env.LINEAGE_API_KEY_SECRET)
+        for statement in secret(api_key).statements if api_key else ():  # read by name, at run time
+            fn.add_to_role_policy(policy_statement(statement))
         for dep in workflows:
             if dep.workflow.max_concurrent_runs is not None:  # it frees slots and starts queued runs
                 self.ledger.grant_concurrency_writes(fn, dep.workflow.name)

@@ -71,6 +71,8 @@ class Attempt:
     # What a succeeded attempt returned to the state, encoded (`artifacts.ArtifactStore.offload`): the value,
     # the reference to it in the artifact bucket, or the value wrapped as a literal (kept for succeeded attempts only).
     output: Any = field(default=None, metadata={_EXACT_JSON: True})
+    # The datasets the attempt read and wrote ({"inputs": [...], "outputs": [...]}: declared and reported).
+    datasets: dict[str, list[str]] | None = field(default=None, metadata={_JSON: True})
 
 
 @dataclass
@@ -170,7 +172,8 @@ def attempt_item(workflow: str, run_id: str, att: Attempt) -> Item:
     # Only a succeeded attempt has an output (even null): others leave the attribute out.
     output = {} if att.status == TaskStatus.SUCCEEDED else {"output": None}
     key = attempt_key(workflow, run_id, att.task, att.attempt, att.index)
-    return _item(key, Kind.ATTEMPT, att, message=message, **output)
+    datasets = _sorted_json(att.datasets) if att.datasets else None  # left out when none
+    return _item(key, Kind.ATTEMPT, att, message=message, datasets=datasets, **output)
 
 
 def attempt_from_item(item: Mapping[str, AttributeValue]) -> Attempt:

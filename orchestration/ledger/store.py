@@ -365,14 +365,13 @@ class RunLedger:
         message: str | None = None,
         index: int | None = None,
         output: Any = None,
+        datasets: dict[str, list[str]] | None = None,
     ) -> bool:
-        """Write an attempt's final record; never overwrites an attempt that is already terminal.
-
-        `output` is what a succeeded attempt returned to the state (the value, or its artifact
-        reference). A whole-item put (no update expression): the task runtime may have skipped the
-        running record for a short attempt, so this write must stand on its own.
-        """
-        att = Attempt(task, attempt, status, started_at, ended_at, duration_ms, error, message, index, output)
+        """Write an attempt's final record; never overwrites an attempt that is already terminal. `output` is
+        what a succeeded attempt returned to the state (the value, or its artifact reference), `datasets` what
+        it read and wrote. A whole-item put (no update expression): the task runtime may have skipped the
+        running record for a short attempt, so this write must stand on its own."""
+        att = Attempt(task, attempt, status, started_at, ended_at, duration_ms, error, message, index, output, datasets)
         return self._put_final(workflow, run_id, att)
 
     def _put_final(self, workflow: str, run_id: str, att: Attempt) -> bool:

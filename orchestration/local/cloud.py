@@ -20,6 +20,7 @@ from orchestration.artifacts import ArtifactStore
 from orchestration.compiler import child_workflows, compile_workflow, definition_hash, render, to_json
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
+from orchestration.lineage import LineageTarget
 from orchestration.local.aws import EMPTY_ZIP, EmbeddedAws, function_name, status_change_event
 from orchestration.local.capture import TaskLogs
 from orchestration.local.environ import TaskEnvironment
@@ -383,7 +384,8 @@ class LocalCloud:
     def _recorder_runtime(self) -> Runtime:
         """What the recorder works with here: the ledger, and to free a run's pool slots, the pools."""
         pools = stack_pools([d.workflow for d in self.deployments.values()])
-        return self._runtime(stepfunctions=self.sfn, pools=pools)
+        lineage = LineageTarget(file=self.store.lineage_file) if self.store is not None else None
+        return self._runtime(stepfunctions=self.sfn, pools=pools, lineage=lineage)
 
     def workflow_of(self, run_id: str) -> str:
         """The workflow of a run in this cloud's ledger (LedgerError when two have a run with this id)."""

@@ -6,6 +6,7 @@ Each run is a folder, written atomically (a file is replaced whole, never half-w
         ledger.jsonl    every ledger item of the run, as DynamoDB JSON, one per line, the run item first
         artifacts/...   the run's objects of the artifact bucket (key runs/<workflow>/<run_id>/...)
         logs.jsonl      the lines its tasks wrote (orch logs)
+        lineage.jsonl   its OpenLineage run events, one per line (orchestration.lineage)
         graph.json      its task graph (task -> upstream tasks)
         source.json     the file defining its workflow (where `orch repair` reloads the task code from)
         owner.json      the process running it (while it runs)
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 HOME_ENV = "ORCH_HOME"
 DEFAULT_HOME = ".orch"
 LEDGER, LOGS, GRAPH, CANCEL, OWNER = "ledger.jsonl", "logs.jsonl", "graph.json", "cancel", "owner.json"
+LINEAGE = "lineage.jsonl"
 SOURCE = "source.json"
 ARTIFACTS = "artifacts"
 ARTIFACT_ROOT = "runs/"  # the bucket prefix every run's artifacts sit under (orchestration.artifacts)
@@ -94,6 +96,10 @@ class LocalStore:
 
     def run_dir(self, workflow: str, run_id: str) -> Path:
         return self.root / "runs" / workflow / run_id
+
+    def lineage_file(self, workflow: str, run_id: str) -> Path:
+        """Where the run's OpenLineage events go (the recorder's file transport)."""
+        return self.run_dir(workflow, run_id) / LINEAGE
 
     # -- writing ----------------------------------------------------------------------------
 

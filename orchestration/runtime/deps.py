@@ -11,6 +11,7 @@ from orchestration.artifacts import ArtifactStore
 from orchestration.compiler import compile_workflow, definition_hash, to_json
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger
+from orchestration.lineage import LineageTarget
 from orchestration.model import Workflow
 from orchestration.runtime.registry import Env
 
@@ -35,6 +36,7 @@ class Runtime:
     timer_role_arn: str | None = None  # the role Scheduler assumes to invoke a timer's target
     function_arn: str | None = None  # this function's own ARN (a timer may target it)
     notify_topic_arn: str | None = None  # the stack's notification topic (`runtime.notifier`)
+    lineage: LineageTarget | None = None  # where the recorder sends OpenLineage events (None: nowhere)
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:

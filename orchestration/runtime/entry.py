@@ -24,6 +24,7 @@ from orchestration.ledger import RunLedger
 from orchestration.loader import load_workflow
 from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
+from orchestration.runtime.lineage import target_from_env
 from orchestration.runtime.log import correlated, logger
 from orchestration.runtime.registry import SERVICE, Env, PlatformFunction
 
@@ -66,6 +67,7 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
         timer_group=env.get(Env.TIMER_GROUP) or None,
         timer_role_arn=env.get(Env.TIMER_ROLE_ARN) or None,
         notify_topic_arn=env.get(Env.NOTIFY_TOPIC_ARN) or None,
+        lineage=target_from_env(env),
     )
 
 

@@ -34,6 +34,7 @@ from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_exe
 from orchestration.runtime import metrics
 from orchestration.runtime.concurrency import release
 from orchestration.runtime.deps import Runtime
+from orchestration.runtime.lineage import emit_run
 from orchestration.runtime.log import logger
 from orchestration.runtime.pool import release_run
 from orchestration.runtime.redact import describe
@@ -72,7 +73,8 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     freed = release_run(rt, workflow, run_id) if status in TERMINAL_EXECUTION and rt.pools.get(workflow) else 0
     if status == ExecutionStatus.SUCCEEDED:  # finalize recorded it
         released = _release(rt, workflow, run_id, repair)
-        return {"action": "none", "run_id": run_id, "status": status, "freed": freed, **released}
+        lineage = emit_run(rt, workflow, run_id, repair)
+        return {"action": "none", "run_id": run_id, "status": status, "freed": freed, **released, **lineage}
     if status != ExecutionStatus.RUNNING and status not in CLOSING:
         return {"action": "none", "run_id": run_id, "status": status}
     created = repair == 0 and _ensure_run(rt, run_id, workflow, detail, start)  # a repair's run exists
@@ -91,7 +93,7 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)
     released = _release(rt, workflow, run_id, repair)
     closed = {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
-    return {**closed, "freed": freed, **released}
+    return {**closed, "freed": freed, **released, **emit_run(rt, workflow, run_id, repair)}
 
 
 def _release(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, Any]:

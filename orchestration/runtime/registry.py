@@ -22,6 +22,9 @@ class Env:
     ALERT_TOPIC_ARN = "ORCH_ALERT_TOPIC_ARN"
     STATE_MACHINES = "ORCH_STATE_MACHINES"  # JSON: state machine name -> workflow name
     POOLS = "ORCH_POOLS"  # JSON: workflow name -> the pools its tasks use (the recorder frees their slots)
+    LINEAGE_URL = "ORCH_LINEAGE_URL"  # the OpenLineage endpoint the recorder sends run events to
+    LINEAGE_API_KEY_SECRET = "ORCH_LINEAGE_API_KEY_SECRET"  # name of the secret holding its API key
+    LINEAGE_NAMESPACE = "ORCH_LINEAGE_NAMESPACE"  # the OpenLineage namespace of the jobs
     LOG_LEVEL = "ORCH_LOG_LEVEL"
     TIMER_GROUP = "ORCH_TIMER_GROUP"  # the schedule group of one-time timers (`runtime.timers`)
     TIMER_ROLE_ARN = "ORCH_TIMER_ROLE_ARN"  # the role Scheduler assumes to invoke a timer's target
@@ -76,7 +79,14 @@ RECORDER = PlatformFunction(
     "record_status",
     (Env.LEDGER_TABLE,),
     ("dynamodb", "sns", "stepfunctions"),
-    (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES, Env.POOLS),
+    (
+        Env.ALERT_TOPIC_ARN,
+        Env.STATE_MACHINES,
+        Env.POOLS,
+        Env.LINEAGE_URL,
+        Env.LINEAGE_API_KEY_SECRET,
+        Env.LINEAGE_NAMESPACE,
+    ),
 )
 # Pools: takes and frees slots, releases waiting tasks (SendTaskSuccess).
 POOL = PlatformFunction("pool", "run_pool", (Env.LEDGER_TABLE,), ("dynamodb", "stepfunctions"))

@@ -18,6 +18,7 @@ from typing import Any
 from orchestration.artifacts import artifact_key, dumps
 from orchestration.context import TaskContext
 from orchestration.errors import OrchestrationError, TaskFailure, exception_text
+from orchestration.lineage import LineageReport
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
 from orchestration.permissions import declared_secrets
 from orchestration.protocol import PAYLOAD_LIMIT_BYTES, RunContext, TaskEvent, TaskResponse
@@ -59,8 +60,9 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         logger.thread_safe_append_keys(item_index=event.index)
     failure: BaseException | None = None
     output: Any = None
+    lineage = LineageReport(name, list(task.reads), list(task.writes))  # declared, then reported by ctx.lineage
     try:
-        output = _call(workflow, task, event, rt, attempt)
+        output = _call(workflow, task, event, rt, attempt, lineage)
     except BaseException as exc:  # sys.exit(), KeyboardInterrupt & co. fail the task like any other error
         failure = exc
         logger.error("task failed", exc_info=exc)
@@ -82,6 +84,7 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         message=message,
         index=event.index,
         output=output,
+        datasets=lineage.recorded(),
     )
     logger.debug(
         "task attempt ended",
@@ -127,7 +130,13 @@ def _settle(timer: threading.Timer) -> None:
 
 
 def task_context(
-    workflow: Workflow, task: Task, run: RunContext, rt: Runtime, attempt: int, index: int | None = None
+    workflow: Workflow,
+    task: Task,
+    run: RunContext,
+    rt: Runtime,
+    attempt: int,
+    index: int | None = None,
+    lineage: LineageReport | None = None,
 ) -> TaskContext:
     """What the task's code sees of its run (`ctx`)."""
     return TaskContext(
@@ -142,6 +151,7 @@ def task_context(
         env=dict(task.env),
         secrets=declared_secrets(task.permissions),
         secret_hint=rt.secret_hint,
+        lineage=lineage or LineageReport(task.name, list(task.reads), list(task.writes)),
     )
 
 
@@ -151,13 +161,13 @@ def resolve_input(rt: Runtime, run: RunContext, value: Any, consumer: str) -> An
     return rt.need_artifacts().resolve(value, workflow=run.workflow, run_id=run.run_id, consumer=consumer)
 
 
-def _call(workflow: Workflow, task: Task, event: TaskEvent, rt: Runtime, attempt: int) -> Any:
+def _call(workflow: Workflow, task: Task, event: TaskEvent, rt: Runtime, attempt: int, lineage: LineageReport) -> Any:
     artifacts = rt.need_artifacts()
     inputs = {k: resolve_input(rt, event.run, v, f"task {task.name!r}, input {k!r}") for k, v in event.inputs.items()}
     kwargs: dict[str, Any] = {}
     for param in task.signature.parameters.values():
         if param.name in CONTEXT_PARAM_NAMES:
-            kwargs[param.name] = task_context(workflow, task, event.run, rt, attempt, event.index)
+            kwargs[param.name] = task_context(workflow, task, event.run, rt, attempt, event.index, lineage)
         elif task.for_each and param.name == ITEM_PARAM_NAME:
             kwargs[param.name] = resolve_input(rt, event.run, event.item, f"task {task.name!r}, item {event.index}")
         elif param.name in inputs:

@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from orchestration.errors import OrchestrationError, ParameterError, RunNotFound
 from orchestration.operations.source import RunFilter, RunSource
 from orchestration.status import RunStatus, is_terminal
+from orchestration.ui.datasets import dataset_rows, recent_index, task_datasets
 from orchestration.ui.views import run_row, run_view
 
 PAGE_SIZE = 50
@@ -99,7 +100,7 @@ def create_app(state: UIState, host: str = "127.0.0.1") -> Starlette:
 
     def run_context(request: Request) -> dict[str, Any]:
         run = state.source.get_run(request.path_params["run_id"], request.path_params["workflow"])
-        return run_view(run, state.source.graph(run))
+        return run_view(run, state.source.graph(run)) | {"datasets": task_datasets(run)}
 
     async def runs_page(request: Request) -> Response:
         context = await run_in_threadpool(list_context, request)
@@ -149,6 +150,17 @@ def create_app(state: UIState, host: str = "127.0.0.1") -> Starlette:
             return JSONResponse({"error": str(exc)}, status_code=409)
         return JSONResponse({"status": run.status, "repair": run.repair, "terminal": is_terminal(run.status)})
 
+    async def datasets_page(request: Request) -> Response:
+        index = await run_in_threadpool(recent_index, state.source)
+        name = request.query_params.get("name", "").strip()
+        if not name:
+            return html("datasets.html", rows=dataset_rows(index))
+        if name not in index:
+            return html("error.html", 404, message=f"no recent run read or wrote dataset {name!r}")
+        return html(
+            "dataset.html", dataset=name, producers=index[name]["producers"], consumers=index[name]["consumers"]
+        )
+
     async def error_page(request: Request, exc: Exception) -> Response:
         return html("error.html", 404, message=f"no page at {request.url.path}: start from the runs list")
 
@@ -159,6 +171,7 @@ def create_app(state: UIState, host: str = "127.0.0.1") -> Starlette:
         Route("/api/runs/{workflow}/{run_id}", run_json),
         Route("/api/runs/{workflow}/{run_id}/logs", logs_json),
         Route("/api/runs/{workflow}/{run_id}/{action:str}", action, methods=["POST"]),
+        Route("/datasets", datasets_page, name="datasets"),
         Mount("/static", StaticFiles(packages=[("orchestration.ui", "static")]), name="static"),
     ]
     # only requests naming the served host: no DNS rebinding of a loopback UI
