@@ -22,6 +22,7 @@ from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.local.aws import EMPTY_ZIP, EmbeddedAws, function_name, status_change_event
 from orchestration.local.capture import TaskLogs
+from orchestration.local.chains import Followers
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
 from orchestration.local.notify import LocalNotifier
@@ -135,6 +136,8 @@ class LocalCloud:
         self.adapter.on_child = self._child_status
         self.timers = LocalTimers(self.scheduler, self.adapter.handlers)
         self.timers.start()
+        # the runs trigger functions start here (continuous chains) are followed to their end
+        self.followers = Followers(lambda wf, run_id: self.wait(run_id, workflow=wf), self.ledger, self.sfn)
         self._deploy_platform()
         return self
 
@@ -148,6 +151,7 @@ class LocalCloud:
     def _close(self) -> None:
         if hasattr(self, "timers"):
             self.timers.stop()
+            self.followers.stop()
         self.logs.uninstall()
         self.adapter.uninstall()
         self._environ.restore()
@@ -229,6 +233,8 @@ class LocalCloud:
             workflow=workflow, stepfunctions=self.sfn, state_machine_arn=arn, definition_hash=digest
         )  # "_trigger" is no task's name: task names start with a letter
         trigger.function_arn = self._function(function_name(workflow.name, "_trigger"), TRIGGER, trigger)
+        fn_arn = trigger.function_arn
+        self.adapter.register(fn_arn, self.followers.wrap(workflow.name, self.adapter.handlers[fn_arn]))
         dep = Deployment(workflow, text, digest, arn, arns, trigger)
         self.deployments[workflow.name] = dep
         return dep

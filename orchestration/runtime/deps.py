@@ -34,6 +34,7 @@ class Runtime:
     timer_group: str | None = None  # the stack's schedule group for timers
     timer_role_arn: str | None = None  # the role Scheduler assumes to invoke a timer's target
     function_arn: str | None = None  # this function's own ARN (a timer may target it)
+    watchdog_schedule: str | None = None  # a continuous workflow's watchdog schedule (`runtime.continuous`)
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:

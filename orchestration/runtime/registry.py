@@ -25,6 +25,7 @@ class Env:
     LOG_LEVEL = "ORCH_LOG_LEVEL"
     TIMER_GROUP = "ORCH_TIMER_GROUP"  # the schedule group of one-time timers (`runtime.timers`)
     TIMER_ROLE_ARN = "ORCH_TIMER_ROLE_ARN"  # the role Scheduler assumes to invoke a timer's target
+    WATCHDOG_SCHEDULE = "ORCH_WATCHDOG_SCHEDULE"  # a continuous workflow's watchdog schedule: paused when DISABLED
     TASK_ROOT = "LAMBDA_TASK_ROOT"  # set by Lambda: where the code asset is unpacked
     SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -67,15 +68,16 @@ TRIGGER = PlatformFunction(
     "trigger",
     "run_trigger",
     (Env.LEDGER_TABLE, *_WORKFLOW, Env.STATE_MACHINE_ARN),
-    ("dynamodb", "stepfunctions"),
+    ("dynamodb", "stepfunctions", "scheduler"),
+    (Env.WATCHDOG_SCHEDULE,),
     loads_workflow=True,
 )
 RECORDER = PlatformFunction(
     "recorder",
     "record_status",
     (Env.LEDGER_TABLE,),
-    ("dynamodb", "sns", "stepfunctions"),
-    (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES, Env.POOLS),
+    ("dynamodb", "sns", "stepfunctions", "scheduler"),
+    (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES, Env.POOLS, Env.TIMER_GROUP, Env.TIMER_ROLE_ARN),
 )
 # Pools: takes and frees slots, releases waiting tasks (SendTaskSuccess).
 POOL = PlatformFunction("pool", "run_pool", (Env.LEDGER_TABLE,), ("dynamodb", "stepfunctions"))
