@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from orchestration.runtime import continuous as continuous_runtime
 from orchestration.runtime.recorder import record_status
 from orchestration.status import RunStatus, is_terminal
 from orchestration.times import parse_iso
+from orchestration.triggers import Continuous, triggers_of
 
 FAIL_RUNS = {2}  # the chain's second run fails
 
@@ -131,3 +133,38 @@ def test_a_broken_chain_is_restarted_by_the_watchdog_once_overdue(
     assert late["status"] == "duplicate"
     runs = wait_for(local, wf.name, ended=2)
     assert lost.head not in [r.run_id for r in runs]
+
+
+def test_a_disabled_watchdog_schedule_pauses_the_chain(local: LocalCloud) -> None:
+    wf = chained("looping_paused", set())
+    dep = local.deploy(wf)
+    name = "looping_paused-watchdog"
+    local.scheduler.create_schedule(
+        Name=name,
+        ScheduleExpression="rate(5 minutes)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": dep.trigger.function_arn, "RoleArn": local.role_arn},
+        State="DISABLED",  # orch schedule pause
+    )
+    run_id = start_chain(local, wf)["run_id"]
+    local.wait(run_id, workflow=wf.name)
+    for timer, _ in local.timers.pending():  # the next run's timer: delivered by hand below
+        local.scheduler.delete_schedule(Name=timer, GroupName=local.timers.group)
+    chain = Chains(local.ledger.table, local.ledger.client).get(wf.name)
+    assert chain is not None
+    rt = replace(dep.trigger, watchdog_schedule=name)
+    trig = triggers_of(wf)["continuous"]
+    assert isinstance(trig, Continuous)
+    delivery = {"trigger": "continuous", "run_id": chain.head}
+    assert continuous_runtime.run_continuous(delivery, rt, "continuous", trig)["status"] == "paused"
+    assert local.ledger.get_run_item(wf.name, chain.head) is None  # the chain stopped
+    local.scheduler.update_schedule(
+        Name=name,
+        ScheduleExpression="rate(5 minutes)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": dep.trigger.function_arn, "RoleArn": local.role_arn},
+        State="ENABLED",  # orch schedule resume
+    )
+    resumed = continuous_runtime.run_continuous(delivery, rt, "continuous", trig)
+    assert resumed["status"] == "started" and resumed["run_id"] == chain.head
+    assert local.wait(chain.head, workflow=wf.name).status == RunStatus.SUCCEEDED
