@@ -53,7 +53,7 @@ def chain_runs(cloud: LocalCloud, wf: str) -> list[RunRecord]:
     return sorted(runs, key=lambda r: r.run_id)
 
 
-def wait_for(cloud: LocalCloud, wf: str, ended: int, timeout: float = 30.0) -> list[RunRecord]:
+def wait_for(cloud: LocalCloud, wf: str, ended: int, timeout: float = 120.0) -> list[RunRecord]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = chain_runs(cloud, wf)
