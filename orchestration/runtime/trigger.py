@@ -69,6 +69,8 @@ def plan_run(payload: Mapping[str, Any], wf: Workflow) -> PlannedRun:
             f"workflow {wf.name!r} has no trigger named by this delivery (got {describe(name)}; "
             f"its triggers: {known}): redeploy"
         )
+    if isinstance(trig, Continuous):  # `run_trigger` hands its deliveries to `runtime.continuous`
+        raise ParameterError(f"trigger {name!r} is continuous: its runs follow one another, none is planned")
     try:
         if isinstance(trig, Schedule):
             return _plan_schedule(wf, trig, ScheduleDelivery.model_validate(payload))

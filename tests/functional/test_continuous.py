@@ -18,7 +18,7 @@ from orchestration.ledger import RunRecord
 from orchestration.ledger.chain import Chains
 from orchestration.local import LocalCloud
 from orchestration.local.aws import status_change_event
-from orchestration.local.triggering import start_chain
+from orchestration.local.triggering import fire, start_chain
 from orchestration.runtime import continuous as continuous_runtime
 from orchestration.runtime.recorder import record_status
 from orchestration.status import RunStatus, is_terminal
@@ -91,7 +91,7 @@ def test_the_watchdog_starts_a_chain_of_runs_one_at_a_time_min_interval_apart(lo
 
 def test_an_end_heard_twice_starts_one_next_run(local: LocalCloud) -> None:
     wf = chained("looping_twice", set())
-    run_id = start_chain(local, wf)["run_id"]
+    run_id = fire(local, wf, "continuous", datetime.now(UTC))["run_id"]  # as `orch dev` fires schedules
     run = local.wait(run_id, workflow=wf.name)  # the recorder heard the end: the next run is due
     chains = Chains(local.ledger.table, local.ledger.client)
     chain = chains.get(wf.name)
