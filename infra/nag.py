@@ -19,6 +19,7 @@ from constructs import IConstruct
 from infra.constructs.artifacts import Artifacts
 from infra.constructs.backfill import BackfillRunner
 from infra.constructs.notifications import Notifications
+from infra.constructs.timers import Timers
 from infra.constructs.workflow import WorkflowDeployment, sub_template
 from orchestration.artifacts import ARTIFACT_PREFIX, workflow_prefix
 from orchestration.model import Task
@@ -46,6 +47,14 @@ REASONS = {
     "IAM5-scheduler": (
         "CDK's Scheduler target grant allows invoking the trigger function and its versions/aliases "
         "(<arn>:*); the role is assumable by EventBridge Scheduler only and names this one function."
+    ),
+    "IAM5-timer-schedules": (
+        "One-time timers are schedules named at run time (orch-t-<hash of what they are for>): a setter may "
+        "create and delete schedules of this stack's timer group only, passing only the timer role."
+    ),
+    "IAM5-timer-targets": (
+        "CDK's invoke grant allows the function and its versions/aliases (<arn>:*); the timer role is "
+        "assumable by EventBridge Scheduler of this account only and names each target function."
     ),
     "IAM5-child-executions": (
         "startExecution.sync:2 follows and stops the child executions a run starts (states:DescribeExecution, "
@@ -183,15 +192,19 @@ def acknowledge(
 
 
 def acknowledge_notifications(notifications: Notifications) -> None:
-    """The findings of the notifier functions' roles and of the timer role invoking them."""
+    """The findings of the notifier functions' roles (their timers: `acknowledge_timers`)."""
     for fn in notifications.functions.values():
         assert fn.role is not None
         if notifications.topic is not None:
             _ack(fn.role, "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", "IAM5-notify-key")
-    timers = notifications.timers
-    if timers is not None:
-        group = f"arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{timers.group.name}/*"
-        for fn in notifications.functions.values():
-            assert fn.role is not None
-            _ack(fn.role, f"AwsSolutions-IAM5[Resource::{group}]", "IAM5-timers")
-            _ack(timers.role, f"AwsSolutions-IAM5[Resource::<{_logical_id(fn)}.Arn>:*]", "IAM5-timer-invoke")
+
+
+def acknowledge_timers(timers: Timers) -> None:
+    """The timer setters' schedules of the timer group, and the timer role's invoke grants."""
+    group = timers.group.name
+    for fn in timers.setters:
+        assert fn.role is not None
+        schedules = f"arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{group}/*"
+        _ack(fn.role, f"AwsSolutions-IAM5[Resource::{schedules}]", "IAM5-timer-schedules")
+    for target in timers.targets:
+        _ack(timers.role, f"AwsSolutions-IAM5[Resource::<{_logical_id(target)}.Arn>:*]", "IAM5-timer-targets")

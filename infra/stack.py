@@ -14,9 +14,10 @@ from infra.constructs.functions import FunctionCode, public_powertools_layer
 from infra.constructs.monitoring import Monitoring, Thresholds
 from infra.constructs.notifications import Notifications
 from infra.constructs.platform import Platform
+from infra.constructs.timers import Timers
 from infra.constructs.workflow import WorkflowDeployment, state_machine_name
 from infra.discovery import Discovered, discover
-from infra.nag import acknowledge, acknowledge_notifications
+from infra.nag import acknowledge, acknowledge_notifications, acknowledge_timers
 from infra.settings import PYTHON_VERSION, Settings
 from orchestration.compiler import child_workflows
 from orchestration.dependencies import activate, lambda_target
@@ -136,6 +137,9 @@ class OrchestratorStack(cdk.Stack):
             traced=[fn.role for fn in functions.all if fn.role],
         )
         acknowledge_notifications(self.notifications)
+        timers = self.platform.node.try_find_child("Timers")
+        if isinstance(timers, Timers):
+            acknowledge_timers(timers)
 
 
 def build_app(

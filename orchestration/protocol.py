@@ -398,8 +398,16 @@ class EventDelivery(Payload):
     event: Any = None
 
 
+class ChainDelivery(Payload):
+    """What a continuous chain's timer sends the trigger function: start the chain's run `run_id`."""
+
+    trigger: str
+    run_id: str
+
+
 class TriggerResult(Payload):
-    status: Literal["started", "resumed", "duplicate", "rejected", "queued", "skipped"]
+    # "waiting"/"paused": a continuous chain has a run going or due (the watchdog starts none), or is paused
+    status: Literal["started", "resumed", "duplicate", "rejected", "queued", "skipped", "waiting", "paused"]
     workflow: str
     run_id: str | None = None
     execution_arn: str | None = None

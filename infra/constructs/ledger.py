@@ -10,7 +10,14 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from orchestration.ledger import table_spec
-from orchestration.ledger.keys import attempt_pk_pattern, pool_pk_pattern, queue_pk, run_pk_pattern, slots_pk
+from orchestration.ledger.keys import (
+    attempt_pk_pattern,
+    chain_pk,
+    pool_pk_pattern,
+    queue_pk,
+    run_pk_pattern,
+    slots_pk,
+)
 
 # Exactly the DynamoDB calls orchestration/ledger makes, on the table and its indexes.
 LEDGER_ACTIONS = (
@@ -118,6 +125,15 @@ class Ledger(Construct):
             run_pk_pattern(workflow),
         )
         self._grant_partitions(grantee, ["dynamodb:Query"], attempt_pk_pattern(workflow))
+
+    def grant_chain_writes(self, grantee: iam.IGrantable, workflow: str) -> iam.Grant:
+        """Read and move `workflow`'s continuous chain item (`ledger.chain`): its trigger function."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+            resource_arns=[self.table.table_arn],
+            conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [chain_pk(workflow)]}},
+        )
 
     def grant_pool_writes(self, grantee: iam.IGrantable) -> iam.Grant:
         """Take, free and queue for pool slots: the pool items and waiters only (`POOL#*`)."""

@@ -89,4 +89,9 @@ class Platform(Construct):
             if dep.workflow.max_concurrent_runs is not None:  # it frees slots and starts queued runs
                 self.ledger.grant_concurrency_writes(fn, dep.workflow.name)
                 dep.state_machine.grant_start_execution(fn)
+        chained = [dep.triggers.function for dep in workflows if dep.triggers and dep.triggers.continuous]
+        if chained:  # continuous workflows: the recorder sets the timer that starts each next run
+            self.timers.setter(fn)
+            for trigger in chained:
+                self.timers.target(trigger)
         return fn

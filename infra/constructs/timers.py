@@ -37,6 +37,8 @@ class Timers(Construct):
             resource_name=f"{self.group.name}/*",
             arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
         )
+        self.setters: list[lambda_.Function] = []  # for infra/nag.py
+        self.targets: list[lambda_.IFunction] = []
 
     def setter(self, fn: lambda_.Function) -> None:
         """`fn` may create and delete schedules in the timer group, passing the invoke role only."""
@@ -49,7 +51,9 @@ class Timers(Construct):
             )
         )
         self.role.grant_pass_role(fn.grant_principal)
+        self.setters.append(fn)
 
     def target(self, fn: lambda_.IFunction) -> None:
         """Timers may invoke `fn`."""
         fn.grant_invoke(self.role)
+        self.targets.append(fn)

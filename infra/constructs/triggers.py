@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 import aws_cdk as cdk
@@ -15,8 +16,16 @@ from constructs import Construct
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.ledger import Ledger
 from orchestration.protocol import EventDelivery, ScheduleDelivery
-from orchestration.runtime.registry import TRIGGER
-from orchestration.triggers import EventTrigger, Schedule, Trigger
+from orchestration.runtime.registry import TRIGGER, Env
+from orchestration.triggers import Continuous, EventTrigger, Schedule, Trigger
+
+WATCHDOG_RETRIES, WATCHDOG_EVENT_AGE = 2, 300  # a missed watchdog firing is made up by the next one
+
+
+def watchdog_name(stack: str, workflow: str) -> str:
+    """The name of a continuous workflow's watchdog schedule (64 characters at most)."""
+    name = f"{stack}-{workflow}-watchdog"
+    return name if len(name) <= 64 else f"{name[:47]}-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
 
 
 def _cid(name: str) -> str:
@@ -56,7 +65,7 @@ class WorkflowTriggers(Construct):
         ledger.grant_run_writes(self.function, workflow)  # its own workflow's runs only
         state_machine.grant_start_execution(self.function)
         self.schedule_role: iam.Role | None = None
-        if any(isinstance(t, Schedule) for t in triggers.values()):
+        if any(isinstance(t, Schedule | Continuous) for t in triggers.values()):
             self.schedule_role = iam.Role(
                 self,
                 "ScheduleRole",
@@ -70,6 +79,9 @@ class WorkflowTriggers(Construct):
                 self.schedules[name] = self._schedule(name, trig, functions)
             elif isinstance(trig, EventTrigger):
                 self.rules[name] = self._rule(name, trig, functions)
+            elif isinstance(trig, Continuous):
+                self.schedules[name] = self._watchdog(name, trig, functions, ledger)
+        self.continuous = any(isinstance(t, Continuous) for t in triggers.values())
 
     def _schedule(self, name: str, trig: Schedule, functions: PlatformFunctions) -> scheduler.Schedule:
         window = (
@@ -99,6 +111,53 @@ class WorkflowTriggers(Construct):
                 role=self.schedule_role,
             ),
         )
+
+    def _watchdog(
+        self, name: str, trig: Continuous, functions: PlatformFunctions, ledger: Ledger
+    ) -> scheduler.Schedule:
+        """A continuous workflow's watchdog: a rate schedule starting the chain when it has none going
+        or due (`runtime.continuous`). The trigger function reads its state (paused when DISABLED)."""
+        stack = cdk.Stack.of(self)
+        schedule_name = watchdog_name(stack.stack_name, self.workflow)
+        delivery = ScheduleDelivery.template(
+            trigger=name,
+            scheduled_time=scheduler.ContextAttribute.scheduled_time,
+            execution_id=scheduler.ContextAttribute.execution_id,
+            attempt=scheduler.ContextAttribute.attempt_number,
+        )
+        schedule = scheduler.Schedule(
+            self,
+            f"Watchdog_{_cid(name)}",
+            schedule_name=schedule_name,
+            schedule=scheduler.ScheduleExpression.expression(trig.watchdog_expression, cdk.TimeZone.ETC_UTC),
+            description=(trig.description or f"{self.workflow}: continuous, min_interval {trig.min_interval}")[:512],
+            enabled=self.enabled,
+            time_window=scheduler.TimeWindow.off(),
+            target=scheduler_targets.LambdaInvoke(
+                self.function,
+                input=scheduler.ScheduleTargetInput.from_object(delivery),
+                dead_letter_queue=functions.delivery_dlq,
+                retry_attempts=WATCHDOG_RETRIES,
+                max_event_age=cdk.Duration.seconds(WATCHDOG_EVENT_AGE),
+                role=self.schedule_role,
+            ),
+        )
+        self.function.add_environment(Env.WATCHDOG_SCHEDULE, schedule_name)
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["scheduler:GetSchedule"],
+                resources=[
+                    stack.format_arn(
+                        service="scheduler",
+                        resource="schedule",
+                        resource_name=f"default/{schedule_name}",
+                        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        ledger.grant_chain_writes(self.function, self.workflow)
+        return schedule
 
     def _rule(self, name: str, trig: EventTrigger, functions: PlatformFunctions) -> events.Rule:
         cid = _cid(name)

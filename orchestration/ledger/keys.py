@@ -11,6 +11,7 @@ are split in two partitions, so IAM can tell them apart with `dynamodb:LeadingKe
 | task attempt | WF#<workflow>#ATTEMPT#<run_id>  | ATTEMPT#<task>#<attempt:03>[#<idx:06>]  |
 | run slots    | WF#<workflow>#SLOTS             | SLOTS                                   |
 | queued run   | WF#<workflow>#QUEUE             | <arrival>#<run_id>                      |
+| chain        | WF#<workflow>#CHAIN             | CHAIN                                   |
 | pool         | POOL#<pool>                     | POOL                                    |
 | pool waiter  | POOL#<pool>#WAIT                | <queued at>#<holder>                    |
 
@@ -97,6 +98,11 @@ def slots_pk(workflow: str) -> str:
 def queue_pk(workflow: str) -> str:
     """The partition of a workflow's queued runs, sorted by arrival."""
     return f"{workflow_key_prefix(workflow)}QUEUE"
+
+
+def chain_pk(workflow: str) -> str:
+    """The partition of a continuous workflow's chain item (`ledger.chain`)."""
+    return f"{workflow_key_prefix(workflow)}CHAIN"
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.lineage import LineageTarget
 from orchestration.local.aws import EMPTY_ZIP, EmbeddedAws, function_name, status_change_event
 from orchestration.local.capture import TaskLogs
+from orchestration.local.chains import Followers
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
 from orchestration.local.notify import LocalNotifier
@@ -136,6 +137,8 @@ class LocalCloud:
         self.timers = LocalTimers(self.scheduler, self.adapter.handlers)
         self.timers.start()
         self.notifier = LocalNotifier(self.sfn, self.adapter.handlers)
+        # the runs trigger functions start here (continuous chains) are followed to their end
+        self.followers = Followers(lambda wf, run_id: self.wait(run_id, workflow=wf), self.ledger, self.sfn)
         self._deploy_platform()
         return self
 
@@ -149,6 +152,7 @@ class LocalCloud:
     def _close(self) -> None:
         if hasattr(self, "timers"):
             self.timers.stop()
+            self.followers.stop()
         self.logs.uninstall()
         self.adapter.uninstall()
         self._environ.restore()
@@ -233,6 +237,8 @@ class LocalCloud:
         if workflow.notify:  # its notifier function hears of its executions' status changes (local.notify)
             fn, name = self.notifier.FUNCTION, function_name(workflow.name, "_notify")
             self.notifier.functions[workflow.name] = self._function(name, fn, self._runtime(workflow=workflow))
+        fn_arn = trigger.function_arn
+        self.adapter.register(fn_arn, self.followers.wrap(workflow.name, self.adapter.handlers[fn_arn]))
         dep = Deployment(workflow, text, digest, arn, arns, trigger)
         self.deployments[workflow.name] = dep
         return dep

@@ -20,7 +20,7 @@ from orchestration.model import Workflow
 from orchestration.protocol import EventDelivery, ScheduleDelivery
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.trigger import plan_run, run_trigger
-from orchestration.triggers import EventTrigger, triggers_of
+from orchestration.triggers import Continuous, EventTrigger, triggers_of
 
 
 def complete_event(event: Mapping[str, Any], *, region: str = "us-east-1") -> dict[str, Any]:
@@ -89,3 +89,24 @@ def _run_trigger(cloud: LocalCloud, wf: Workflow, payload: dict[str, Any]) -> di
 def trigger_runtime(cloud: LocalCloud, wf: Workflow) -> Runtime:
     """The trigger function's runtime for `wf`, deployed in the local cloud."""
     return cloud.deploy(wf).trigger
+
+
+def continuous_trigger(wf: Workflow) -> str | None:
+    """The name of the workflow's continuous trigger, if it has one."""
+    return next((name for name, trig in triggers_of(wf).items() if isinstance(trig, Continuous)), None)
+
+
+def start_chain(cloud: LocalCloud, wf: Workflow, *, at: datetime | None = None) -> dict[str, Any]:
+    """Fire the workflow's watchdog as its schedule does on AWS (through its trigger function):
+    it starts the chain unless a run of it is going or due. Returns the `TriggerResult`."""
+    name = continuous_trigger(wf)
+    if name is None:
+        raise OrchestrationError(
+            f"workflow {wf.name!r} has no continuous trigger: add triggers=[continuous(min_interval=...)]"
+        )
+    dep = cloud.deploy(wf)
+    stamp = (at or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    delivery = ScheduleDelivery(trigger=name, scheduled_time=stamp, execution_id=f"local-{uuid.uuid4()}")
+    assert dep.trigger.function_arn is not None
+    result: dict[str, Any] = cloud.adapter.handlers[dep.trigger.function_arn](delivery.model_dump(exclude_none=True))
+    return result

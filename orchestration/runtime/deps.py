@@ -37,6 +37,7 @@ class Runtime:
     function_arn: str | None = None  # this function's own ARN (a timer may target it)
     notify_topic_arn: str | None = None  # the stack's notification topic (`runtime.notifier`)
     lineage: LineageTarget | None = None  # where the recorder sends OpenLineage events (None: nowhere)
+    watchdog_schedule: str | None = None  # a continuous workflow's watchdog schedule (`runtime.continuous`)
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:

@@ -68,6 +68,7 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
         timer_role_arn=env.get(Env.TIMER_ROLE_ARN) or None,
         notify_topic_arn=env.get(Env.NOTIFY_TOPIC_ARN) or None,
         lineage=target_from_env(env),
+        watchdog_schedule=env.get(Env.WATCHDOG_SCHEDULE) or None,
     )
 
 

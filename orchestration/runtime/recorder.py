@@ -16,7 +16,8 @@ state machines; a repair's execution, `<run_id>.r<n>`, acts on its run's pass n)
   Retries happen inside the execution and raise no status-change event; a duplicated EventBridge
   delivery is absorbed by a conditional write (`alerted_at` on the run record) claimed before publishing;
 - every terminal status (SUCCEEDED too): releases the run's slot of a workflow with
-  `max_concurrent_runs` and starts its oldest queued runs that now fit (`concurrency.release`).
+  `max_concurrent_runs` and starts its oldest queued runs that now fit (`concurrency.release`);
+  the run of a continuous chain gets its next run scheduled (`continuous.chain_next`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from orchestration.ledger.starts import adopt_start
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
 from orchestration.runtime import metrics
 from orchestration.runtime.concurrency import release
+from orchestration.runtime.continuous import chain_next
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.lineage import emit_run
 from orchestration.runtime.log import logger
@@ -97,11 +99,12 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
 
 
 def _release(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, Any]:
-    """Free the ended run's slot and start queued runs (a repair holds no slot)."""
+    """Free the ended run's slot and start queued runs (a repair holds no slot); the run of a
+    continuous chain has its next run scheduled (`continuous.chain_next`)."""
     if repair != 0:
         return {}
     started = release(rt.ledger, rt.stepfunctions, workflow, run_id)
-    return {"dequeued": sorted(started)} if started else {}
+    return {**({"dequeued": sorted(started)} if started else {}), **chain_next(rt, workflow, run_id)}
 
 
 def _close_reason(status: str, detail: StatusChangeDetail) -> str:

@@ -29,6 +29,7 @@ class Env:
     TIMER_GROUP = "ORCH_TIMER_GROUP"  # the schedule group of one-time timers (`runtime.timers`)
     TIMER_ROLE_ARN = "ORCH_TIMER_ROLE_ARN"  # the role Scheduler assumes to invoke a timer's target
     NOTIFY_TOPIC_ARN = "ORCH_NOTIFY_TOPIC_ARN"  # the stack's notification topic (email destinations)
+    WATCHDOG_SCHEDULE = "ORCH_WATCHDOG_SCHEDULE"  # a continuous workflow's watchdog schedule: paused when DISABLED
     TASK_ROOT = "LAMBDA_TASK_ROOT"  # set by Lambda: where the code asset is unpacked
     SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 
@@ -71,18 +72,21 @@ TRIGGER = PlatformFunction(
     "trigger",
     "run_trigger",
     (Env.LEDGER_TABLE, *_WORKFLOW, Env.STATE_MACHINE_ARN),
-    ("dynamodb", "stepfunctions"),
+    ("dynamodb", "stepfunctions", "scheduler"),
+    (Env.WATCHDOG_SCHEDULE,),
     loads_workflow=True,
 )
 RECORDER = PlatformFunction(
     "recorder",
     "record_status",
     (Env.LEDGER_TABLE,),
-    ("dynamodb", "sns", "stepfunctions"),
+    ("dynamodb", "sns", "stepfunctions", "scheduler"),
     (
         Env.ALERT_TOPIC_ARN,
         Env.STATE_MACHINES,
         Env.POOLS,
+        Env.TIMER_GROUP,
+        Env.TIMER_ROLE_ARN,
         Env.LINEAGE_URL,
         Env.LINEAGE_API_KEY_SECRET,
         Env.LINEAGE_NAMESPACE,

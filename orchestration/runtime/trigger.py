@@ -26,13 +26,14 @@ from pydantic import ValidationError as PydanticValidationError
 from orchestration.errors import OrchestrationError, ParameterError
 from orchestration.model import Workflow
 from orchestration.protocol import EventDelivery, ScheduleDelivery, TriggerResult
+from orchestration.runtime.continuous import run_continuous
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import check_params, describe, field_problems
 from orchestration.runtime.registry import Env
 from orchestration.runtime.starter import start_run
 from orchestration.times import iso, parse_iso
-from orchestration.triggers import EventTrigger, Schedule, event_params, triggers_of
+from orchestration.triggers import Continuous, EventTrigger, Schedule, event_params, triggers_of
 from orchestration.triggers.runids import run_id_for, schedule_run_id
 
 
@@ -68,6 +69,8 @@ def plan_run(payload: Mapping[str, Any], wf: Workflow) -> PlannedRun:
             f"workflow {wf.name!r} has no trigger named by this delivery (got {describe(name)}; "
             f"its triggers: {known}): redeploy"
         )
+    if isinstance(trig, Continuous):  # `run_trigger` hands its deliveries to `runtime.continuous`
+        raise ParameterError(f"trigger {name!r} is continuous: its runs follow one another, none is planned")
     try:
         if isinstance(trig, Schedule):
             return _plan_schedule(wf, trig, ScheduleDelivery.model_validate(payload))
@@ -125,7 +128,11 @@ def run_trigger(payload: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     wf = rt.need_workflow()
     if rt.state_machine_arn is None:
         raise OrchestrationError(f"the trigger function has no state machine: set {Env.STATE_MACHINE_ARN}")
+    name = payload.get("trigger") if isinstance(payload, Mapping) else None
+    trig = triggers_of(wf).get(str(name))
     try:
+        if isinstance(trig, Continuous):  # a watchdog firing or a chain timer (`runtime.continuous`)
+            return run_continuous(payload, rt, str(name), trig)
         plan = plan_run(payload, wf)
         check_params(wf, plan.params)
         started = start_run(
@@ -139,6 +146,10 @@ def run_trigger(payload: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
             logical_date=plan.logical_date,
             trigger=plan.trigger,
         )
+    except PydanticValidationError as exc:
+        error = f"delivery for trigger {name!r} is malformed: {field_problems(exc)}"
+        logger.error("delivery rejected: no run started", extra={"workflow": wf.name, "reason": error})
+        return TriggerResult(status="rejected", workflow=wf.name, error=error).model_dump(exclude_none=True)
     except ParameterError as exc:
         logger.error("delivery rejected: no run started", extra={"workflow": wf.name, "reason": str(exc)})
         return TriggerResult(status="rejected", workflow=wf.name, error=str(exc)).model_dump(exclude_none=True)

@@ -1,10 +1,11 @@
 """Trigger declarations: what starts a workflow's runs on AWS (pure: no AWS SDK, no I/O).
 
-Two kinds, both declared on the workflow (``Workflow(..., schedule=..., triggers=[...])``):
+Three kinds, all declared on the workflow (``Workflow(..., schedule=..., triggers=[...])``):
 
 - `Schedule`: an EventBridge Scheduler schedule, ``cron`` (EventBridge's 6-field syntax, see
   `orchestration.triggers.cron`) or ``rate``, in a time zone, with a flexible window and a retry
   policy. A scheduled run gets the scheduled time as its logical date.
+- `Continuous` (`continuous(min_interval=...)`): one run after another (see `continuous`).
 - `EventTrigger`: an EventBridge rule with an event pattern; ``params`` maps workflow parameters to
   fields of the event (``"$.detail.object.key"``). `on_s3_object_created` builds one for file arrival.
 
@@ -19,6 +20,7 @@ zones, preview), `patterns` (event patterns), `events` (event paths), `checks` (
 
 from orchestration.errors import TriggerError
 from orchestration.triggers.checks import trigger_problems
+from orchestration.triggers.continuous import Continuous, continuous, parse_interval
 from orchestration.triggers.cron import Cron, parse_cron, to_croniter
 from orchestration.triggers.declarations import (
     EventTrigger,
@@ -34,11 +36,13 @@ from orchestration.triggers.patterns import pattern_problems
 from orchestration.triggers.schedules import next_fire_times, parse_rate, schedule_problems, zone
 
 __all__ = [
+    "Continuous",
     "Cron",
     "EventTrigger",
     "Schedule",
     "Trigger",
     "TriggerError",
+    "continuous",
     "declared",
     "describe",
     "event_params",
@@ -46,6 +50,7 @@ __all__ = [
     "next_fire_times",
     "on_s3_object_created",
     "parse_cron",
+    "parse_interval",
     "parse_rate",
     "pattern_problems",
     "schedule_problems",

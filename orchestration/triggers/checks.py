@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from orchestration.triggers.continuous import Continuous, continuous_problems
 from orchestration.triggers.declarations import EventTrigger, Schedule, declared, named_declarations
 from orchestration.triggers.events import EVENT_PATH_RE
 from orchestration.triggers.patterns import pattern_problems
@@ -24,15 +25,15 @@ TRIGGER_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 def trigger_problems(wf: Workflow) -> list[str]:
     """Every problem with the workflow's trigger declarations (empty when they are usable)."""
     raw_triggers = getattr(wf, "triggers", None)
-    if raw_triggers is not None and not isinstance(raw_triggers, list | tuple | Schedule | EventTrigger):
+    if raw_triggers is not None and not isinstance(raw_triggers, list | tuple | Schedule | EventTrigger | Continuous):
         return [f"triggers={raw_triggers!r} must be a list of Schedule(...) / EventTrigger(...): write triggers=[...]"]
     out: list[str] = []
     for raw in declared(wf):
-        if not isinstance(raw, Schedule | EventTrigger):
+        if not isinstance(raw, Schedule | EventTrigger | Continuous):
             where = "schedule=" if raw is getattr(wf, "schedule", None) else "triggers="
             out.append(
-                f"{where} got {raw!r}: use Schedule(cron=... or rate=...), EventTrigger(pattern=...) or "
-                "on_s3_object_created(bucket, ...) from orchestration.triggers"
+                f"{where} got {raw!r}: use Schedule(cron=... or rate=...), EventTrigger(pattern=...), "
+                "on_s3_object_created(bucket, ...) or continuous(...) from orchestration.triggers"
             )
     seen: Counter[str] = Counter()
     for name, trig in named_declarations(wf):
@@ -47,8 +48,15 @@ def trigger_problems(wf: Workflow) -> list[str]:
             out.extend(schedule_problems(trig, label))
             constants = dict(trig.params) if isinstance(trig.params, Mapping) else {}
             out.extend(_param_problems(wf, label, constants, {}, "Schedule(params={'%s': ...})"))
+        elif isinstance(trig, Continuous):
+            out.extend(continuous_problems(wf, trig, label))
+            constants = dict(trig.params) if isinstance(trig.params, Mapping) else {}
+            out.extend(_param_problems(wf, label, constants, {}, "continuous(params={'%s': ...})"))
         else:
             out.extend(_event_trigger_problems(wf, trig, label))
+    chains = sum(isinstance(t, Continuous) for t in declared(wf))
+    if chains > 1:
+        out.append(f"{chains} continuous triggers: a workflow runs as at most one chain, declare continuous(...) once")
     for name, count in sorted(seen.items()):
         if count > 1:
             out.append(f"trigger name {name!r} is used {count} times: give each trigger a unique name=")
