@@ -112,8 +112,11 @@ def dev(
 
 def _check_something_to_run(path: str, workflows: list[Workflow], files: Path | None) -> None:
     """A user error when nothing would ever start a run."""
+    from orchestration.local.triggering import continuous_trigger
     from orchestration.operations.dev import dev_triggers
 
+    if any(continuous_trigger(wf) for wf in workflows):
+        return  # a continuous chain starts at once
     schedules = [t for wf in workflows for t in dev_triggers(wf)[0].values()]
     file_triggers = [t for wf in workflows for t in dev_triggers(wf)[1].values()]
     names = ", ".join(wf.name for wf in workflows)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestration.errors import OrchestrationError
 from orchestration.local.aws import ACCOUNT
-from orchestration.local.triggering import deliver, fire, matching_triggers
+from orchestration.local.triggering import continuous_trigger, deliver, fire, matching_triggers, start_chain
 from orchestration.model import Workflow
 from orchestration.status import is_ok_run
 from orchestration.triggers import EventTrigger, Schedule, triggers_of
@@ -283,8 +283,9 @@ class DevSession:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._buckets: set[str] = set()
+        self.chains = [wf for wf in self.workflows if continuous_trigger(wf) is not None]
         for wf in self.workflows:
-            if any(dev_triggers(wf)):
+            if any(dev_triggers(wf)) or wf in self.chains:
                 cloud.deploy(wf)  # a workflow that cannot deploy fails now, not at its first firing
         for existing in self.watch.existing() if self.watch else ():
             self._put(existing)
@@ -294,6 +295,8 @@ class DevSession:
         began = self.clock.now()
         deadline = None if duration is None else began + duration
         next_poll = began
+        for wf in self.chains:  # a continuous workflow's chain then goes on by itself in the cloud
+            self.on_note(Fired(wf.name, "continuous", began, _safely(start_chain, self.cloud, wf), 0))
         try:
             while True:
                 now = self.clock.now()

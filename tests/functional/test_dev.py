@@ -214,3 +214,23 @@ def test_the_event_has_the_shape_s3_sends_eventbridge() -> None:
     }
     assert event["time"] == "2026-11-21T10:00:30Z"
     assert event["id"] != object_created("bkt", "k", 1, "", START, "r")["id"]
+
+
+def test_a_continuous_workflow_starts_its_chain_and_the_chain_goes_on() -> None:
+    from orchestration import continuous
+
+    wf = Workflow("looping", triggers=[continuous(min_interval="1 second")])
+
+    @wf.task
+    def work() -> int:
+        return 1
+
+    notes: list[Note] = []
+    with LocalCloud(echo_task_output=False) as cloud:
+        session = DevSession(cloud, [wf], on_note=notes.append)
+        session.run(timedelta(seconds=3.5))
+        runs = [r for r in cloud.ledger.list_runs("looping", limit=50) if r.run_id.startswith("c-")]
+    (fired,) = [n for n in notes if isinstance(n, Fired)]
+    assert fired.trigger == "continuous" and fired.result["status"] == "started"
+    assert len(runs) >= 2  # the first run, then at least one more a second later, with nothing but the cloud
+    assert sorted(r.trigger["seq"] for r in runs)[:2] == [1, 2]
