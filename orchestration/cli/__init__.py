@@ -15,6 +15,7 @@ import click
 from orchestration.cli.backfill import backfill
 from orchestration.cli.dlq import dlq
 from orchestration.cli.history import logs, runs_group
+from orchestration.cli.pools import pools
 from orchestration.cli.project import init
 from orchestration.cli.repair import repair
 from orchestration.cli.runs import run
@@ -30,3 +31,6 @@ from orchestration.cli.workflows import compile_cmd, graph, validate
 @click.version_option(package_name="orchestration")
 def main() -> None:
     """Serverless workflows for AWS: author in Python, compile to Step Functions, run offline on moto."""
+
+
+main.add_command(pools)

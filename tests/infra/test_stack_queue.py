@@ -1,6 +1,6 @@
-"""Run queues on a deployed stack, over HTTP against moto's server (fixtures of test_stack_runs):
-cancelling a QUEUED run withdraws it from its workflow's queue and closes it ABORTED, and the
-recorder's drain passes it by."""
+"""Run queues and pools on a deployed stack, over HTTP against moto's server (fixtures of
+test_stack_runs): cancelling a QUEUED run withdraws it from its workflow's queue and closes it
+ABORTED, and the recorder's drain passes it by; `orch pools` shows who holds and waits for slots."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ import pytest
 from orchestration.errors import OperationError
 from orchestration.ledger import RunLedger
 from orchestration.ledger.codec import encode
+from orchestration.ledger.pools import Pools
 from orchestration.ledger.slots import queue_key
 from orchestration.local.cfn_adapter import DeployedStack
 from orchestration.operations.stack import StackRuns
+from orchestration.pools import holder_id
 from orchestration.runtime.concurrency import slots_of
+from orchestration.times import now_iso as iso_now
 from tests.infra.conftest import STACK
-from tests.infra.test_stack_runs import REGION, deployed, endpoint  # noqa: F401 (fixtures)
+from tests.infra.test_stack_runs import REGION, _orch, deployed, endpoint  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
@@ -109,3 +112,34 @@ def test_a_cancel_that_loses_to_the_drain_stops_the_started_execution(
     assert third_run is not None and third_run.execution_arn is not None
     assert deployed.wait(third_run.execution_arn)["status"] == "SUCCEEDED"
     assert slots_of(ledger).holders("cache_refresh") == set()
+
+
+def test_orch_pools_lists_slots_holders_and_waiters(
+    endpoint: str,  # noqa: F811
+    deployed: DeployedStack,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = StackRuns(STACK, region=REGION, endpoint_url=endpoint)
+    pools = Pools(stack.table, deployed.dynamodb)
+    assert pools.acquire("warehouse", 2, holder_id("warehouse_loads", "p-1", "load_orders", 0))
+    assert pools.acquire("warehouse", 2, holder_id("warehouse_loads", "p-2", "load_items", 1, item=3))
+    pools.enqueue("warehouse", holder_id("warehouse_loads", "p-3", "load_orders", 0), "token-3")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    try:
+        code, out, err = _orch("pools", "--stack", STACK, "--region", REGION, "--json")
+        assert code == 0, err
+        (warehouse,) = [p for p in json.loads(out) if p["pool"] == "warehouse"]
+        assert warehouse["slots"] == 2
+        assert warehouse["in_use"] == [
+            {"workflow": "warehouse_loads", "run_id": "p-1", "task": "load_orders", "repair": 0, "item": None},
+            {"workflow": "warehouse_loads", "run_id": "p-2", "task": "load_items", "repair": 1, "item": 3},
+        ]
+        (waiting,) = warehouse["waiting"]
+        assert (waiting["run_id"], waiting["task"]) == ("p-3", "load_orders") and waiting["since"] <= iso_now()
+        code, out, _ = _orch("pools", "--stack", STACK, "--region", REGION)
+        assert code == 0 and all(word in out for word in ("warehouse", "p-1", "p-2", "load_items[3]", "p-3", "since"))
+    finally:
+        pools.remove("warehouse", pools.state("warehouse").holders)  # type: ignore[union-attr]
+        pools.drop_waiters("warehouse", "warehouse_loads")
+    code, _, err = _orch("pools")
+    assert code == 2 and "needs --stack NAME" in err and "local store" in err
