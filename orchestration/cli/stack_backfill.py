@@ -37,11 +37,19 @@ def on_stack(
     backfill = start_stack_backfill(source, wf, chosen, max_concurrent=max_concurrent, by=source.caller())
     report["backfill_execution"] = backfill.execution_arn
     report["started"] = backfill.started
+    report["max_concurrent"] = backfill.max_concurrent
     verb = "started" if backfill.started else "is already going (the same backfill)"
     if not as_json:
         console.print(
-            f"backfill of [bold]{wf.name}[/] on {source.where}: {len(chosen)} runs, at most {max_concurrent} at "
-            f"once; execution {backfill.name} {verb}",
+            f"backfill of [bold]{wf.name}[/] on {source.where}: {len(chosen)} runs, at most "
+            f"{backfill.max_concurrent} at once; execution {backfill.name} {verb}",
+            highlight=False,
+        )
+    if backfill.max_concurrent < max_concurrent and not as_json:
+        console.print(
+            f"--max-concurrent {max_concurrent} is capped at {wf.name}'s max_concurrent_runs="
+            f"{backfill.max_concurrent}; runs its schedule or events start meanwhile are not counted against "
+            f"it: pause the schedule during the backfill (orch schedule pause {wf.name} --stack ...)",
             highlight=False,
         )
     if not wait:

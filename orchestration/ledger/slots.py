@@ -4,9 +4,12 @@
   `acquire` adds a run id if the set has room (or already holds it: idempotent); `release` removes
   it (idempotent). A set is never empty in DynamoDB: the last release removes the attribute.
 - A queued run (pk `WF#<wf>#QUEUE`, sk `<arrival>#<run_id>`) holds what starting it later needs:
-  the state machine ARN, the execution input and the limit it was queued under. `claim` takes a
+  the state machine ARN, the execution input and the limit it was queued under (its run id as
+  `queued_run`: a `run_id` attribute would put it in the `by_run` index of run items). `claim` takes a
   slot for it AND deletes it in one transaction, so a run leaves the queue exactly once and only
-  with a slot; the queue is read oldest first, so runs start in arrival order.
+  with a slot; the queue is read oldest first, so runs start in arrival order. `withdraw` deletes
+  a queued run only while it is still queued (a cancel): a run leaves the queue by a claim or by a
+  withdrawal, never both.
 """
 
 from __future__ import annotations
@@ -95,8 +98,8 @@ class Slots:
         """Queue a run; False (nothing written) when it is queued already."""
         item = encode(
             {
-                **queue_key(run.workflow, run.sk),
-                "run_id": run.run_id,
+                **queue_key(run.workflow, run.sk),  # no `run_id` attribute: that one keys the by_run index
+                "queued_run": run.run_id,
                 "arrival": run.arrival,
                 "state_machine_arn": run.state_machine_arn,
                 "execution_input": run.execution_input,
@@ -143,6 +146,19 @@ class Slots:
             return "full"
         return "claimed"
 
+    def withdraw(self, workflow: str, run_id: str, arrival: str) -> bool:
+        """Take a run out of the queue (it is cancelled): True when it was still queued and now is
+        not; False when it is not queued (claimed by a drain, or never queued): nothing is written."""
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=encode(queue_key(workflow, f"{arrival}#{run_id}")),
+                ConditionExpression=f"attribute_exists({PK})",
+            )
+        except self._errors.ConditionalCheckFailedException:
+            return False
+        return True
+
     def requeue(self, run: QueuedRun) -> None:
         """Undo a claim whose execution could not be started: back in the queue at its place, slot freed."""
         self.enqueue(run)
@@ -152,7 +168,7 @@ class Slots:
 def _queued(workflow: str, item: dict[str, Any]) -> QueuedRun:
     return QueuedRun(
         workflow=workflow,
-        run_id=str(item["run_id"]),
+        run_id=str(item["queued_run"]),
         arrival=str(item["arrival"]),
         state_machine_arn=str(item["state_machine_arn"]),
         execution_input=str(item["execution_input"]),

@@ -27,7 +27,7 @@ from orchestration.local.chains import Followers
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
 from orchestration.local.notify import LocalNotifier
-from orchestration.local.queueing import wait_admitted
+from orchestration.local.queueing import StoreSlots, wait_admitted
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
 from orchestration.local.timers import LocalTimers
 from orchestration.model import Workflow
@@ -98,6 +98,7 @@ class LocalCloud:
         self._environ = TaskEnvironment()
         self.store = store
         self.logs = TaskLogs(echo=echo_task_output)
+        self._shared_slots: StoreSlots | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -140,6 +141,8 @@ class LocalCloud:
         # the runs trigger functions start here (continuous chains) are followed to their end
         self.followers = Followers(lambda wf, run_id: self.wait(run_id, workflow=wf), self.ledger, self.sfn)
         self._deploy_platform()
+        if self.store is not None:  # other processes may work on the store's workflows at once
+            self._shared_slots = StoreSlots.share(self.store.root, self.ledger)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -153,6 +156,8 @@ class LocalCloud:
         if hasattr(self, "timers"):
             self.timers.stop()
             self.followers.stop()
+        if self._shared_slots is not None:
+            self._shared_slots.close()
         self.logs.uninstall()
         self.adapter.uninstall()
         self._environ.restore()
@@ -285,8 +290,10 @@ class LocalCloud:
         workflow = workflow or self.workflow_of(run_id)
         if self.store is not None:
             self.store.save(self, (workflow, run_id))  # other commands see the run going (or queued)
-        run = wait_admitted(self.ledger, workflow, run_id, timeout_seconds)
-        if run.execution_arn is None:  # skipped: it never started
+        run = wait_admitted(self.ledger, workflow, run_id, timeout_seconds, store=self.store, stepfunctions=self.sfn)
+        if run.execution_arn is None:  # skipped, or cancelled while queued: it never started
+            if self.store is not None:
+                self.store.save(self, (workflow, run_id))
             self._complete_tasks(run)
             return run
         self.notifier.status_changed(run.execution_arn, ExecutionStatus.RUNNING)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import getpass
 import inspect
 import json
 import os
@@ -198,6 +199,13 @@ class LocalStore:
     def cancel_requested(self, workflow: str, run_id: str) -> bool:
         return (self.run_dir(workflow, run_id) / CANCEL).exists()
 
+    def cancelled_by(self, workflow: str, run_id: str) -> str | None:
+        """Who asked to cancel the run (user@host), if anyone did."""
+        try:
+            return (self.run_dir(workflow, run_id) / CANCEL).read_text(encoding="utf-8").strip() or "unknown"
+        except FileNotFoundError:
+            return None
+
     # -- reading (RunSource) ----------------------------------------------------------------
 
     def _items(self, folder: Path) -> list[dict[str, Any]]:
@@ -266,7 +274,7 @@ class LocalStore:
         folder = self.run_dir(run.workflow, run.run_id)
         if not _alive(folder / OWNER):
             return self.close_abandoned(run, "Aborted: cancelled; the local process that ran it had ended")
-        _write(folder / CANCEL, now_iso())
+        _write(folder / CANCEL, _who())
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
             current = self.get_run(run.run_id, run.workflow)
@@ -310,6 +318,11 @@ def _alive(owner: Path) -> bool:
         pid, host = int(data["pid"]), str(data["host"])
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return False
+    return process_alive(pid, host)
+
+
+def process_alive(pid: int, host: str) -> bool:
+    """Whether a process still runs (one of another host is assumed to)."""
     if host != socket.gethostname():
         return True  # another machine's process: assume it runs (it will see the request)
     try:
@@ -319,6 +332,15 @@ def _alive(owner: Path) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _who() -> str:
+    """Who runs this command: user@host (what a cancel request records)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (containers)
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def _glob_safe(run_id: str) -> str:

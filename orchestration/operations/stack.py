@@ -37,6 +37,7 @@ from orchestration.ledger import RunLedger, RunRecord
 from orchestration.ledger.keys import BY_STATUS, BY_WORKFLOW, STATUS_PK, WORKFLOW_PK
 from orchestration.operations.source import LogLine, RunFilter, newest_first
 from orchestration.protocol import TASK_TAG, WORKFLOW_TAG
+from orchestration.runtime.concurrency import CANCEL_ERROR, cancel_queued
 from orchestration.status import RunStatus, is_terminal
 from orchestration.times import iso, parse_iso
 
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
 
 LEDGER_OUTPUT = "LedgerTableName"
 BUCKET_OUTPUT = "ArtifactBucketName"
-CANCEL_ERROR = "Cancelled"
 CANCEL_WAIT_SECONDS = 20.0  # how long `cancel` waits for the recorder to record ABORTED
 POLL_SECONDS = 0.2
 # Log events are searched from a little before the run was created to a little after it ended.
@@ -248,6 +248,10 @@ class StackRuns:
                 f"run {run_id!r} of workflow {run.workflow!r} has already ended ({run.status}) in {self.where}: "
                 "there is nothing to cancel"
             )
+        if run.status == RunStatus.QUEUED and not run.execution_arn:
+            run = self._cancel_queued(run)
+            if is_terminal(run.status):
+                return self._run(run.run_id, run.workflow, attempts=True)
         arn = run.execution_arn or self._execution_arn(run)
         sfn = self.client("stepfunctions")
         with self.aws("stop a run of"):
@@ -259,6 +263,18 @@ class StackRuns:
                     f"{arn} in {self.where} to stop"
                 ) from None
         return self._await_end(run)
+
+    def _cancel_queued(self, run: RunRecord) -> RunRecord:
+        """Withdraw a queued run (closed ABORTED); the run with its execution when a drain started it first."""
+        with self.aws("cancel a queued run of"):
+            current = cancel_queued(self.ledger, run, self.caller(), wait_seconds=self.cancel_wait_seconds)
+        if not current.execution_arn and not is_terminal(current.status):
+            raise OperationError(
+                f"run {run.run_id!r} of workflow {run.workflow!r} is QUEUED in {self.where} but neither in its "
+                "workflow's queue nor started (its start was interrupted; the delivery's retry resumes it): "
+                "cancel it again in a minute"
+            )
+        return current
 
     def _execution_arn(self, run: RunRecord) -> str:
         machine = self.state_machines.get(run.workflow)

@@ -7,6 +7,11 @@ Re-issuing a backfill is idempotent: the runs already in the ledger are not plan
 same selection of runs names the same backfill execution (`execution_name`), which Step Functions
 starts once. A different selection of the same backfill while one of its executions still runs is
 refused: two Maps would share the runs and together exceed the concurrency limit.
+
+A workflow's `max_concurrent_runs` caps the Map's concurrency (`concurrency`): the backfill's runs
+are started by Step Functions, not through the trigger function's admission, so they take no slot;
+the backfill alone never exceeds the limit, but runs that its schedule or events start meanwhile
+are not counted against it (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class StackBackfill:
     run_ids: list[str]
     started: bool
     since: datetime  # a little before the execution started: its runs were created after this
+    max_concurrent: int  # at most this many of its runs go at once (--max-concurrent, capped by the limit)
 
 
 @dataclass
@@ -81,6 +87,12 @@ def backfill_machine(stack: StackRuns) -> str:
             "version of orch, or run the backfill locally (without --stack)"
         )
     return arn
+
+
+def concurrency(wf: Workflow, max_concurrent: int) -> int:
+    """How many runs the backfill runs at once: `--max-concurrent`, at most the workflow's limit."""
+    limit = wf.max_concurrent_runs
+    return max_concurrent if limit is None else min(max_concurrent, limit)
 
 
 def backfill_input(
@@ -127,6 +139,12 @@ def start_stack_backfill(
     machine = stack.state_machines.get(wf.name)
     if machine is None:
         raise StackError(f"{stack.where} does not deploy workflow {wf.name!r}: deploy it, or check --stack")
+    if not 1 <= max_concurrent <= MAX_CONCURRENT:
+        raise OperationError(
+            f"--max-concurrent {max_concurrent} is above what a backfill on a stack runs at once ({MAX_CONCURRENT}, "
+            "the iterations of a Step Functions inline Map): pass at most 40"
+        )
+    max_concurrent = concurrency(wf, max_concurrent)
     payload = backfill_input(wf, runs, state_machine_arn=machine, max_concurrent=max_concurrent, by=by)
     text = payload.model_dump_json()
     if len(text.encode()) > PAYLOAD_LIMIT_BYTES:
@@ -155,7 +173,7 @@ def start_stack_backfill(
             # (StartExecution is idempotent too: the same name and input while it runs is the same execution)
             sfn.start_execution(stateMachineArn=runner, name=name, input=text)
             started = True
-    return StackBackfill(name, arn, [run.run_id for run in runs], started, since)
+    return StackBackfill(name, arn, [run.run_id for run in runs], started, since, max_concurrent)
 
 
 def poll(stack: StackRuns, wf: str, backfill: StackBackfill) -> StackProgress:

@@ -6,21 +6,55 @@ the ended run's slot and drains. Draining claims the oldest queued run with a sl
 transaction (`Slots.claim`), then starts its execution named after its run id and records RUNNING.
 A start that queues just as a release drains an empty queue drains again itself: no run is left
 waiting beside a free slot. Two drainers never start a run twice: only one claim of it succeeds.
+
+Slots shared with other processes (runs kept in one local store, each process with its own local
+cloud) are guarded by a `Gate` registered for the ledger (`share_slots`): every acquisition (an
+admission, a drain) happens inside it, counting the slots the other processes hold.
+
+Cancelling a queued run (`cancel_queued`) withdraws it from the queue with a conditional delete and
+closes it ABORTED; a cancel that loses the race to a claim finds the run's execution started (or
+about to be) and the caller stops that instead. A withdrawn run is never started: a claim deletes
+the queue item under the same condition, so only one of the two succeeds.
 """
 
 from __future__ import annotations
 
+import time
+import weakref
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from typing import Any, Literal
 
-from orchestration.ledger import RunLedger
+from orchestration.ledger import RunLedger, RunRecord
 from orchestration.ledger.slots import QueuedRun, Slots
 from orchestration.model import Workflow
 from orchestration.runtime.log import logger
-from orchestration.status import RunStatus
+from orchestration.status import RunStatus, is_terminal
 from orchestration.times import now_iso
 
 Admission = Literal["started", "queued", "skipped", "duplicate"]
 DRAIN_PAGE = 10
+CANCEL_ERROR = "Cancelled"  # the error of a cancelled run (StopExecution's, and a withdrawn run's)
+
+
+# A gate for a workflow: a context in which slots may be taken, giving how many of its slots are
+# held elsewhere (by other processes); on leaving it, what this process holds is published.
+Gate = Callable[[str], AbstractContextManager[int]]
+_gates: weakref.WeakKeyDictionary[RunLedger, Gate] = weakref.WeakKeyDictionary()
+
+
+def share_slots(ledger: RunLedger, gate: Gate | None) -> None:
+    """Take the slots of this ledger's workflows only inside `gate` (None: no longer shared)."""
+    if gate is None:
+        _gates.pop(ledger, None)
+    else:
+        _gates[ledger] = gate
+
+
+def _gate(ledger: RunLedger, workflow: str) -> AbstractContextManager[int]:
+    gate = _gates.get(ledger)
+    return nullcontext(0) if gate is None else gate(workflow)
 
 
 def slots_of(ledger: RunLedger) -> Slots:
@@ -51,8 +85,9 @@ def admit(
     slots = slots_of(ledger)
     limit = run.max_runs
     if workflow.on_limit == "skip":
-        if slots.acquire(run.workflow, run.run_id, limit):
-            return "started", _start(ledger, stepfunctions, run, slots, queued=False)
+        with _gate(ledger, run.workflow) as elsewhere:
+            if limit > elsewhere and slots.acquire(run.workflow, run.run_id, limit - elsewhere):
+                return "started", _start(ledger, stepfunctions, run, slots, queued=False)
         ledger.set_run_status(run.workflow, run.run_id, RunStatus.SKIPPED, at=now_iso(), error=skip_reason(workflow))
         return "skipped", None
     fresh = slots.enqueue(run)
@@ -69,19 +104,22 @@ def drain(ledger: RunLedger, stepfunctions: Any, workflow: str) -> dict[str, str
     """Start queued runs of `workflow`, oldest first, while slots are free: run id -> execution ARN."""
     slots = slots_of(ledger)
     started: dict[str, str] = {}
-    while True:
-        page = slots.queued(workflow, limit=DRAIN_PAGE)
-        if not page:
-            return started
-        outcome = "gone"
-        for run in page:
-            outcome = slots.claim(run)
-            if outcome == "claimed":
-                started[run.run_id] = _start(ledger, stepfunctions, run, slots)
-                break  # read the queue again: its head moved
-            if outcome == "full":
+    with _gate(ledger, workflow) as elsewhere:
+        while True:
+            page = slots.queued(workflow, limit=DRAIN_PAGE)
+            if not page:
                 return started
-        # every run of the page was claimed by others ("gone"), or one was started: look again
+            outcome = "gone"
+            for run in page:
+                if run.max_runs <= elsewhere:
+                    return started
+                outcome = slots.claim(replace(run, max_runs=run.max_runs - elsewhere))
+                if outcome == "claimed":
+                    started[run.run_id] = _start(ledger, stepfunctions, run, slots)
+                    break  # read the queue again: its head moved
+                if outcome == "full":
+                    return started
+            # every run of the page was claimed by others ("gone"), or one was started: look again
 
 
 def _start(ledger: RunLedger, stepfunctions: Any, run: QueuedRun, slots: Slots, *, queued: bool = True) -> str:
@@ -119,3 +157,28 @@ def release(ledger: RunLedger, stepfunctions: Any, workflow: str, run_id: str) -
         logger.warning("a slot was released but no Step Functions client can start queued runs")
         return {}
     return drain(ledger, stepfunctions, workflow)
+
+
+def cancel_queued(ledger: RunLedger, run: RunRecord, by: str, *, wait_seconds: float = 5.0) -> RunRecord:
+    """Cancel a run recorded QUEUED without an execution: withdraw it from its workflow's queue and
+    close it ABORTED ("Cancelled: cancelled while queued by <by>"). When a drain claimed it first,
+    the run as it stands once its execution is recorded (the caller stops that execution), or, after
+    `wait_seconds` without either, as it stands (a run QUEUED outside any queue: a start that died
+    before queueing it; its delivery's retry resumes it)."""
+    slots = slots_of(ledger)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.01
+    while True:
+        if slots.withdraw(run.workflow, run.run_id, run.created_at):
+            error = f"{CANCEL_ERROR}: cancelled while queued by {by}"
+            ledger.close_run(run.workflow, run.run_id, RunStatus.ABORTED, at=now_iso(), error=error)
+            logger.info("queued run withdrawn", extra={"run_id": run.run_id, "workflow": run.workflow})
+            current = ledger.get_run_item(run.workflow, run.run_id)
+            return current if current is not None else run
+        current = ledger.get_run_item(run.workflow, run.run_id)
+        if current is None or current.execution_arn or is_terminal(current.status):
+            return current if current is not None else run
+        if time.monotonic() >= deadline:
+            return current
+        time.sleep(delay)  # claimed, its execution not recorded yet (or requeued: withdraw again)
+        delay = min(delay * 2, 0.2)

@@ -10,6 +10,8 @@ overlapping the live schedule, starts nothing twice. Firings follow EventBridge 
 - rate: every interval of absolute time (a day is 24 hours) from an anchor. A deployed schedule
   counts from its StartDate, or its creation when it has none, which a plan cannot know: the plan
   counts from `rate_anchor`, the Unix epoch unless given (``rate(6 hours)``: 00:00, 06:00, ... UTC).
+  Scheduler refuses a StartDate more than 5 minutes in the past, so deploying with a fixed anchor
+  cannot align the two: `rate_note` is what a backfill of a rate schedule tells its user.
 
 A window bound without a UTC offset is a wall-clock time in the schedule's time zone
 (``--start 2026-03-01`` is midnight where the schedule runs); one with an offset is that instant.
@@ -114,6 +116,19 @@ def next_firing(trig: Schedule, start: datetime, *, rate_anchor: datetime | None
         origin = EPOCH if rate_anchor is None else _instant(rate_anchor, tz)
         return (origin - ((origin - first) // step) * step).astimezone(tz)
     return next(_cron_times(trig, tz, first, datetime.max.replace(tzinfo=UTC)), None)
+
+
+def rate_note(wf: Workflow, schedule: str | None = None) -> str | None:
+    """What a backfill of a rate schedule must say: its run ids are not the deployed scheduler's."""
+    name, trig = backfill_schedule(wf, schedule)
+    if trig.rate is None:
+        return None
+    return (
+        f"schedule {name!r} is a rate ({trig.expression}): this backfill counts its intervals from the Unix epoch, "
+        "but EventBridge Scheduler counts a deployed rate schedule from the schedule's creation (a past "
+        "StartDate is refused), so the runs the schedule started have other run ids and logical dates and "
+        "are not recognised as done: keep the window before the schedule's deployment, or use a cron schedule"
+    )
 
 
 def backfill_schedule(wf: Workflow, schedule: str | None = None) -> tuple[str, Schedule]:

@@ -10,6 +10,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,3 +219,25 @@ def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _list(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+def test_a_backfill_of_a_limited_workflow_runs_at_most_its_limit_at_once(
+    stack: StackRuns, deployed: DeployedStack, tmp_path: Path
+) -> None:
+    """--max-concurrent is capped at the workflow's max_concurrent_runs, and the command says so."""
+    limited = tmp_path / "file_arrival.py"
+    source = Path(FILE).read_text()
+    limited.write_text(source.replace('    "file_arrival",\n', '    "file_arrival",\n    max_concurrent_runs=1,\n', 1))
+    week = ("--start", "2027-01-04", "--end", "2027-01-09")  # five weekdays
+    code, out, err = _orch("backfill", str(limited), *week, "--max-concurrent", "3", "--stack", STACK, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["max_concurrent"] == 1 and [r["status"] for r in report["runs"]] == ["SUCCEEDED"] * 5
+    runs = [stack.get_run(r["run_id"], "file_arrival") for r in report["to_start"]]
+    assert _most_at_once(runs) == 1  # measured from the ledger's timestamps
+    execution = deployed.sfn.describe_execution(executionArn=report["backfill_execution"])
+    assert json.loads(execution["input"])["max_concurrent"] == 1
+    code, _, err = _orch("backfill", str(limited), "--start", "2027-01-11", "--end", "2027-01-12", "--stack", STACK)
+    assert code == 0, err
+    assert "--max-concurrent 4 is capped at file_arrival's max_concurrent_runs=1" in " ".join(err.split())
+    assert "pause the schedule" in " ".join(err.split())

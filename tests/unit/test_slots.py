@@ -62,7 +62,7 @@ def test_release_deletes_the_run_id_and_never_creates_a_slots_item() -> None:
 def test_enqueue_puts_a_new_item_sorted_by_arrival_and_reads_back_oldest_first() -> None:
     item = {
         **QUEUE_KEY,
-        "run_id": {"S": "r-2"},
+        "queued_run": {"S": "r-2"},
         "arrival": {"S": RUN.arrival},
         "state_machine_arn": {"S": RUN.state_machine_arn},
         "execution_input": {"S": "{}"},
@@ -115,3 +115,14 @@ def test_claim_takes_the_slot_and_the_queue_item_in_one_transaction(reply: Any, 
 
 def test_a_queued_runs_execution_arn_follows_its_state_machine() -> None:
     assert execution_arn(RUN.state_machine_arn, "r-2") == "arn:aws:states:us-east-1:1:execution:etl:r-2"
+
+
+def test_withdraw_deletes_the_queue_item_only_while_it_is_queued() -> None:
+    db = FakeDynamo(delete_item=[{}, ConditionFailed()])
+    slots = Slots(TABLE, db)
+    assert slots.withdraw("etl", "r-2", RUN.arrival) is True
+    assert slots.withdraw("etl", "r-2", RUN.arrival) is False  # claimed (or withdrawn) already
+    assert db.calls[0] == (
+        "delete_item",
+        {"TableName": TABLE, "Key": QUEUE_KEY, "ConditionExpression": "attribute_exists(pk)"},
+    )
