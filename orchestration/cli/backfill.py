@@ -16,7 +16,7 @@ from orchestration.cli.history import open_source, source_options
 from orchestration.loader import load_workflow
 from orchestration.operations.source import RunFilter
 from orchestration.status import is_ok_run
-from orchestration.triggers.backfill import MAX_RUNS, Reprocess, backfill_plan, parse_window, rate_note, select_runs
+from orchestration.triggers.backfill import MAX_RUNS, Reprocess, backfill_plan, parse_window, select_runs
 
 
 @click.command()
@@ -80,11 +80,6 @@ def backfill(
         "already_done": len(plan) - len(chosen),
     }
     console = Console(stderr=True)
-    note = rate_note(wf, schedule)
-    if note is not None:
-        report["note"] = note
-        if not as_json:
-            console.print(f"[yellow]note:[/] {note}", highlight=False)
     if dry_run or not chosen:
         _print_plan(console, report, dry_run=dry_run, as_json=as_json)
         return

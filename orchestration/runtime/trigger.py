@@ -35,6 +35,7 @@ from orchestration.runtime.starter import start_run
 from orchestration.times import iso, parse_iso
 from orchestration.triggers import Continuous, EventTrigger, Schedule, event_params, triggers_of
 from orchestration.triggers.runids import run_id_for, schedule_run_id
+from orchestration.triggers.schedules import rate_interval_start
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ def _plan_schedule(wf: Workflow, trig: Schedule, delivery: ScheduleDelivery) -> 
     if scheduled is None:
         got = describe(delivery.scheduled_time)
         raise ParameterError(f"schedule delivery without a valid ISO 8601 scheduled_time (got {got})")
+    fired = iso(scheduled)
+    if trig.rate is not None:  # the epoch-grid interval, as a backfill plans it (not the creation grid)
+        scheduled = rate_interval_start(trig.rate, scheduled)
     date = iso(scheduled)
     return PlannedRun(
         run_id=schedule_run_id(wf.name, delivery.trigger, scheduled),
@@ -95,7 +99,7 @@ def _plan_schedule(wf: Workflow, trig: Schedule, delivery: ScheduleDelivery) -> 
             "name": delivery.trigger,
             "expression": trig.expression,
             "timezone": trig.timezone,
-            "scheduled_time": date,
+            "scheduled_time": fired,
             "execution_id": delivery.execution_id,
         },
     )

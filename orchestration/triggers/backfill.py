@@ -7,11 +7,11 @@ overlapping the live schedule, starts nothing twice. Firings follow EventBridge 
 
 - cron: wall-clock times in the schedule's time zone; a time that a spring-forward skips does not
   fire, and a time that a fall-back repeats fires once (its first occurrence is planned);
-- rate: every interval of absolute time (a day is 24 hours) from an anchor. A deployed schedule
-  counts from its StartDate, or its creation when it has none, which a plan cannot know: the plan
-  counts from `rate_anchor`, the Unix epoch unless given (``rate(6 hours)``: 00:00, 06:00, ... UTC).
-  Scheduler refuses a StartDate more than 5 minutes in the past, so deploying with a fixed anchor
-  cannot align the two: `rate_note` is what a backfill of a rate schedule tells its user.
+- rate: every interval of absolute time (a day is 24 hours) from the Unix epoch unless `rate_anchor`
+  is given (``rate(6 hours)``: 00:00, 06:00, ... UTC). A deployed schedule fires on a grid anchored
+  at its creation (Scheduler refuses a StartDate more than 5 minutes in the past), so the trigger
+  function gives each firing the epoch-grid interval it falls in (`rate_interval_start`): the
+  scheduler's runs and a backfill's have the same run ids and logical dates.
 
 A window bound without a UTC offset is a wall-clock time in the schedule's time zone
 (``--start 2026-03-01`` is midnight where the schedule runs); one with an offset is that instant.
@@ -33,13 +33,13 @@ from orchestration.times import iso, parse_iso
 from orchestration.triggers.cron import parse_cron, to_croniter, years
 from orchestration.triggers.declarations import Schedule, triggers_of
 from orchestration.triggers.runids import schedule_run_id
-from orchestration.triggers.schedules import parse_rate, schedule_problems, zone
+from orchestration.triggers.schedules import RATE_EPOCH, parse_rate, schedule_problems, zone
 
 if TYPE_CHECKING:  # pragma: no cover
     from orchestration.model import Workflow
 
 MAX_RUNS = 10_000  # runs one backfill may plan
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH = RATE_EPOCH
 _WINDOW_EXAMPLE = "e.g. 2026-03-01, 2026-03-01T06:00 (the schedule's time zone) or 2026-03-01T06:00Z"
 
 
@@ -116,19 +116,6 @@ def next_firing(trig: Schedule, start: datetime, *, rate_anchor: datetime | None
         origin = EPOCH if rate_anchor is None else _instant(rate_anchor, tz)
         return (origin - ((origin - first) // step) * step).astimezone(tz)
     return next(_cron_times(trig, tz, first, datetime.max.replace(tzinfo=UTC)), None)
-
-
-def rate_note(wf: Workflow, schedule: str | None = None) -> str | None:
-    """What a backfill of a rate schedule must say: its run ids are not the deployed scheduler's."""
-    name, trig = backfill_schedule(wf, schedule)
-    if trig.rate is None:
-        return None
-    return (
-        f"schedule {name!r} is a rate ({trig.expression}): this backfill counts its intervals from the Unix epoch, "
-        "but EventBridge Scheduler counts a deployed rate schedule from the schedule's creation (a past "
-        "StartDate is refused), so the runs the schedule started have other run ids and logical dates and "
-        "are not recognised as done: keep the window before the schedule's deployment, or use a cron schedule"
-    )
 
 
 def backfill_schedule(wf: Workflow, schedule: str | None = None) -> tuple[str, Schedule]:

@@ -124,3 +124,17 @@ def next_fire_times(s: Schedule, count: int = 5, *, after: datetime | None = Non
 def int_in(value: object, low: int, high: int) -> bool:
     """An int (not a bool) from `low` to `high`."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+RATE_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # rate intervals are counted from here (backfills too)
+
+
+def rate_interval_start(rate: str, moment: datetime) -> datetime:
+    """The start (UTC) of the epoch-grid interval of `rate` that `moment` (aware) falls in.
+
+    A deployed rate schedule fires on a grid anchored at its creation, which nothing else knows; its
+    runs take the epoch-grid interval they fall in as their logical date (and run id), which is what
+    a backfill plans, so the two agree. Firings one interval apart fall in distinct intervals.
+    """
+    step = parse_rate(rate)
+    return RATE_EPOCH + ((moment.astimezone(UTC) - RATE_EPOCH) // step) * step

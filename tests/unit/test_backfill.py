@@ -306,3 +306,16 @@ def test_the_plan_is_every_firing_in_the_window(s: Schedule, around: datetime, o
     middle = start + timedelta(minutes=minutes // 2)
     halves = backfill_plan(wf, start=start, end=middle) + backfill_plan(wf, start=middle, end=end)
     assert [r.run_id for r in halves] == [r.run_id for r in plan]
+
+
+def test_a_deployed_rate_firing_gets_the_run_id_and_date_of_the_backfill_interval_it_falls_in() -> None:
+    from orchestration.runtime.trigger import plan_run
+
+    wf = Workflow("grid", schedule=Schedule(rate="6 hours"))
+    wf.task(name="a")(lambda: 1)
+    planned = backfill_plan(wf, start=datetime(2026, 11, 1, tzinfo=UTC), end=datetime(2026, 11, 2, tzinfo=UTC))
+    # Scheduler's grid starts at the schedule's creation (here 10:17:00): each firing is one interval on
+    for fired, interval in (("2026-11-01T10:17:00Z", 1), ("2026-11-01T16:17:00Z", 2), ("2026-11-01T22:17:00Z", 3)):
+        run = plan_run({"trigger": "schedule", "scheduled_time": fired, "execution_id": "x"}, wf)
+        assert (run.run_id, run.logical_date) == (planned[interval].run_id, planned[interval].logical_date)
+        assert run.trigger["scheduled_time"].startswith(fired[:19])  # when it really fired is kept too
