@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from orchestration.cli.runview import notice_line
 from orchestration.errors import OrchestrationError, ParameterError, RunNotFound
 from orchestration.operations.source import RunFilter, RunSource
 from orchestration.status import RunStatus, is_terminal
@@ -100,7 +101,9 @@ def create_app(state: UIState, host: str = "127.0.0.1") -> Starlette:
 
     def run_context(request: Request) -> dict[str, Any]:
         run = state.source.get_run(request.path_params["run_id"], request.path_params["workflow"])
-        return run_view(run, state.source.graph(run) or _file_graph(state, run.workflow))
+        view = run_view(run, state.source.graph(run) or _file_graph(state, run.workflow))
+        view["notifications"] = [n | {"line": notice_line(n)} for n in state.source.notices(run)]
+        return view
 
     async def runs_page(request: Request) -> Response:
         context = await run_in_threadpool(list_context, request)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from orchestration.ledger.notices import claim_notice, record_notice
 from orchestration.loader import load_workflow
 from orchestration.local.cfn_adapter import DeployedStack
 from orchestration.operations.stack import StackRuns
@@ -178,3 +179,14 @@ def test_repair_clicked_in_the_browser_runs_on_the_stack(
     assert bars == ["1", "2"]
     assert ui_stack.get_run("ui-etl-click", "daily_etl").repair == 1
     page.screenshot(path=str(artifacts / "stack-repaired.png"), full_page=True)
+
+
+def test_a_run_s_notifications_are_read_from_the_stack_s_ledger(client: Client, ui_stack: StackRuns) -> None:
+    sent = [{"destination": "email ops@example.com", "ok": True, "attempts": 1}]
+    assert claim_notice(ui_stack.ledger, "daily_etl", "sr-etl-ok", 0, "success", "2026-11-21T10:00:00.000Z")
+    record_notice(ui_stack.ledger, "daily_etl", "sr-etl-ok", 0, "success", sent)
+    expected = [{"kind": "success", "repair": 0, "claimed_at": "2026-11-21T10:00:00.000Z", "results": sent}]
+    assert ui_stack.notices(ui_stack.get_run("sr-etl-ok", "daily_etl")) == expected
+    (shown,) = client.get("/api/runs/daily_etl/sr-etl-ok").json()["notifications"]
+    assert shown["line"] == "success at 2026-11-21 10:00:00: email ops@example.com sent"
+    assert ui_stack.notices(ui_stack.get_run("sr-n-ok", "n_shape")) == []
