@@ -108,6 +108,10 @@ class OrchestratorStack(cdk.Stack):
             state_machines=[dep.state_machine for _, dep in sorted(self.workflows.items())]
             + ([self.backfill.state_machine] if self.backfill else []),
             dead_letters=functions.delivery_dlq,
+            queued=sorted(
+                i.workflow.name for i in found if i.workflow.max_concurrent_runs and i.workflow.on_limit == "queue"
+            ),
+            pools=sorted({pool for used in stack_pools(i.workflow for i in found).values() for pool in used}),
             thresholds=Thresholds(
                 period_minutes=settings.alarm_period_minutes,
                 failed_runs=settings.failed_runs_threshold,

@@ -61,7 +61,11 @@ class Monitoring(Construct):
         state_machines: Sequence[sfn.IStateMachine],
         dead_letters: sqs.IQueue,
         thresholds: Thresholds,
+        queued: Sequence[str] = (),
+        pools: Sequence[str] = (),
     ) -> None:
+        """`queued`: the workflows whose runs may wait in a queue (max_concurrent_runs, on_limit
+        "queue"); `pools`: the stack's pools. Their queue depth and slots in use are graphed."""
         super().__init__(scope, id)
         self.namespace = namespace
         self.period = cdk.Duration.minutes(thresholds.period_minutes)
@@ -107,6 +111,17 @@ class Monitoring(Construct):
             self._graph("Lambda errors and throttles", [*errors, *throttles]),
             self._graph("State machine timeouts", timeouts),
         )
+        waiting = [
+            self._graph(
+                "Queued runs per workflow (maximum)",
+                [self.run_metric(metrics.QUEUE_DEPTH, {metrics.WORKFLOW: wf}, "Maximum", label=wf) for wf in queued],
+            ),
+            self._graph(
+                "Pool slots in use (maximum)",
+                [self.run_metric(metrics.POOL_USAGE, {metrics.POOL: p}, "Maximum", label=p) for p in pools],
+            ),
+        ]
+        self.dashboard.add_widgets(*[w for w, shown in zip(waiting, (queued, pools), strict=True) if shown])
         depth = dead_letters.metric_approximate_number_of_messages_visible(
             period=cdk.Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM, label="messages"
         )

@@ -179,8 +179,9 @@ def show(
 
     source = open_source(stack, region, profile)
     run = source.get_run(run_id, workflow)
+    notices = source.notices(run)
     if as_json:
-        click.echo(json.dumps(run_json(run), indent=2, default=str))
+        click.echo(json.dumps(run_json(run) | {"notifications": notices}, indent=2, default=str))
         return
     graph = source.graph(run)
     if file is not None:
@@ -188,7 +189,7 @@ def show(
 
         graph = {n: [d.upstream for d in deps] for n, deps in load_workflow(file, run.workflow).dependencies().items()}
     console = Console()
-    console.print(render_run(run, graph, width=console.width))
+    console.print(render_run(run, graph, width=console.width, notices=notices))
 
 
 @runs_group.command("cancel")

@@ -57,6 +57,7 @@ def render_run(
     *,
     width: int = 100,
     now: datetime | None = None,
+    notices: Sequence[Mapping[str, Any]] = (),
 ) -> Group:
     """The run as `orch runs show` prints it; `graph` maps each task to its upstream tasks (None: no
     graph section). A running run's open attempts reach `now` (default: the current time)."""
@@ -76,7 +77,27 @@ def render_run(
         parts.append(Text(f"{_count(hidden, 'more task')} not shown (failed and running ones first); --json lists all"))
     if graph is not None:
         parts += [_heading("graph"), *_graph_lines(layers, statuses)]
+    if notices:
+        parts += [_heading("notifications"), *(Text(notice_line(n)) for n in notices)]
     return Group(*parts)
+
+
+def notice_line(notice: Mapping[str, Any]) -> str:
+    """A notification of a run in one line: its kind, pass, time and how each destination fared."""
+    repair = f" (repair {notice['repair']})" if notice.get("repair") else ""
+    head = f"{notice.get('kind')}{repair} at {str(notice.get('claimed_at') or '?').replace('T', ' ')[:19]}"
+    results = notice.get("results")
+    if results is None:
+        return f"{head}: being sent (no outcome recorded)"
+    return f"{head}: " + "; ".join(_delivery(r) for r in results)
+
+
+def _delivery(result: Mapping[str, Any]) -> str:
+    tries = int(result.get("attempts") or 1)
+    after = f" after {_count(tries, 'attempt')}" if tries > 1 or not result.get("ok") else ""
+    if not result.get("ok"):
+        return f"{result.get('destination')} failed{after}: {result.get('error', '')}"
+    return f"{result.get('destination')} {'recorded (not sent)' if result.get('sent') is False else 'sent'}{after}"
 
 
 def run_json(run: RunRecord) -> dict[str, Any]:

@@ -5,11 +5,11 @@ the item then records how each destination fared."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from orchestration.ledger.codec import decode, encode
-from orchestration.ledger.keys import NOTICE_SK, PK, Kind, run_item_key
+from orchestration.ledger.keys import NOTICE_SK, PK, SK, Kind, run_item_key, run_pk
 from orchestration.ledger.store import RunLedger
 
 
@@ -51,3 +51,25 @@ def notice_from_item(item: Mapping[str, Any]) -> dict[str, Any]:
         "claimed_at": values.get("claimed_at"),
         "results": json.loads(values["results"]) if "results" in values else None,
     }
+
+
+def notices_of(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The notices among a run's items (DynamoDB JSON), by pass then claim time."""
+    found = [notice_from_item(i) for i in items if i.get("kind", {}).get("S") == Kind.NOTICE]
+    return sorted(found, key=lambda n: (n["repair"], n["claimed_at"] or "", n["kind"] or ""))
+
+
+def run_notices(ledger: RunLedger, workflow: str, run_id: str) -> list[dict[str, Any]]:
+    """The notices of a run (every pass), as `notice_from_item` gives them."""
+    items: list[Mapping[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": ledger.table,
+        "KeyConditionExpression": f"{PK} = :p AND begins_with({SK}, :s)",
+        "ExpressionAttributeValues": encode({":p": run_pk(workflow, run_id), ":s": NOTICE_SK.text}),
+    }
+    while True:
+        resp = ledger.client.query(**kwargs)
+        items.extend(resp["Items"])
+        if "LastEvaluatedKey" not in resp:
+            return notices_of(items)
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -123,6 +123,23 @@ class Slots:
         )
         return [_queued(workflow, decode(item)) for item in resp["Items"]]
 
+    def depth(self, workflow: str) -> int:
+        """How many runs of `workflow` are queued (a count: no item is returned)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": f"{PK} = :p",
+            "ExpressionAttributeValues": encode({":p": queue_pk(workflow)}),
+            "ConsistentRead": True,
+            "Select": "COUNT",
+        }
+        count = 0
+        while True:
+            resp = self.client.query(**kwargs)
+            count += int(resp["Count"])
+            if "LastEvaluatedKey" not in resp:
+                return count
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
     def claim(self, run: QueuedRun) -> Claim:
         """Take a slot for a queued run and remove it from the queue, both or neither: "claimed";
         "full" when no slot is free; "gone" when another caller claimed it first."""

@@ -258,6 +258,11 @@ class LocalStore:
             raise RunNotFound(f"run {run_id!r} in {self.where} has no run record: {str(folder)!r} is damaged")
         return run
 
+    def notices(self, run: RunRecord) -> list[dict[str, Any]]:
+        from orchestration.ledger.notices import notices_of
+
+        return notices_of(self._items(self.run_dir(run.workflow, run.run_id)))
+
     def graph(self, run: RunRecord) -> Mapping[str, Sequence[str]] | None:
         try:
             graph = json.loads((self.run_dir(run.workflow, run.run_id) / GRAPH).read_text(encoding="utf-8"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from orchestration.times import parse_iso
 
@@ -80,4 +80,9 @@ class RunSource(Protocol):
 
     def logs(self, run_id: str, task: str | None = None, workflow: str | None = None) -> Iterator[LogLine]:
         """The run's task log lines in time order, of one task when `task` is given."""
+        ...
+
+    def notices(self, run: RunRecord) -> list[dict[str, Any]]:
+        """The notifications of the run (every pass): {"kind", "repair", "claimed_at", "results"},
+        `results` one {"destination", "ok", "attempts", "error"?} per destination (None: not recorded)."""
         ...

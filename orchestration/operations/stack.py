@@ -232,6 +232,12 @@ class StackRuns:
             raise RunNotFound(f"no run {run_id!r}{of} in {self.where}: `orch runs list --stack {self.stack_name}`")
         return run
 
+    def notices(self, run: RunRecord) -> list[dict[str, Any]]:
+        from orchestration.ledger.notices import run_notices
+
+        with self.aws("read the run ledger of"):
+            return run_notices(self.ledger, run.workflow, run.run_id)
+
     def graph(self, run: RunRecord) -> Mapping[str, Sequence[str]] | None:
         """None: the stack keeps the compiled definition, not the workflow's graph (an order-only
         `after=` edge leaves no trace in the definition)."""

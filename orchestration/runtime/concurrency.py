@@ -29,6 +29,7 @@ from typing import Any, Literal
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.ledger.slots import QueuedRun, Slots
 from orchestration.model import Workflow
+from orchestration.runtime import metrics
 from orchestration.runtime.log import logger
 from orchestration.status import RunStatus, is_terminal
 from orchestration.times import now_iso
@@ -108,6 +109,7 @@ def drain(ledger: RunLedger, stepfunctions: Any, workflow: str) -> dict[str, str
         while True:
             page = slots.queued(workflow, limit=DRAIN_PAGE)
             if not page:
+                metrics.queue_depth(workflow, 0)
                 return started
             outcome = "gone"
             for run in page:
@@ -118,6 +120,7 @@ def drain(ledger: RunLedger, stepfunctions: Any, workflow: str) -> dict[str, str
                     started[run.run_id] = _start(ledger, stepfunctions, run, slots)
                     break  # read the queue again: its head moved
                 if outcome == "full":
+                    metrics.queue_depth(workflow, slots.depth(workflow))
                     return started
             # every run of the page was claimed by others ("gone"), or one was started: look again
 

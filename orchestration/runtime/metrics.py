@@ -120,10 +120,11 @@ def run_ended(workflow: str, outcome: str, *, duration_ms: int | None) -> None:
 
 
 def queue_depth(workflow: str, n: int) -> None:
-    """Runs of `workflow` waiting for a free slot (for the concurrency limits' queue to call)."""
+    """Runs of `workflow` waiting for a free slot: after each drain of its queue (`concurrency.drain`:
+    a run queued, started, or its slot released)."""
     _emit({QUEUE_DEPTH: (MetricUnit.Count, n)}, {WORKFLOW: workflow})
 
 
 def pool_usage(pool: str, n: int) -> None:
-    """Slots of `pool` in use (for the pools to call when they take or give back a slot)."""
+    """Slots of `pool` in use: after each take or release of its slots (`pool.fill`)."""
     _emit({POOL_USAGE: (MetricUnit.Count, n)}, {POOL: pool})

@@ -17,6 +17,7 @@ from pydantic import Field, TypeAdapter
 
 from orchestration.ledger.pools import Pools
 from orchestration.pools import PoolAcquire, PoolRelease, PoolResponse, holder_id, run_holder_prefix
+from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import parsed
@@ -68,6 +69,8 @@ def fill(rt: Runtime, pools: Pools, pool: str) -> int:
     admitted = 0
     while True:
         state = pools.state(pool)
+        if state is not None:  # after each change of its holders (every change is followed by a fill)
+            metrics.pool_usage(pool, len(state.holders))
         if state is None or state.free == 0:
             return admitted
         waiter = pools.claim_oldest(pool)

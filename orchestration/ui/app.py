@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from orchestration.cli.runview import notice_line
 from orchestration.errors import OrchestrationError, ParameterError, RunNotFound
 from orchestration.operations.source import RunFilter, RunSource
 from orchestration.status import RunStatus, is_terminal
@@ -41,6 +42,7 @@ class UIState:
     refresh_seconds: float = 1.5
     ready: Callable[[], None] | None = None  # called once a local repair's cloud is up
     lock: threading.Lock = field(default_factory=threading.Lock)  # one local repair at a time
+    graphs: dict[str, dict[str, list[str]] | None] = field(default_factory=dict)  # workflow -> from `files`
 
 
 def _templates() -> Environment:
@@ -100,7 +102,10 @@ def create_app(state: UIState, host: str = "127.0.0.1") -> Starlette:
 
     def run_context(request: Request) -> dict[str, Any]:
         run = state.source.get_run(request.path_params["run_id"], request.path_params["workflow"])
-        return run_view(run, state.source.graph(run)) | {"datasets": task_datasets(run)}
+        view = run_view(run, state.source.graph(run) or _file_graph(state, run.workflow))
+        view["notifications"] = [n | {"line": notice_line(n)} for n in state.source.notices(run)]
+        view["datasets"] = task_datasets(run)
+        return view
 
     async def runs_page(request: Request) -> Response:
         context = await run_in_threadpool(list_context, request)
@@ -218,6 +223,18 @@ def _file_for(state: UIState, workflow: str) -> str | None:
             continue
         return file
     return None
+
+
+def _file_graph(state: UIState, workflow: str) -> dict[str, list[str]] | None:
+    """The workflow's task graph from the one of `state.files` defining it (a deployed stack keeps
+    none), loaded once."""
+    from orchestration.loader import load_workflow
+
+    if workflow not in state.graphs:
+        file = _file_for(state, workflow)
+        deps = load_workflow(file, workflow).dependencies() if file else None
+        state.graphs[workflow] = {n: [d.upstream for d in ds] for n, ds in deps.items()} if deps else None
+    return state.graphs[workflow]
 
 
 def _cancel(state: UIState, workflow: str, run_id: str, body: dict[str, Any]) -> Any:

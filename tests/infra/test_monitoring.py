@@ -138,6 +138,14 @@ def test_dashboard_shows_runs_durations_failures_throttles_timeouts_and_dlq_dept
         lines = by_title[title]["metrics"]
         assert all(m[:2] == [namespace, name] for m in lines)
         assert {m[m.index("workflow") + 1] for m in lines} == workflows
+    # the queue depth of each workflow that queues runs, the slots in use of each pool (the functions' EMF)
+    for title, name, dimension, expected in (
+        ("Queued runs per workflow (maximum)", metrics.QUEUE_DEPTH, metrics.WORKFLOW, {"cache_refresh"}),
+        ("Pool slots in use (maximum)", metrics.POOL_USAGE, metrics.POOL, {"warehouse"}),
+    ):
+        lines = by_title[title]["metrics"]
+        assert all(m[:2] == [namespace, name] and m[-1]["stat"] == "Maximum" for m in lines)
+        assert {m[m.index(dimension) + 1] for m in lines} == expected
     text = json.dumps(by_title)
     for metric in ("Errors", "Throttles", "ExecutionsTimedOut", "ApproximateNumberOfMessagesVisible"):
         assert f'"{metric}"' in text

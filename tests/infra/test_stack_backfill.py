@@ -28,8 +28,8 @@ from orchestration.status import ExecutionStatus
 from orchestration.times import parse_iso
 from orchestration.triggers.backfill import backfill_plan, parse_window
 from tests.infra.conftest import STACK, Synth, resources
+from tests.infra.on_stack.conftest import _free_port, _orch
 from tests.infra.policy import ACCOUNT, Template
-from tests.infra.test_stack_runs import _free_port, _orch
 from tests.samples import example
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
