@@ -398,12 +398,20 @@ class EventDelivery(Payload):
     event: Any = None
 
 
+class BatchFlush(Payload):
+    """What a batched trigger's timer sends the trigger function: close the batch if it is due."""
+
+    trigger: str
+    batch: str  # the batch id (its run's id)
+
+
 class TriggerResult(Payload):
-    status: Literal["started", "resumed", "duplicate", "rejected", "queued", "skipped"]
+    status: Literal["started", "resumed", "duplicate", "rejected", "queued", "skipped", "batched"]
     workflow: str
     run_id: str | None = None
     execution_arn: str | None = None
     error: str | None = None
+    batch: str | None = None  # "batched": the open batch the file went to (its run's id once it closes)
 
 
 class StatusChangeDetail(Payload):

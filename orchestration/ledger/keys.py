@@ -11,12 +11,16 @@ are split in two partitions, so IAM can tell them apart with `dynamodb:LeadingKe
 | task attempt | WF#<workflow>#ATTEMPT#<run_id>  | ATTEMPT#<task>#<attempt:03>[#<idx:06>]  |
 | run slots    | WF#<workflow>#SLOTS             | SLOTS                                   |
 | queued run   | WF#<workflow>#QUEUE             | <arrival>#<run_id>                      |
+| open batch   | WF#<workflow>#BATCH#<trigger>   | OPEN                                    |
+| closed batch | WF#<workflow>#BATCH#<trigger>   | BATCH#<batch_id>                        |
+| batched file | WF#<workflow>#BATCH#<trigger>   | EVENT#<event id>                        |
 | pool         | POOL#<pool>                     | POOL                                    |
 | pool waiter  | POOL#<pool>#WAIT                | <queued at>#<holder>                    |
 
 A task's function may write only `WF#<its workflow>#ATTEMPT#*` (its attempts); the run partition
 (status, summaries, joins, alert bookkeeping) is written by the platform functions alone; the slots
-and queue of a workflow with `max_concurrent_runs` (see `slots`) by its trigger and the recorder. Workflow
+and queue of a workflow with `max_concurrent_runs` (see `slots`) by its trigger and the recorder; the
+file batches of its batched triggers (see `batches`) by its trigger alone. Workflow
 names are `[A-Za-z][A-Za-z0-9_-]*` and run ids `[A-Za-z0-9_-]+`: neither holds `#` or an IAM
 wildcard, so one workflow's prefix never matches another's keys. Each repair of a run (see
 `operations.repair`) has its own join items; its attempts continue the run's numbering.
@@ -99,6 +103,16 @@ def queue_pk(workflow: str) -> str:
     return f"{workflow_key_prefix(workflow)}QUEUE"
 
 
+def batch_pk(workflow: str, trigger: str) -> str:
+    """The partition of a batched trigger's open batch, closed batches and batched events."""
+    return f"{workflow_key_prefix(workflow)}BATCH#{trigger}"
+
+
+def batch_pk_pattern(workflow: str) -> str:
+    """IAM `dynamodb:LeadingKeys` pattern matching the batch partitions of every trigger of `workflow`."""
+    return batch_pk(workflow, "*")
+
+
 @dataclass(frozen=True)
 class Index:
     """A global secondary index and its key attributes (`sk` None: a partition key only)."""
@@ -126,6 +140,7 @@ class Kind(StrEnum):
     NOTICE = "notice"
     POOL = "pool"
     POOL_WAITER = "pool_waiter"
+    BATCH = "batch"
 
 
 def join_sk(task: str, repair: int) -> str:

@@ -67,7 +67,8 @@ TRIGGER = PlatformFunction(
     "trigger",
     "run_trigger",
     (Env.LEDGER_TABLE, *_WORKFLOW, Env.STATE_MACHINE_ARN),
-    ("dynamodb", "stepfunctions"),
+    ("dynamodb", "stepfunctions", "scheduler"),  # scheduler: the timers of batched triggers
+    (Env.TIMER_GROUP, Env.TIMER_ROLE_ARN),
     loads_workflow=True,
 )
 RECORDER = PlatformFunction(
