@@ -18,6 +18,7 @@ from constructs import IConstruct
 
 from infra.constructs.artifacts import Artifacts
 from infra.constructs.backfill import BackfillRunner
+from infra.constructs.timers import Timers
 from infra.constructs.workflow import WorkflowDeployment, sub_template
 from orchestration.artifacts import ARTIFACT_PREFIX, workflow_prefix
 from orchestration.model import Task
@@ -45,6 +46,14 @@ REASONS = {
     "IAM5-scheduler": (
         "CDK's Scheduler target grant allows invoking the trigger function and its versions/aliases "
         "(<arn>:*); the role is assumable by EventBridge Scheduler only and names this one function."
+    ),
+    "IAM5-timer-invoke": (
+        "CDK's invoke grant allows the function and its versions/aliases (<arn>:*): the timer role is "
+        "assumable by EventBridge Scheduler of this account only and names the functions timers target."
+    ),
+    "IAM5-timer-schedules": (
+        "One-time timers are schedules named at run time (a hash of what each is for): the function may "
+        "create and delete schedules in this stack's timer group only, passing only the timer role."
     ),
     "IAM5-child-executions": (
         "startExecution.sync:2 follows and stops the child executions a run starts (states:DescribeExecution, "
@@ -132,6 +141,7 @@ def acknowledge(
     alert_publishers: Iterable[IConstruct] = (),
     backfill: BackfillRunner | None = None,
     traced: Iterable[IConstruct] = (),
+    timers: Timers | None = None,
 ) -> None:
     """Acknowledge the remaining findings on `stack` and on the constructs they concern."""
     _ack(stack, "AwsSolutions-L1", "L1")
@@ -160,6 +170,12 @@ def acknowledge(
         if triggers is not None and triggers.schedule_role is not None:
             rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"
             _ack(triggers.schedule_role, rule, "IAM5-scheduler")
+        if triggers is not None and triggers.batched and timers is not None:
+            assert triggers.function.role is not None
+            group = f"arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/{timers.group.name}/*"
+            _ack(triggers.function.role, f"AwsSolutions-IAM5[Resource::{group}]", "IAM5-timer-schedules")
+            invoke = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"
+            _ack(timers.role, invoke, "IAM5-timer-invoke")
         for name, fn in dep.task_functions.items():
             assert fn.role is not None
             _ack(fn.role, objects, "IAM5-artifacts")

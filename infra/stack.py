@@ -13,6 +13,7 @@ from infra.constructs.backfill import BackfillRunner
 from infra.constructs.functions import FunctionCode, public_powertools_layer
 from infra.constructs.monitoring import Monitoring, Thresholds
 from infra.constructs.platform import Platform
+from infra.constructs.timers import Timers
 from infra.constructs.workflow import WorkflowDeployment, state_machine_name
 from infra.discovery import Discovered, discover
 from infra.nag import acknowledge
@@ -79,6 +80,9 @@ class OrchestratorStack(cdk.Stack):
                 dep.grant_task_response(functions.join)
             if dep.uses_pool and functions.pool:
                 dep.grant_task_response(functions.pool)
+            if dep.triggers is not None and dep.triggers.batched:  # its batches' timers invoke it
+                self.platform.timers.setter(dep.triggers.function)
+                self.platform.timers.target(dep.triggers.function)
             self.workflows[item.workflow.name] = dep
         self.recorder = self.platform.add_recorder(list(self.workflows.values()))
         self.backfill = (
@@ -123,6 +127,7 @@ class OrchestratorStack(cdk.Stack):
             alert_publishers=[self.recorder.role] if self.recorder.role else [],
             backfill=self.backfill,
             traced=[fn.role for fn in functions.all if fn.role],
+            timers=timers if isinstance(timers := self.platform.node.try_find_child("Timers"), Timers) else None,
         )
 
 

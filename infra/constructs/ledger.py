@@ -10,7 +10,14 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from orchestration.ledger import table_spec
-from orchestration.ledger.keys import attempt_pk_pattern, pool_pk_pattern, queue_pk, run_pk_pattern, slots_pk
+from orchestration.ledger.keys import (
+    attempt_pk_pattern,
+    batch_pk_pattern,
+    pool_pk_pattern,
+    queue_pk,
+    run_pk_pattern,
+    slots_pk,
+)
 
 # Exactly the DynamoDB calls orchestration/ledger makes, on the table and its indexes.
 LEDGER_ACTIONS = (
@@ -28,6 +35,8 @@ CONCURRENCY_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:Query",
 )
+# What orchestration/ledger/batches.py does (its transactions need the actions of their writes).
+BATCH_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 # What orchestration/ledger/pools.py does to pool items and waiters (the pool function, the recorder).
 POOL_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query")
 
@@ -96,6 +105,11 @@ class Ledger(Construct):
         a run_workflow task recording its child run)."""
         actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         return self._grant_partitions(grantee, actions, run_pk_pattern(workflow))
+
+    def grant_batch_writes(self, grantee: iam.IGrantable, workflow: str) -> iam.Grant:
+        """Add files to, close and read the file batches of `workflow`'s batched triggers (`ledger.batches`):
+        its trigger function only."""
+        return self._grant_partitions(grantee, list(BATCH_ACTIONS), batch_pk_pattern(workflow))
 
     def grant_concurrency_writes(self, grantee: iam.IGrantable, workflow: str) -> iam.Grant:
         """Take and free `workflow`'s run slots and queue, dequeue its runs (`ledger.slots`): its trigger
