@@ -131,9 +131,11 @@ class Batches:
         "duplicate" when the event was added before; "retry" when the batch closed or filled meanwhile."""
         known = key in batch.keys
         update = "SET last_at = :at ADD seq :one" + ("" if known else ", #keys :k, nbytes :n")
-        room = "contains(#keys, :key)" if known else "(size(#keys) < :max AND nbytes <= :room)"
-        values: dict[str, Any] = {":b": {"S": batch.batch_id}, ":at": {"S": at}, ":one": {"N": "1"}}
-        values[":key"] = {"S": key}
+        # A new key needs room (and must still be new: its bytes are counted once).
+        room = (
+            "contains(#keys, :key)" if known else "size(#keys) < :max AND nbytes <= :room AND NOT contains(#keys, :key)"
+        )
+        values: dict[str, Any] = {":b": {"S": batch.batch_id}, ":at": {"S": at}, ":one": {"N": "1"}, ":key": {"S": key}}
         if not known:
             values |= {":k": {"SS": [key]}, ":n": {"N": str(nbytes)}, ":max": {"N": str(max_files)}}
             values[":room"] = {"N": str(budget - nbytes)}
