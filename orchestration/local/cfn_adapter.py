@@ -104,6 +104,7 @@ class DeployedStack:
         self.dynamodb = session.client("dynamodb")
         self.s3 = session.client("s3")
         self.sns = session.client("sns")
+        self.scheduler = session.client("scheduler")  # batched triggers set timers (never fired here)
         self.adapter.install()
         try:
             self._deploy()
@@ -202,6 +203,7 @@ class DeployedStack:
 
     def _handler(self, path: str, env: Mapping[str, str]) -> Handler:
         clients = {"dynamodb": self.dynamodb, "s3": self.s3, "stepfunctions": self.sfn, "sns": self.sns}
+        clients["scheduler"] = self.scheduler
         try:
             fn = by_handler(path)
         except LookupError as exc:
