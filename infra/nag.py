@@ -83,14 +83,6 @@ REASONS = {
         "Publishing to the notification topic, encrypted with the alert topic's KMS key, needs "
         "kms:GenerateDataKey* (CDK's topic publish grant) on that one key, named by ARN."
     ),
-    "IAM5-timers": (
-        "A notifier sets and deletes the one-time schedules of its runs' duration timers, named at run time "
-        "(orch-t-<hash of the run>), in this stack's timer schedule group only."
-    ),
-    "IAM5-timer-invoke": (
-        "CDK's invoke grant allows the function and its versions/aliases (<arn>:*); the role is assumable "
-        "by EventBridge Scheduler only (this account's schedules) and names the functions timers target."
-    ),
     "IAM5-xray": (
         "Active X-Ray tracing (CDK's grant on the function's role): xray:PutTraceSegments and "
         "xray:PutTelemetryRecords support no resource-level permissions, so their resource is *."

@@ -81,6 +81,9 @@ class OrchestratorStack(cdk.Stack):
                 dep.grant_task_response(functions.join)
             if dep.uses_pool and functions.pool:
                 dep.grant_task_response(functions.pool)
+            if dep.triggers is not None and dep.triggers.batched:  # its batches' timers invoke it
+                self.platform.timers.setter(dep.triggers.function)
+                self.platform.timers.target(dep.triggers.function)
             self.workflows[item.workflow.name] = dep
         self.recorder = self.platform.add_recorder(list(self.workflows.values()), settings.lineage_environment())
         self.notifications = Notifications(

@@ -405,13 +405,22 @@ class ChainDelivery(Payload):
     run_id: str
 
 
+class BatchFlush(Payload):
+    """What a batched trigger's timer sends the trigger function: close the batch if it is due."""
+
+    trigger: str
+    batch: str  # the batch id (its run's id)
+
+
 class TriggerResult(Payload):
     # "waiting"/"paused": a continuous chain has a run going or due (the watchdog starts none), or is paused
-    status: Literal["started", "resumed", "duplicate", "rejected", "queued", "skipped", "waiting", "paused"]
+    # "batched": a file joined a batch (its run starts when the batch closes)
+    status: Literal["started", "resumed", "duplicate", "rejected", "queued", "skipped", "waiting", "paused", "batched"]
     workflow: str
     run_id: str | None = None
     execution_arn: str | None = None
     error: str | None = None
+    batch: str | None = None  # "batched": the open batch the file went to (its run's id once it closes)
 
 
 class StatusChangeDetail(Payload):

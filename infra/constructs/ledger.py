@@ -12,6 +12,7 @@ from constructs import Construct
 from orchestration.ledger import table_spec
 from orchestration.ledger.keys import (
     attempt_pk_pattern,
+    batch_pk_pattern,
     chain_pk,
     pool_pk_pattern,
     queue_pk,
@@ -35,6 +36,8 @@ CONCURRENCY_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:Query",
 )
+# What orchestration/ledger/batches.py does (its transactions need the actions of their writes).
+BATCH_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 # What orchestration/ledger/pools.py does to pool items and waiters (the pool function, the recorder).
 POOL_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query")
 
@@ -103,6 +106,11 @@ class Ledger(Construct):
         a run_workflow task recording its child run)."""
         actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         return self._grant_partitions(grantee, actions, run_pk_pattern(workflow))
+
+    def grant_batch_writes(self, grantee: iam.IGrantable, workflow: str) -> iam.Grant:
+        """Add files to, close and read the file batches of `workflow`'s batched triggers (`ledger.batches`):
+        its trigger function only."""
+        return self._grant_partitions(grantee, list(BATCH_ACTIONS), batch_pk_pattern(workflow))
 
     def grant_concurrency_writes(self, grantee: iam.IGrantable, workflow: str) -> iam.Grant:
         """Take and free `workflow`'s run slots and queue, dequeue its runs (`ledger.slots`): its trigger

@@ -63,6 +63,10 @@ class WorkflowTriggers(Construct):
             reserved_concurrency=functions.trigger_reserved_concurrency,
         )
         ledger.grant_run_writes(self.function, workflow)  # its own workflow's runs only
+        # Batched file arrival: its own workflow's batches, and timers (the stack's `Timers`) that invoke it.
+        self.batched = any(isinstance(t, EventTrigger) and t.batch is not None for t in triggers.values())
+        if self.batched:
+            ledger.grant_batch_writes(self.function, workflow)
         state_machine.grant_start_execution(self.function)
         self.schedule_role: iam.Role | None = None
         if any(isinstance(t, Schedule | Continuous) for t in triggers.values()):

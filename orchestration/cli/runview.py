@@ -121,6 +121,8 @@ def describe_trigger(trigger: Mapping[str, Any]) -> str:
     if kind == "workflow":
         task = f", task {t['parent_task']}" if "parent_task" in t else ""
         return f"run {t.get('parent_run_id', '?')} of {t.get('parent_workflow', '?')}{task}"
+    if kind == "file_batch":
+        return f"file batch of {t.get('files', '?')} files (trigger {t.get('name', '?')}, {t.get('reason', '?')})"
     if kind == "external" and "note" in t:
         return f"external: {t['note']}"
     return " ".join([kind, _pairs({k: v for k, v in t.items() if k != "type"})]).strip()

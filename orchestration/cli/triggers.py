@@ -105,6 +105,13 @@ def trigger(file: str, workflow: str | None, event_file: str, dry_run: bool, as_
                 )
             elif result["status"] == "duplicate":
                 err_console.print(describe_duplicate(wf.name, name, result), highlight=False, soft_wrap=True)
+            elif result["status"] == "batched":  # its run starts when the batch closes (orch dev keeps it open)
+                err_console.print(
+                    f"+ {wf.name} ({name}): file added to batch {result.get('batch')}; a batch lives while "
+                    "its local cloud does: use `orch dev` to batch files locally",
+                    highlight=False,
+                    soft_wrap=True,
+                )
             else:
                 record = cloud.wait(result["run_id"])
                 entry["run"] = record.as_dict()

@@ -6,7 +6,8 @@
 - `records`: RunRecord, TaskRecord, Attempt and their stored items;
 - `store`: RunLedger, the reads and the conditional writes;
 - `joins`: the items through which a task waits for upstream tasks;
-- `starts`: completing a run record created before its start was recorded.
+- `starts`: completing a run record created before its start was recorded;
+- `batches`: the file batches of batched file-arrival triggers.
 """
 
 from __future__ import annotations

@@ -12,12 +12,16 @@ are split in two partitions, so IAM can tell them apart with `dynamodb:LeadingKe
 | run slots    | WF#<workflow>#SLOTS             | SLOTS                                   |
 | queued run   | WF#<workflow>#QUEUE             | <arrival>#<run_id>                      |
 | chain        | WF#<workflow>#CHAIN             | CHAIN                                   |
+| open batch   | WF#<workflow>#BATCH#<trigger>   | OPEN                                    |
+| closed batch | WF#<workflow>#BATCH#<trigger>   | BATCH#<batch_id>                        |
+| batched file | WF#<workflow>#BATCH#<trigger>   | EVENT#<event id>                        |
 | pool         | POOL#<pool>                     | POOL                                    |
 | pool waiter  | POOL#<pool>#WAIT                | <queued at>#<holder>                    |
 
 A task's function may write only `WF#<its workflow>#ATTEMPT#*` (its attempts); the run partition
 (status, summaries, joins, alert bookkeeping) is written by the platform functions alone; the slots
-and queue of a workflow with `max_concurrent_runs` (see `slots`) by its trigger and the recorder. Workflow
+and queue of a workflow with `max_concurrent_runs` (see `slots`) by its trigger and the recorder; the
+file batches of its batched triggers (see `batches`) by its trigger alone. Workflow
 names are `[A-Za-z][A-Za-z0-9_-]*` and run ids `[A-Za-z0-9_-]+`: neither holds `#` or an IAM
 wildcard, so one workflow's prefix never matches another's keys. Each repair of a run (see
 `operations.repair`) has its own join items; its attempts continue the run's numbering.
@@ -105,6 +109,16 @@ def chain_pk(workflow: str) -> str:
     return f"{workflow_key_prefix(workflow)}CHAIN"
 
 
+def batch_pk(workflow: str, trigger: str) -> str:
+    """The partition of a batched trigger's open batch, closed batches and batched events."""
+    return f"{workflow_key_prefix(workflow)}BATCH#{trigger}"
+
+
+def batch_pk_pattern(workflow: str) -> str:
+    """IAM `dynamodb:LeadingKeys` pattern matching the batch partitions of every trigger of `workflow`."""
+    return batch_pk(workflow, "*")
+
+
 @dataclass(frozen=True)
 class Index:
     """A global secondary index and its key attributes (`sk` None: a partition key only)."""
@@ -132,6 +146,7 @@ class Kind(StrEnum):
     NOTICE = "notice"
     POOL = "pool"
     POOL_WAITER = "pool_waiter"
+    BATCH = "batch"
 
 
 def join_sk(task: str, repair: int) -> str:

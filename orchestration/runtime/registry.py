@@ -72,8 +72,8 @@ TRIGGER = PlatformFunction(
     "trigger",
     "run_trigger",
     (Env.LEDGER_TABLE, *_WORKFLOW, Env.STATE_MACHINE_ARN),
-    ("dynamodb", "stepfunctions", "scheduler"),
-    (Env.WATCHDOG_SCHEDULE,),
+    ("dynamodb", "stepfunctions", "scheduler"),  # scheduler: the watchdog's state, batched triggers' timers
+    (Env.WATCHDOG_SCHEDULE, Env.TIMER_GROUP, Env.TIMER_ROLE_ARN),
     loads_workflow=True,
 )
 RECORDER = PlatformFunction(

@@ -1,7 +1,8 @@
 """The trigger function: EventBridge Scheduler schedules and EventBridge rules start runs through it.
 
 Input: a `ScheduleDelivery` (``{"trigger", "scheduled_time", "execution_id", "attempt"}``) or an
-`EventDelivery` (``{"trigger", "event"}``), as infra configures the targets.
+`EventDelivery` (``{"trigger", "event"}``), as infra configures the targets; a batched trigger's
+deliveries and its timers' `BatchFlush` go to `runtime.batching`.
 
 EventBridge delivers at least once, so a delivery may repeat. Exactly one run starts per event:
 the run id (also the execution name) is derived from what identifies the delivery (the event id,
@@ -26,6 +27,7 @@ from pydantic import ValidationError as PydanticValidationError
 from orchestration.errors import OrchestrationError, ParameterError
 from orchestration.model import Workflow
 from orchestration.protocol import EventDelivery, ScheduleDelivery, TriggerResult
+from orchestration.runtime.batching import batched_trigger, run_batch
 from orchestration.runtime.continuous import run_continuous
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
@@ -132,6 +134,8 @@ def run_trigger(payload: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     wf = rt.need_workflow()
     if rt.state_machine_arn is None:
         raise OrchestrationError(f"the trigger function has no state machine: set {Env.STATE_MACHINE_ARN}")
+    if batched_trigger(payload, wf) is not None:  # a file batch: runs start when batches close
+        return run_batch(payload, rt)
     name = payload.get("trigger") if isinstance(payload, Mapping) else None
     trig = triggers_of(wf).get(str(name))
     try:

@@ -7,7 +7,8 @@ Three kinds, all declared on the workflow (``Workflow(..., schedule=..., trigger
   policy. A scheduled run gets the scheduled time as its logical date.
 - `Continuous` (`continuous(min_interval=...)`): one run after another (see `continuous`).
 - `EventTrigger`: an EventBridge rule with an event pattern; ``params`` maps workflow parameters to
-  fields of the event (``"$.detail.object.key"``). `on_s3_object_created` builds one for file arrival.
+  fields of the event (``"$.detail.object.key"``). `on_s3_object_created` builds one for file arrival;
+  with ``batch=Batch(...)`` it starts one run per batch of files (`orchestration.triggers.batching`).
 
 `trigger_problems(wf)` validates the declarations (called by `orchestration.validation.problems`);
 `next_fire_times` previews a schedule. The deployable stack (`infra/`) and the trigger function
@@ -15,10 +16,12 @@ Three kinds, all declared on the workflow (``Workflow(..., schedule=..., trigger
 
 Modules: `declarations` (the classes, naming), `cron` (EventBridge cron), `schedules` (rates, time
 zones, preview), `patterns` (event patterns), `events` (event paths), `checks` (`trigger_problems`),
-`runids` (run ids from what started a run), `backfill` (backfill plans: `backfill_plan`, `select_runs`).
+`runids` (run ids from what started a run), `batching` (file batches), `backfill` (backfill plans:
+`backfill_plan`, `select_runs`).
 """
 
 from orchestration.errors import TriggerError
+from orchestration.triggers.batching import Batch
 from orchestration.triggers.checks import trigger_problems
 from orchestration.triggers.continuous import Continuous, continuous, parse_interval
 from orchestration.triggers.cron import Cron, parse_cron, to_croniter
@@ -36,6 +39,7 @@ from orchestration.triggers.patterns import pattern_problems
 from orchestration.triggers.schedules import next_fire_times, parse_rate, schedule_problems, zone
 
 __all__ = [
+    "Batch",
     "Continuous",
     "Cron",
     "EventTrigger",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from orchestration.triggers.batching import ITEM_PATH, Batch, batch_problems
 from orchestration.triggers.continuous import Continuous, continuous_problems
 from orchestration.triggers.declarations import EventTrigger, Schedule, declared, named_declarations
 from orchestration.triggers.events import EVENT_PATH_RE
@@ -77,6 +78,10 @@ def _event_trigger_problems(wf: Workflow, trig: EventTrigger, label: str) -> lis
                 "'$.detail.field' (dots and [index] steps)"
             )
     constants = dict(trig.constants) if isinstance(trig.constants, Mapping) else {}
+    if trig.batch is not None:
+        out.extend(batch_problems(wf, trig.batch, label, paths, constants))
+        if isinstance(trig.batch, Batch) and trig.batch.files_param in wf.params_model.model_fields:
+            paths = {**paths, trig.batch.files_param: ITEM_PATH}  # set by each batch
     how = "params={'%s': '$.detail.<field>'} or constants={'%s': ...}"
     out.extend(_param_problems(wf, label, constants, paths, how))
     return out

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from orchestration.triggers.batching import Batch
 from orchestration.triggers.continuous import Continuous
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,6 +55,7 @@ class EventTrigger:
     name: str | None = None
     event_bus: str = "default"
     description: str = ""
+    batch: Batch | None = None  # group files into one run (`triggers.batching`)
 
     kind = "event"
 
@@ -69,13 +71,15 @@ def on_s3_object_created(
     params: Mapping[str, str] | None = None,
     constants: Mapping[str, Any] | None = None,
     name: str | None = None,
+    batch: Batch | None = None,
 ) -> EventTrigger:
     """File arrival: an S3 "Object Created" event for `bucket`, keys filtered by prefix and/or suffix.
 
     The bucket must send events to EventBridge (S3 console: Properties > Amazon EventBridge > On,
     or ``aws s3api put-bucket-notification-configuration --bucket B
     --notification-configuration '{"EventBridgeConfiguration": {}}'``). Map the object key to a
-    parameter with ``params={"key": "$.detail.object.key"}``.
+    parameter with ``params={"key": "$.detail.object.key"}``; or, with ``batch=Batch(...)``, start one
+    run per batch of files, its keys in a list parameter (see `orchestration.triggers.batching`).
     """
     detail: dict[str, Any] = {"bucket": {"name": [bucket]}}
     if prefix and suffix:
@@ -92,6 +96,7 @@ def on_s3_object_created(
         constants=dict(constants or {}),
         name=name,
         description=f"s3://{bucket}/{prefix or ''}*{suffix or ''} created",
+        batch=batch,
     )
 
 

@@ -24,3 +24,9 @@ def run_id_for(workflow: str, trigger: str, key: str, moment: datetime | None) -
 def schedule_run_id(workflow: str, schedule: str, scheduled: datetime) -> str:
     """The run id of schedule `schedule`'s firing at `scheduled` (an aware datetime), whoever starts it."""
     return run_id_for(workflow, schedule, f"schedule:{iso(scheduled)}", scheduled)
+
+
+def batch_run_id(workflow: str, trigger: str, first_event_id: str, first_time: datetime | None) -> str:
+    """The run id of a file batch (also the batch's id): ``b-<first event time>-<hash>``, from the
+    event that opened it, so a retried delivery of that event names the same batch."""
+    return "b" + run_id_for(workflow, trigger, f"batch:{first_event_id}", first_time)[1:]

@@ -54,7 +54,7 @@ def quiet_examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_triggers_false_deploys_every_schedule_and_rule_disabled(quiet_examples: dict[str, Any]) -> None:
     schedules = resources(quiet_examples, "AWS::Scheduler::Schedule")
     rules = {k: r for k, r in resources(quiet_examples, "AWS::Events::Rule").items() if k.startswith("Wf")}
-    assert schedules and len(rules) == 3  # file_arrival's two, cache_refresh's one
+    assert schedules and len(rules) == 4  # file_arrival's two, cache_refresh's one, file_batches' one
     assert {r["Properties"]["State"] for r in schedules.values()} == {"DISABLED"}
     assert {r["Properties"]["State"] for r in rules.values()} == {"DISABLED"}
 

@@ -250,3 +250,51 @@ def test_only_pooled_workflows_reach_the_pool_function(synth: Synth, template: T
     for role in (_platform_role(synth, pool), _platform_role(synth, synth.stack.recorder)):
         assert template.allowed(role, "states:SendTaskSuccess", machine.format(pooled.name))
         assert not template.allowed(role, "states:SendTaskSuccess", machine.format(plain.name))
+
+
+BATCH_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+def test_a_batched_trigger_writes_only_its_own_workflows_batches(synth: Synth, template: Template) -> None:
+    table, batched = _ledger(synth, template), synth.stack.workflows["file_batches"]
+    assert batched.triggers is not None and batched.triggers.batched
+    role = _platform_role(synth, batched.triggers.function)
+    own = _keys("WF#file_batches#BATCH#csv_batch")
+    for action in BATCH_ACTIONS:
+        assert template.allowed(role, action, table, own), action
+        for pk in ("WF#file_arrival#BATCH#csv_batch", "WF#file_batches_x#BATCH#csv_batch", "WF#daily_etl#BATCH#a"):
+            assert not template.allowed(role, action, table, _keys(pk)), (action, pk)
+    assert not template.allowed(role, "dynamodb:DeleteItem", table, _keys("WF#file_batches#RUN#b-1"))
+    # a transaction naming its batch and another workflow's batch is refused as a whole
+    both = {"dynamodb:LeadingKeys": ["WF#file_batches#BATCH#csv_batch", "WF#file_arrival#BATCH#csv_batch"]}
+    assert not template.allowed(role, "dynamodb:PutItem", table, both)
+    # an unbatched trigger and the task functions write no batch item, their own workflow's included
+    plain = synth.stack.workflows["file_arrival"].triggers
+    assert plain is not None and not plain.batched
+    roles = {_platform_role(synth, plain.function)} | {
+        _task_role(synth, name, t) for name, dep in synth.stack.workflows.items() for t in dep.task_functions
+    }
+    for other in roles:
+        for action in BATCH_ACTIONS:
+            assert not template.allowed(other, action, table, own), (other, action)
+            assert not template.allowed(other, action, table, _keys("WF#file_arrival#BATCH#csv_arrived"))
+
+
+def test_a_batched_trigger_sets_timers_that_invoke_it_and_nothing_else(synth: Synth, template: Template) -> None:
+    batched = synth.stack.workflows["file_batches"].triggers
+    plain = synth.stack.workflows["file_arrival"].triggers
+    assert batched is not None and plain is not None
+    timers = synth.stack.platform.timers
+    group = f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{timers.group.name}/"
+    role = _platform_role(synth, batched.function)
+    assert template.allowed(role, "scheduler:CreateSchedule", group + "orch-t-abc")
+    assert template.allowed(role, "scheduler:DeleteSchedule", group + "orch-t-abc")
+    assert not template.allowed(
+        role, "scheduler:CreateSchedule", f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/x"
+    )
+    assert not template.allowed(role, "scheduler:UpdateSchedule", group + "orch-t-abc")
+    assert not template.allowed(_platform_role(synth, plain.function), "scheduler:CreateSchedule", group + "x")
+    invoker = _id(synth, timers.role)
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{}}"
+    assert template.allowed(invoker, "lambda:InvokeFunction", function.format(_id(synth, batched.function)))
+    assert not template.allowed(invoker, "lambda:InvokeFunction", function.format(_id(synth, plain.function)))

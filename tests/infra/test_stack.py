@@ -324,3 +324,22 @@ def _parallel_states(raw: dict[str, Any]) -> set[str]:
     for machine in resources(raw, "AWS::StepFunctions::StateMachine").values():
         visit(json.loads(machine["Properties"]["DefinitionString"])["States"])
     return names
+
+
+def test_a_batched_trigger_function_gets_the_timer_settings_and_its_batch_grant(synth: Synth) -> None:
+    raw, stack = synth.raw, synth.stack
+    batched, plain = stack.workflows["file_batches"].triggers, stack.workflows["file_arrival"].triggers
+    assert batched is not None and plain is not None
+    env = {
+        fn: _fn_by_ref(raw, stack.get_logical_id(fn.node.default_child))["Properties"]["Environment"]["Variables"]
+        for fn in (batched.function, plain.function)
+    }
+    group = stack.get_logical_id(stack.platform.timers.group)
+    assert env[batched.function]["ORCH_TIMER_GROUP"] == {"Ref": group}
+    assert "ORCH_TIMER_ROLE_ARN" in env[batched.function] and "ORCH_TIMER_GROUP" not in env[plain.function]
+    (schedule_group,) = resources(raw, "AWS::Scheduler::ScheduleGroup").values()
+    assert schedule_group["Properties"]["Name"] == f"{STACK}-timers"
+    role = stack.get_logical_id(batched.function.role.node.default_child)
+    grants = [s for s in _policies_of_role(raw, role) if "dynamodb:DeleteItem" in s["Action"]]
+    batches = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["WF#file_batches#BATCH#*"]}}
+    assert batches in [g["Condition"] for g in grants]  # (and its run slots and queue: max_concurrent_runs)
