@@ -21,6 +21,7 @@ from orchestration.model import Outcome, Param, Resources, Retry, RunIf, Task, W
 from orchestration.permissions import s3_read, s3_write, secret, sqs_send, statement
 from orchestration.pools import Pool
 from orchestration.status import RunStatus, TaskStatus
+from orchestration.triggers.upstream import on_workflow
 from orchestration.validation import validate
 
 __version__ = "0.1.0"
@@ -50,6 +51,7 @@ __all__ = [
     "definition_hash",
     "load_file",
     "load_workflow",
+    "on_workflow",
     "s3_read",
     "s3_write",
     "secret",

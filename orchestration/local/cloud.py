@@ -21,6 +21,7 @@ from orchestration.compiler import child_workflows, compile_workflow, definition
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.local.aws import EMPTY_ZIP, EmbeddedAws, function_name, status_change_event
+from orchestration.local.bus import LocalBus
 from orchestration.local.capture import TaskLogs
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
@@ -43,6 +44,7 @@ from orchestration.runtime.registry import FINALIZE, JOIN, POOL, SERVICE, SUBFLO
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
+from orchestration.triggers import upstream_workflows
 
 if TYPE_CHECKING:
     from orchestration.operations.local_store import LocalStore
@@ -134,6 +136,10 @@ class LocalCloud:
         self.logs.watch(logging.getLogger(SERVICE))
         self.adapter.on_child = self._child_status
         self.timers = LocalTimers(self.scheduler, self.adapter.handlers)
+        # Run ends the recorder publishes reach the deployed workflows' on_workflow triggers.
+        self.bus = LocalBus(
+            lambda: [(d.workflow, d.trigger) for d in list(self.deployments.values())], region=self.region
+        )
         self.timers.start()
         self._deploy_platform()
         return self
@@ -382,9 +388,11 @@ class LocalCloud:
         record_status(status_change_event(execution_arn, {**desc, "status": status}), self._recorder_runtime())
 
     def _recorder_runtime(self) -> Runtime:
-        """What the recorder works with here: the ledger, and to free a run's pool slots, the pools."""
-        pools = stack_pools([d.workflow for d in self.deployments.values()])
-        return self._runtime(stepfunctions=self.sfn, pools=pools)
+        """What the recorder works with here: the ledger, to free a run's pool slots the pools, and
+        the bus to publish the ends of runs some deployed workflow's on_workflow trigger listens to."""
+        workflows = [d.workflow for d in list(self.deployments.values())]
+        listened = frozenset(u for wf in workflows for u in upstream_workflows(wf))
+        return self._runtime(stepfunctions=self.sfn, pools=stack_pools(workflows), events=self.bus, upstreams=listened)
 
     def workflow_of(self, run_id: str) -> str:
         """The workflow of a run in this cloud's ledger (LedgerError when two have a run with this id)."""

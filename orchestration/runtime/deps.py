@@ -34,6 +34,8 @@ class Runtime:
     timer_group: str | None = None  # the stack's schedule group for timers
     timer_role_arn: str | None = None  # the role Scheduler assumes to invoke a timer's target
     function_arn: str | None = None  # this function's own ARN (a timer may target it)
+    events: Any = None  # EventBridge client: the recorder publishes run ends (`runtime.announce`)
+    upstreams: frozenset[str] = frozenset()  # workflows some on_workflow trigger listens to
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:

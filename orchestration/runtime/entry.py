@@ -65,6 +65,8 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
         scheduler=clients.get("scheduler"),
         timer_group=env.get(Env.TIMER_GROUP) or None,
         timer_role_arn=env.get(Env.TIMER_ROLE_ARN) or None,
+        events=clients.get("events"),
+        upstreams=frozenset(json.loads(env.get(Env.UPSTREAMS) or "[]")),
     )
 
 

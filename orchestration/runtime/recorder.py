@@ -16,7 +16,9 @@ state machines; a repair's execution, `<run_id>.r<n>`, acts on its run's pass n)
   Retries happen inside the execution and raise no status-change event; a duplicated EventBridge
   delivery is absorbed by a conditional write (`alerted_at` on the run record) claimed before publishing;
 - every terminal status (SUCCEEDED too): releases the run's slot of a workflow with
-  `max_concurrent_runs` and starts its oldest queued runs that now fit (`concurrency.release`).
+  `max_concurrent_runs` and starts its oldest queued runs that now fit (`concurrency.release`);
+  and when some `on_workflow` trigger listens to the workflow, publishes the run's (or repair
+  pass's) end with its ledger status to EventBridge (`announce.announce_end`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from orchestration.ledger import RunRecord
 from orchestration.ledger.starts import adopt_start
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
 from orchestration.runtime import metrics
+from orchestration.runtime.announce import announce_end
 from orchestration.runtime.concurrency import release
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
@@ -72,7 +75,15 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     freed = release_run(rt, workflow, run_id) if status in TERMINAL_EXECUTION and rt.pools.get(workflow) else 0
     if status == ExecutionStatus.SUCCEEDED:  # finalize recorded it
         released = _release(rt, workflow, run_id, repair)
-        return {"action": "none", "run_id": run_id, "status": status, "freed": freed, **released}
+        announced = announce_end(rt, workflow, run_id, repair, detail.stateMachineArn)
+        return {
+            "action": "none",
+            "run_id": run_id,
+            "status": status,
+            "freed": freed,
+            "announced": announced,
+            **released,
+        }
     if status != ExecutionStatus.RUNNING and status not in CLOSING:
         return {"action": "none", "run_id": run_id, "status": status}
     created = repair == 0 and _ensure_run(rt, run_id, workflow, detail, start)  # a repair's run exists
@@ -90,8 +101,9 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         metrics.run_ended(workflow, CLOSING[status], duration_ms=ms_between(_ms_to_iso(detail.startDate), at))
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)
     released = _release(rt, workflow, run_id, repair)
+    announced = announce_end(rt, workflow, run_id, repair, detail.stateMachineArn)
     closed = {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
-    return {**closed, "freed": freed, **released}
+    return {**closed, "freed": freed, "announced": announced, **released}
 
 
 def _release(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, Any]:

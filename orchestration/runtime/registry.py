@@ -22,6 +22,7 @@ class Env:
     ALERT_TOPIC_ARN = "ORCH_ALERT_TOPIC_ARN"
     STATE_MACHINES = "ORCH_STATE_MACHINES"  # JSON: state machine name -> workflow name
     POOLS = "ORCH_POOLS"  # JSON: workflow name -> the pools its tasks use (the recorder frees their slots)
+    UPSTREAMS = "ORCH_UPSTREAMS"  # JSON list: workflows whose run ends the recorder publishes (on_workflow)
     LOG_LEVEL = "ORCH_LOG_LEVEL"
     TIMER_GROUP = "ORCH_TIMER_GROUP"  # the schedule group of one-time timers (`runtime.timers`)
     TIMER_ROLE_ARN = "ORCH_TIMER_ROLE_ARN"  # the role Scheduler assumes to invoke a timer's target
@@ -74,8 +75,8 @@ RECORDER = PlatformFunction(
     "recorder",
     "record_status",
     (Env.LEDGER_TABLE,),
-    ("dynamodb", "sns", "stepfunctions"),
-    (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES, Env.POOLS),
+    ("dynamodb", "sns", "stepfunctions", "events"),
+    (Env.ALERT_TOPIC_ARN, Env.STATE_MACHINES, Env.POOLS, Env.UPSTREAMS),
 )
 # Pools: takes and frees slots, releases waiting tasks (SendTaskSuccess).
 POOL = PlatformFunction("pool", "run_pool", (Env.LEDGER_TABLE,), ("dynamodb", "stepfunctions"))

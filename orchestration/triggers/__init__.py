@@ -7,6 +7,7 @@ Two kinds, both declared on the workflow (``Workflow(..., schedule=..., triggers
   policy. A scheduled run gets the scheduled time as its logical date.
 - `EventTrigger`: an EventBridge rule with an event pattern; ``params`` maps workflow parameters to
   fields of the event (``"$.detail.object.key"``). `on_s3_object_created` builds one for file arrival.
+- `WorkflowTrigger`: a run starts when another workflow's run ends; build it with `on_workflow`.
 
 `trigger_problems(wf)` validates the declarations (called by `orchestration.validation.problems`);
 `next_fire_times` previews a schedule. The deployable stack (`infra/`) and the trigger function
@@ -14,10 +15,12 @@ Two kinds, both declared on the workflow (``Workflow(..., schedule=..., triggers
 
 Modules: `declarations` (the classes, naming), `cron` (EventBridge cron), `schedules` (rates, time
 zones, preview), `patterns` (event patterns), `events` (event paths), `checks` (`trigger_problems`),
+`upstream` (`on_workflow`), `chains` (unknown upstreams and cycles across a project's workflows),
 `runids` (run ids from what started a run), `backfill` (backfill plans: `backfill_plan`, `select_runs`).
 """
 
 from orchestration.errors import TriggerError
+from orchestration.triggers.chains import chain_problems, upstream_workflows
 from orchestration.triggers.checks import trigger_problems
 from orchestration.triggers.cron import Cron, parse_cron, to_croniter
 from orchestration.triggers.declarations import (
@@ -32,6 +35,7 @@ from orchestration.triggers.declarations import (
 from orchestration.triggers.events import event_params, event_value
 from orchestration.triggers.patterns import pattern_problems
 from orchestration.triggers.schedules import next_fire_times, parse_rate, schedule_problems, zone
+from orchestration.triggers.upstream import WorkflowTrigger, on_workflow, upstream_params
 
 __all__ = [
     "Cron",
@@ -39,12 +43,15 @@ __all__ = [
     "Schedule",
     "Trigger",
     "TriggerError",
+    "WorkflowTrigger",
+    "chain_problems",
     "declared",
     "describe",
     "event_params",
     "event_value",
     "next_fire_times",
     "on_s3_object_created",
+    "on_workflow",
     "parse_cron",
     "parse_rate",
     "pattern_problems",
@@ -52,5 +59,7 @@ __all__ = [
     "to_croniter",
     "trigger_problems",
     "triggers_of",
+    "upstream_params",
+    "upstream_workflows",
     "zone",
 ]

@@ -1,4 +1,4 @@
-"""What a workflow declares: `Schedule` and `EventTrigger`, and how each is named on its workflow."""
+"""What a workflow declares: `Schedule`, `EventTrigger` and `WorkflowTrigger`, and how each is named on its workflow."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from orchestration.triggers.upstream import WorkflowTrigger
 
 if TYPE_CHECKING:  # pragma: no cover
     from orchestration.model import Workflow
@@ -56,7 +58,7 @@ class EventTrigger:
     kind = "event"
 
 
-Trigger = Schedule | EventTrigger
+Trigger = Schedule | EventTrigger | WorkflowTrigger
 
 
 def on_s3_object_created(
@@ -98,7 +100,7 @@ def declared(wf: Workflow) -> list[Any]:
     raw_schedule = getattr(wf, "schedule", None)
     raw_triggers = getattr(wf, "triggers", None) or ()
     out: list[Any] = [] if raw_schedule is None else [raw_schedule]
-    if isinstance(raw_triggers, Schedule | EventTrigger):
+    if isinstance(raw_triggers, Schedule | EventTrigger | WorkflowTrigger):
         raw_triggers = [raw_triggers]
     out.extend(raw_triggers if isinstance(raw_triggers, list | tuple) else [raw_triggers])
     return out
@@ -107,9 +109,9 @@ def declared(wf: Workflow) -> list[Any]:
 def named_declarations(wf: Workflow) -> Iterator[tuple[str, Trigger]]:
     """Each valid declaration with its name: its own ``name=``, else ``schedule``, ``event``, then
     ``schedule_2``, ``event_2``, ... (duplicates included)."""
-    counts = {"schedule": 0, "event": 0}
+    counts = {"schedule": 0, "event": 0, "workflow": 0}
     for trig in declared(wf):
-        if isinstance(trig, Schedule | EventTrigger):
+        if isinstance(trig, Schedule | EventTrigger | WorkflowTrigger):
             counts[trig.kind] += 1
             number = counts[trig.kind]
             yield trig.name or (trig.kind if number == 1 else f"{trig.kind}_{number}"), trig
@@ -128,4 +130,7 @@ def describe(trig: Trigger) -> str:
     if isinstance(trig, Schedule):
         window = f", flexible {trig.flexible_window_minutes} min" if trig.flexible_window_minutes else ""
         return f"{trig.expression} {trig.timezone}{window}"
+    if isinstance(trig, WorkflowTrigger):
+        repairs = ", repairs too" if trig.include_repairs else ""
+        return f"after a {trig.upstream} run ends {' or '.join(map(str, trig.statuses))}{repairs}"
     return json.dumps(dict(trig.pattern), sort_keys=True)
