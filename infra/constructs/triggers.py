@@ -16,7 +16,7 @@ from infra.constructs.functions import PlatformFunctions
 from infra.constructs.ledger import Ledger
 from orchestration.protocol import EventDelivery, ScheduleDelivery
 from orchestration.runtime.registry import TRIGGER
-from orchestration.triggers import EventTrigger, Schedule, Trigger
+from orchestration.triggers import EventTrigger, Schedule, Trigger, WorkflowTrigger
 
 
 def _cid(name: str) -> str:
@@ -25,8 +25,9 @@ def _cid(name: str) -> str:
 
 class WorkflowTriggers(Construct):
     """One trigger function starting `state_machine` (at most one run per firing or event), fed by a
-    Scheduler schedule per `Schedule` and an EventBridge rule per `EventTrigger` (all disabled when
-    `enabled` is False)."""
+    Scheduler schedule per `Schedule` and an EventBridge rule per `EventTrigger` and `WorkflowTrigger`
+    (all disabled when `enabled` is False). A `WorkflowTrigger`'s rule matches the recorder's run-end
+    events of its upstream's state machine in `upstreams` (workflow -> ARN): this stack's only."""
 
     def __init__(
         self,
@@ -40,9 +41,11 @@ class WorkflowTriggers(Construct):
         functions: PlatformFunctions,
         ledger: Ledger,
         enabled: bool = True,
+        upstreams: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.workflow = workflow
+        self.upstreams = dict(upstreams or {})
         self.enabled = enabled  # False: schedules and rules are deployed disabled
         self.function = functions.function(
             self,
@@ -68,7 +71,7 @@ class WorkflowTriggers(Construct):
         for name, trig in triggers.items():
             if isinstance(trig, Schedule):
                 self.schedules[name] = self._schedule(name, trig, functions)
-            elif isinstance(trig, EventTrigger):
+            else:
                 self.rules[name] = self._rule(name, trig, functions)
 
     def _schedule(self, name: str, trig: Schedule, functions: PlatformFunctions) -> scheduler.Schedule:
@@ -100,7 +103,7 @@ class WorkflowTriggers(Construct):
             ),
         )
 
-    def _rule(self, name: str, trig: EventTrigger, functions: PlatformFunctions) -> events.Rule:
+    def _rule(self, name: str, trig: EventTrigger | WorkflowTrigger, functions: PlatformFunctions) -> events.Rule:
         cid = _cid(name)
         bus = (
             None
@@ -119,5 +122,8 @@ class WorkflowTriggers(Construct):
         )
         cfn_rule = rule.node.default_child
         assert isinstance(cfn_rule, events.CfnRule)
-        cfn_rule.add_property_override("EventPattern", dict(trig.pattern))
+        pattern = dict(trig.pattern)
+        if isinstance(trig, WorkflowTrigger):  # the upstream's runs in this stack, not another's
+            pattern["resources"] = [self.upstreams[trig.upstream]]
+        cfn_rule.add_property_override("EventPattern", pattern)
         return rule
