@@ -102,7 +102,8 @@ def upstream_problems(trig: WorkflowTrigger, label: str) -> list[str]:
         out.append(f"{label}: statuses is empty: give at least one of {_ALLOWED}")
     for status in trig.statuses:
         if status not in RUN_ENDINGS:
-            out.append(f"{label}: status {status!r} is not a status a run ends with: use {_ALLOWED}")
+            shown = repr(str(status).lower()) if isinstance(status, str) else repr(status)
+            out.append(f"{label}: status {shown} is not a status a run ends with: use {_ALLOWED}")
     if not isinstance(trig.include_repairs, bool):
         out.append(f"{label}: include_repairs={trig.include_repairs!r} must be True or False")
     paths = trig.params if isinstance(trig.params, Mapping) else {}
