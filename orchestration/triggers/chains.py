@@ -19,9 +19,10 @@ def upstream_workflows(wf: Workflow) -> list[str]:
 
 
 def chain_problems(workflows: Iterable[Workflow]) -> list[str]:
-    """Every `on_workflow` trigger naming no workflow of `workflows`, and every cycle of them."""
+    """Every `on_workflow` trigger naming no workflow of `workflows` or an EXPRESS one, and a cycle of them."""
     listed = list(workflows)
     known = sorted(wf.name for wf in listed)
+    express = {wf.name for wf in listed if wf.type == "EXPRESS"}
     out: list[str] = []
     listens: dict[str, set[str]] = {}
     for wf in listed:
@@ -32,6 +33,12 @@ def chain_problems(workflows: Iterable[Workflow]) -> list[str]:
                 out.append(
                     f"workflow {wf.name!r}, trigger {name!r}: on_workflow({trig.upstream!r}) names no workflow of "
                     f"this project (its workflows: {', '.join(known)}): fix the name or add the workflow"
+                )
+            elif trig.upstream in express:
+                out.append(
+                    f"workflow {wf.name!r}, trigger {name!r}: on_workflow({trig.upstream!r}) listens to an EXPRESS "
+                    "workflow, whose executions send no status-change event (its runs' ends are never seen): "
+                    "make it type='STANDARD'"
                 )
             elif trig.upstream != wf.name:  # a workflow starting itself is refused on its own (trigger_problems)
                 listens.setdefault(wf.name, set()).add(trig.upstream)

@@ -162,3 +162,14 @@ def test_chains_name_unknown_upstreams_and_cycles() -> None:
         "fix the name or add the workflow"
     ]
     assert chain_problems([flow("a"), b, flow("c", on_workflow("a"))]) == []
+
+
+def test_an_express_upstream_is_refused() -> None:
+    fast = Workflow("fast", type="EXPRESS")
+
+    @fast.task()
+    def ping() -> int:
+        return 1
+
+    [problem] = chain_problems([fast, flow("b", on_workflow("fast"))])
+    assert "on_workflow('fast') listens to an EXPRESS workflow" in problem and "type='STANDARD'" in problem
