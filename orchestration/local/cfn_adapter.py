@@ -202,6 +202,7 @@ class DeployedStack:
 
     def _handler(self, path: str, env: Mapping[str, str]) -> Handler:
         clients = {"dynamodb": self.dynamodb, "s3": self.s3, "stepfunctions": self.sfn, "sns": self.sns}
+        clients["events"] = self.events  # the recorder publishes run ends (moto stores them; nothing listens here)
         try:
             fn = by_handler(path)
         except LookupError as exc:
