@@ -13,6 +13,7 @@ from orchestration.compiler import LAMBDA_CALLBACK, compile_workflow, to_json
 from orchestration.errors import WorkflowLoadError
 from orchestration.loader import load_file
 from orchestration.model import Workflow
+from orchestration.triggers import chain_problems
 from orchestration.validation import problems, warnings
 
 EXPRESS_MAX_SECONDS = 300
@@ -32,7 +33,8 @@ def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
     workflows they run wherever those are defined (their functions load them through the same file).
 
     Returns the folder to ship in the code asset and the workflows sorted by name. Raises InfraError
-    listing every problem (invalid workflows, duplicate names, Express limits).
+    listing every problem (invalid workflows, duplicate names, Express limits, on_workflow triggers
+    naming no workflow of the project or forming a cycle).
     """
     target = (root / setting).resolve() if not Path(setting).is_absolute() else Path(setting)
     if not target.exists():
@@ -73,6 +75,8 @@ def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
         definition = to_json(compile_workflow(wf))
         errors.extend(deploy_problems(wf, definition))
         out.append(Discovered(wf, asset_path(root, file), file, definition))
+    if not errors:  # on_workflow triggers name workflows of this stack, without a cycle
+        errors.extend(chain_problems(d.workflow for d in out))
     if errors:
         raise InfraError("cannot build the stack:\n" + "\n".join(f"  - {e}" for e in errors))
     return folder, out

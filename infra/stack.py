@@ -22,6 +22,7 @@ from infra.settings import PYTHON_VERSION, Settings
 from orchestration.compiler import child_workflows
 from orchestration.dependencies import activate, lambda_target
 from orchestration.pools import stack_pools
+from orchestration.triggers import upstream_workflows
 
 
 def _construct_id(name: str) -> str:
@@ -76,6 +77,7 @@ class OrchestratorStack(cdk.Stack):
                 artifacts=self.platform.artifacts,
                 triggers_enabled=settings.triggers,
                 children={c: state_machine_name(settings.stack_name, c) for c in child_workflows(item.workflow)},
+                upstreams={u: state_machine_name(settings.stack_name, u) for u in upstream_workflows(item.workflow)},
             )
             if dep.uses_join:
                 dep.grant_task_response(functions.join)

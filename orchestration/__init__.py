@@ -22,6 +22,7 @@ from orchestration.permissions import s3_read, s3_write, secret, sqs_send, state
 from orchestration.pools import Pool
 from orchestration.status import RunStatus, TaskStatus
 from orchestration.triggers.continuous import continuous
+from orchestration.triggers.upstream import on_workflow
 from orchestration.validation import validate
 
 __version__ = "0.1.0"
@@ -52,6 +53,7 @@ __all__ = [
     "definition_hash",
     "load_file",
     "load_workflow",
+    "on_workflow",
     "s3_read",
     "s3_write",
     "secret",

@@ -442,3 +442,21 @@ class StatusChangeDetail(Payload):
 
 STATUS_CHANGE_SOURCE = "aws.states"
 STATUS_CHANGE_DETAIL_TYPE = "Step Functions Execution Status Change"
+
+
+RUN_EVENT_SOURCE = "orchestration"  # the events the recorder publishes (`on_workflow` triggers match them)
+RUN_ENDED_DETAIL_TYPE = "Workflow Run Ended"
+
+
+class RunEnded(Payload):
+    """`detail` of the event the recorder publishes when a run, or a repair pass of it, ends, for
+    `on_workflow` triggers: ids and statuses only, never parameters or outputs."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)  # a newer recorder may add fields
+
+    workflow: str
+    run_id: str
+    status: RunStatus
+    repair: int = 0  # the pass that ended: 0 the run itself, n its n-th repair
+    logical_date: str | None = None
+    ended_at: str | None = None

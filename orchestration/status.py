@@ -56,6 +56,8 @@ TERMINAL_RUN = frozenset(
 TERMINAL_EXECUTION = frozenset(
     {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.ABORTED}
 )
+# The statuses a run can end with once it ran (a SKIPPED run never started): what `on_workflow` waits for.
+RUN_ENDINGS = TERMINAL_RUN - {RunStatus.SKIPPED}
 TERMINAL: frozenset[str] = frozenset({*TERMINAL_TASK, *TERMINAL_RUN})
 # A task that failed, or did not run because a dependency failed.
 FAILED_LIKE = frozenset({TaskStatus.FAILED, TaskStatus.UPSTREAM_FAILED})

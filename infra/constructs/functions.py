@@ -23,7 +23,12 @@ from constructs import Construct
 
 from infra.asset import Staged
 from infra.settings import POWERTOOLS_ACCOUNT, PYTHON_VERSION, RETENTION_DAYS, InfraError
-from orchestration.protocol import STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE, StatusChangeDetail
+from orchestration.protocol import (
+    RUN_EVENT_SOURCE,
+    STATUS_CHANGE_DETAIL_TYPE,
+    STATUS_CHANGE_SOURCE,
+    StatusChangeDetail,
+)
 from orchestration.runtime import metrics
 from orchestration.runtime.registry import FINALIZE, JOIN, POOL, RECORDER, Env, PlatformFunction
 
@@ -211,11 +216,13 @@ class PlatformFunctions(Construct):
         alert_topic_arn: str,
         pools: Mapping[str, Sequence[str]] | None = None,
         lineage: Mapping[str, str] | None = None,
+        upstreams: Sequence[str] = (),
     ) -> lambda_.Function:
         """The recorder and the rule feeding it every status change of `state_machine_arns`.
 
         `state_machines` maps each state machine name to its workflow name; `pools` each workflow
-        using pools to their names (the recorder frees the slots of runs that end)."""
+        using pools to their names (the recorder frees the slots of runs that end); `upstreams`
+        the workflows an on_workflow trigger listens to (the recorder publishes their runs' ends)."""
         fn = self.function(
             self,
             "Recorder",
@@ -227,8 +234,19 @@ class PlatformFunctions(Construct):
                 Env.STATE_MACHINES: json.dumps(dict(state_machines), sort_keys=True, separators=(",", ":")),
                 **({Env.POOLS: json.dumps(dict(pools), sort_keys=True, separators=(",", ":"))} if pools else {}),
                 **(lineage or {}),  # where it sends OpenLineage events (infra/settings.py)
+                **({Env.UPSTREAMS: json.dumps(sorted(upstreams), separators=(",", ":"))} if upstreams else {}),
             },
         )
+        if upstreams:  # its own events only, on the default bus
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["events:PutEvents"],
+                    resources=[
+                        cdk.Stack.of(self).format_arn(service="events", resource="event-bus", resource_name="default")
+                    ],
+                    conditions={"StringEquals": {"events:source": RUN_EVENT_SOURCE}},
+                )
+            )
         if state_machine_arns:
             events.Rule(
                 self,

@@ -17,6 +17,7 @@ from infra.constructs.workflow import WorkflowDeployment, policy_statement
 from orchestration.permissions import secret
 from orchestration.pools import stack_pools
 from orchestration.runtime.registry import SERVICE, Env
+from orchestration.triggers import upstream_workflows
 
 
 class Platform(Construct):
@@ -74,6 +75,7 @@ class Platform(Construct):
             state_machine_arns=[dep.state_machine.state_machine_arn for dep in workflows],
             alert_topic_arn=self.alerts.topic_arn,
             pools=stack_pools(dep.workflow for dep in workflows),
+            upstreams=sorted({u for dep in workflows for u in upstream_workflows(dep.workflow)}),
         )
         self.ledger.grant_read_write(fn)
         pooled = [dep for dep in workflows if dep.uses_pool]

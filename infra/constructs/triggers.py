@@ -17,7 +17,7 @@ from infra.constructs.functions import PlatformFunctions
 from infra.constructs.ledger import Ledger
 from orchestration.protocol import EventDelivery, ScheduleDelivery
 from orchestration.runtime.registry import TRIGGER, Env
-from orchestration.triggers import Continuous, EventTrigger, Schedule, Trigger
+from orchestration.triggers import Continuous, EventTrigger, Schedule, Trigger, WorkflowTrigger
 
 WATCHDOG_RETRIES, WATCHDOG_EVENT_AGE = 2, 300  # a missed watchdog firing is made up by the next one
 
@@ -34,8 +34,9 @@ def _cid(name: str) -> str:
 
 class WorkflowTriggers(Construct):
     """One trigger function starting `state_machine` (at most one run per firing or event), fed by a
-    Scheduler schedule per `Schedule` and an EventBridge rule per `EventTrigger` (all disabled when
-    `enabled` is False)."""
+    Scheduler schedule per `Schedule` and an EventBridge rule per `EventTrigger` and `WorkflowTrigger`
+    (all disabled when `enabled` is False). A `WorkflowTrigger`'s rule matches the recorder's run-end
+    events of its upstream's state machine in `upstreams` (workflow -> ARN): this stack's only."""
 
     def __init__(
         self,
@@ -49,9 +50,11 @@ class WorkflowTriggers(Construct):
         functions: PlatformFunctions,
         ledger: Ledger,
         enabled: bool = True,
+        upstreams: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.workflow = workflow
+        self.upstreams = dict(upstreams or {})
         self.enabled = enabled  # False: schedules and rules are deployed disabled
         self.function = functions.function(
             self,
@@ -81,10 +84,10 @@ class WorkflowTriggers(Construct):
         for name, trig in triggers.items():
             if isinstance(trig, Schedule):
                 self.schedules[name] = self._schedule(name, trig, functions)
-            elif isinstance(trig, EventTrigger):
-                self.rules[name] = self._rule(name, trig, functions)
             elif isinstance(trig, Continuous):
                 self.schedules[name] = self._watchdog(name, trig, functions, ledger)
+            else:
+                self.rules[name] = self._rule(name, trig, functions)
         self.continuous = any(isinstance(t, Continuous) for t in triggers.values())
 
     def _schedule(self, name: str, trig: Schedule, functions: PlatformFunctions) -> scheduler.Schedule:
@@ -163,7 +166,7 @@ class WorkflowTriggers(Construct):
         ledger.grant_chain_writes(self.function, self.workflow)
         return schedule
 
-    def _rule(self, name: str, trig: EventTrigger, functions: PlatformFunctions) -> events.Rule:
+    def _rule(self, name: str, trig: EventTrigger | WorkflowTrigger, functions: PlatformFunctions) -> events.Rule:
         cid = _cid(name)
         bus = (
             None
@@ -182,5 +185,8 @@ class WorkflowTriggers(Construct):
         )
         cfn_rule = rule.node.default_child
         assert isinstance(cfn_rule, events.CfnRule)
-        cfn_rule.add_property_override("EventPattern", dict(trig.pattern))
+        pattern = dict(trig.pattern)
+        if isinstance(trig, WorkflowTrigger):  # the upstream's runs in this stack, not another's
+            pattern["resources"] = [self.upstreams[trig.upstream]]
+        cfn_rule.add_property_override("EventPattern", pattern)
         return rule

@@ -77,7 +77,8 @@ def execution_logging(wf: Workflow, group: logs.ILogGroup) -> sfn.LogOptions:
 class WorkflowDeployment(Construct):
     """The task functions (each may use the ledger and the artifacts), the state machine named
     `state_machine_name`, its execution log group, and the workflow's triggers if it declares any.
-    `children` names the state machine of each workflow its run_workflow tasks run."""
+    `children` names the state machine of each workflow its run_workflow tasks run; `upstreams` that
+    of each workflow its on_workflow triggers listen to."""
 
     def __init__(
         self,
@@ -91,6 +92,7 @@ class WorkflowDeployment(Construct):
         artifacts: Artifacts,
         triggers_enabled: bool = True,
         children: Mapping[str, str] | None = None,
+        upstreams: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, id)
         wf = item.workflow
@@ -168,6 +170,7 @@ class WorkflowDeployment(Construct):
                 functions=functions,
                 ledger=ledger,
                 enabled=triggers_enabled,
+                upstreams={u: self._arn("stateMachine", machine) for u, machine in (upstreams or {}).items()},
             )
             if found
             else None

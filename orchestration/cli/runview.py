@@ -118,6 +118,12 @@ def describe_trigger(trigger: Mapping[str, Any]) -> str:
     if kind == "event":
         source = f" from {t['source']}" if "source" in t else ""
         return f"event {t.get('event_id', '?')}{source} (trigger {t.get('name', '?')})"
+    if kind == "workflow" and "upstream_run_id" in t:  # an on_workflow trigger
+        repair = f" (repair {t['upstream_repair']})" if t.get("upstream_repair") else ""
+        return (
+            f"{t.get('upstream_workflow', '?')} run {t['upstream_run_id']}{repair} ended {t.get('status', '?')} "
+            f"(trigger {t.get('name', '?')})"
+        )
     if kind == "workflow":
         task = f", task {t['parent_task']}" if "parent_task" in t else ""
         return f"run {t.get('parent_run_id', '?')} of {t.get('parent_workflow', '?')}{task}"

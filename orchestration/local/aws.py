@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import zipfile
 from collections.abc import Mapping
@@ -103,3 +104,16 @@ def _empty_zip() -> bytes:
 
 
 EMPTY_ZIP = _empty_zip()  # the code of every local function: the adapter answers its calls
+# Who may assume the local cloud's one role: its functions and state machines.
+LOCAL_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)

@@ -225,6 +225,7 @@ class DeployedStack:
             "sns": self.sns,
             "scheduler": self.scheduler,
         }
+        clients["events"] = self.events  # the recorder publishes run ends (moto stores them; nothing listens here)
         try:
             fn = by_handler(path)
         except LookupError as exc:

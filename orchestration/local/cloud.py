@@ -4,7 +4,6 @@ task and the compiled state machine; runs execute on moto's ASL interpreter with
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -21,7 +20,8 @@ from orchestration.compiler import child_workflows, compile_workflow, definition
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.lineage import LineageTarget
-from orchestration.local.aws import EMPTY_ZIP, EmbeddedAws, function_name, status_change_event
+from orchestration.local.aws import EMPTY_ZIP, LOCAL_TRUST, EmbeddedAws, function_name, status_change_event
+from orchestration.local.bus import LocalBus
 from orchestration.local.capture import TaskLogs
 from orchestration.local.chains import Followers
 from orchestration.local.environ import TaskEnvironment
@@ -45,6 +45,7 @@ from orchestration.runtime.registry import FINALIZE, JOIN, POOL, SERVICE, SUBFLO
 from orchestration.runtime.starter import start_run
 from orchestration.status import TERMINAL_EXECUTION, ExecutionStatus
 from orchestration.times import iso
+from orchestration.triggers import upstream_workflows
 
 if TYPE_CHECKING:
     from orchestration.operations.local_store import LocalStore
@@ -112,21 +113,7 @@ class LocalCloud:
         self.scheduler = session.client("scheduler")
         self.dynamodb.create_table(**table_spec(self.table_name))
         self.s3.create_bucket(Bucket=self.bucket_name)
-        self.role_arn = self.iam.create_role(
-            RoleName="orch-local",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
-        )["Role"]["Arn"]
+        self.role_arn = self.iam.create_role(RoleName="orch-local", AssumeRolePolicyDocument=LOCAL_TRUST)["Role"]["Arn"]
         self.ledger = RunLedger(self.table_name, self.dynamodb)
         self._deploying = threading.RLock()  # concurrent deliveries may deploy a workflow at once
         self.artifacts = ArtifactStore(self.bucket_name, self.s3)
@@ -136,6 +123,10 @@ class LocalCloud:
         self.logs.watch(logging.getLogger(SERVICE))
         self.adapter.on_child = self._child_status
         self.timers = LocalTimers(self.scheduler, self.adapter.handlers)
+        # Run ends the recorder publishes reach the deployed workflows' on_workflow triggers.
+        self.bus = LocalBus(
+            lambda: [(d.workflow, d.trigger) for d in list(self.deployments.values())], region=self.region
+        )
         self.timers.start()
         self.notifier = LocalNotifier(self.sfn, self.adapter.handlers)
         # the runs trigger functions start here (continuous chains) are followed to their end
@@ -395,10 +386,14 @@ class LocalCloud:
         self.notifier.status_changed(execution_arn, status)
 
     def _recorder_runtime(self) -> Runtime:
-        """What the recorder works with here: the ledger, and to free a run's pool slots, the pools."""
-        pools = stack_pools([d.workflow for d in self.deployments.values()])
+        """What the recorder works with here: the ledger, to free a run's pool slots the pools, the
+        bus to publish the ends of runs some deployed workflow's on_workflow trigger listens to, and
+        where to write OpenLineage events (the local store)."""
+        workflows = [d.workflow for d in list(self.deployments.values())]
+        listened = frozenset(u for wf in workflows for u in upstream_workflows(wf))
         lineage = LineageTarget(file=self.store.lineage_file) if self.store is not None else None
-        return self._runtime(stepfunctions=self.sfn, pools=pools, lineage=lineage)
+        pools = stack_pools(workflows)
+        return self._runtime(stepfunctions=self.sfn, pools=pools, events=self.bus, upstreams=listened, lineage=lineage)
 
     def workflow_of(self, run_id: str) -> str:
         """The workflow of a run in this cloud's ledger (LedgerError when two have a run with this id)."""

@@ -1,69 +1,31 @@
 """Local triggers: match an EventBridge event against workflows' declared patterns and start the
 matching runs through the same trigger function code that runs on AWS (on a LocalCloud).
 
-Pattern matching is moto's EventBridge matcher (prefix, suffix, numeric, anything-but, exists,
-wildcard, $or, ...), so a pattern that matches here matches the same events on AWS.
+Events and matching (moto's EventBridge matcher) are in `local.bus`, re-exported here.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from orchestration.errors import OrchestrationError
-from orchestration.local.aws import ACCOUNT
+from orchestration.local.bus import complete_event, event_delivery, matches, matching_triggers
 from orchestration.local.cloud import LocalCloud
 from orchestration.model import Workflow
-from orchestration.protocol import EventDelivery, ScheduleDelivery
+from orchestration.protocol import ScheduleDelivery
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.trigger import plan_run, run_trigger
-from orchestration.triggers import Continuous, EventTrigger, triggers_of
+from orchestration.triggers import Continuous, triggers_of
 
-
-def complete_event(event: Mapping[str, Any], *, region: str = "us-east-1") -> dict[str, Any]:
-    """Fill the envelope fields EventBridge adds (id, time, account, region, ...) when absent."""
-    if not isinstance(event, Mapping):
-        raise OrchestrationError(
-            f"an EventBridge event is a JSON object, got {type(event).__name__}: write "
-            '{"source": "...", "detail-type": "...", "detail": {...}}'
-        )
-    return {
-        "version": "0",
-        "id": f"local-{uuid.uuid4()}",
-        "detail-type": "",
-        "source": "",
-        "account": ACCOUNT,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region,
-        "resources": [],
-        "detail": {},
-        **dict(event),
-    }
-
-
-def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
-    from moto.events.models import EventPattern
-
-    return bool(EventPattern.load(json.dumps(dict(pattern))).matches_event(dict(event)))  # type: ignore[arg-type]
-
-
-def matching_triggers(workflows: Iterable[Workflow], event: Mapping[str, Any]) -> list[tuple[Workflow, str]]:
-    """(workflow, trigger name) for every event trigger whose pattern matches the event."""
-    found = []
-    for wf in workflows:
-        for name, trig in triggers_of(wf).items():
-            if isinstance(trig, EventTrigger) and trig.event_bus == "default" and matches(trig.pattern, event):
-                found.append((wf, name))
-    return found
+__all__ = ["complete_event", "deliver", "fire", "matches", "matching_triggers", "trigger_runtime"]
 
 
 def deliver(cloud: LocalCloud, wf: Workflow, trigger: str, event: Mapping[str, Any]) -> dict[str, Any]:
     """What the rule's target does on AWS: invoke the trigger function with {"trigger", "event"}."""
-    payload = json.loads(json.dumps(EventDelivery(trigger=trigger, event=dict(event)).model_dump()))
-    return _run_trigger(cloud, wf, payload)
+    return _run_trigger(cloud, wf, event_delivery(trigger, event))
 
 
 def fire(cloud: LocalCloud, wf: Workflow, trigger: str, scheduled_time: datetime) -> dict[str, Any]:

@@ -38,6 +38,8 @@ class Runtime:
     notify_topic_arn: str | None = None  # the stack's notification topic (`runtime.notifier`)
     lineage: LineageTarget | None = None  # where the recorder sends OpenLineage events (None: nowhere)
     watchdog_schedule: str | None = None  # a continuous workflow's watchdog schedule (`runtime.continuous`)
+    events: Any = None  # EventBridge client: the recorder publishes run ends (`runtime.announce`)
+    upstreams: frozenset[str] = frozenset()  # workflows some on_workflow trigger listens to
 
     def need_workflow(self) -> Workflow:
         if self.workflow is None:

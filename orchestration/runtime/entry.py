@@ -69,6 +69,8 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
         notify_topic_arn=env.get(Env.NOTIFY_TOPIC_ARN) or None,
         lineage=target_from_env(env),
         watchdog_schedule=env.get(Env.WATCHDOG_SCHEDULE) or None,
+        events=clients.get("events"),
+        upstreams=frozenset(json.loads(env.get(Env.UPSTREAMS) or "[]")),
     )
 
 

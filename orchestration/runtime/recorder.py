@@ -17,7 +17,9 @@ state machines; a repair's execution, `<run_id>.r<n>`, acts on its run's pass n)
   delivery is absorbed by a conditional write (`alerted_at` on the run record) claimed before publishing;
 - every terminal status (SUCCEEDED too): releases the run's slot of a workflow with
   `max_concurrent_runs` and starts its oldest queued runs that now fit (`concurrency.release`);
-  the run of a continuous chain gets its next run scheduled (`continuous.chain_next`).
+  the run of a continuous chain gets its next run scheduled (`continuous.chain_next`);
+  and when some `on_workflow` trigger listens to the workflow, publishes the run's (or repair
+  pass's) end with its ledger status to EventBridge (`announce.announce_end`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from orchestration.ledger import RunRecord
 from orchestration.ledger.starts import adopt_start
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
 from orchestration.runtime import metrics
+from orchestration.runtime.announce import announce_end
 from orchestration.runtime.concurrency import release
 from orchestration.runtime.continuous import chain_next
 from orchestration.runtime.deps import Runtime
@@ -75,8 +78,17 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     freed = release_run(rt, workflow, run_id) if status in TERMINAL_EXECUTION and rt.pools.get(workflow) else 0
     if status == ExecutionStatus.SUCCEEDED:  # finalize recorded it
         released = _release(rt, workflow, run_id, repair)
+        announced = announce_end(rt, workflow, run_id, repair, detail.stateMachineArn)
         lineage = emit_run(rt, workflow, run_id, repair)
-        return {"action": "none", "run_id": run_id, "status": status, "freed": freed, **released, **lineage}
+        return {
+            "action": "none",
+            "run_id": run_id,
+            "status": status,
+            "freed": freed,
+            "announced": announced,
+            **released,
+            **lineage,
+        }
     if status != ExecutionStatus.RUNNING and status not in CLOSING:
         return {"action": "none", "run_id": run_id, "status": status}
     created = repair == 0 and _ensure_run(rt, run_id, workflow, detail, start)  # a repair's run exists
@@ -94,8 +106,9 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         metrics.run_ended(workflow, CLOSING[status], duration_ms=ms_between(_ms_to_iso(detail.startDate), at))
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)
     released = _release(rt, workflow, run_id, repair)
+    announced = announce_end(rt, workflow, run_id, repair, detail.stateMachineArn)
     closed = {"action": "closed", "run_id": run_id, "status": status, "moved": moved, "alerted": alerted}
-    return {**closed, "freed": freed, **released, **emit_run(rt, workflow, run_id, repair)}
+    return {**closed, "freed": freed, "announced": announced, **released, **emit_run(rt, workflow, run_id, repair)}
 
 
 def _release(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class Env:
     LINEAGE_URL = "ORCH_LINEAGE_URL"  # the OpenLineage endpoint the recorder sends run events to
     LINEAGE_API_KEY_SECRET = "ORCH_LINEAGE_API_KEY_SECRET"  # name of the secret holding its API key
     LINEAGE_NAMESPACE = "ORCH_LINEAGE_NAMESPACE"  # the OpenLineage namespace of the jobs
+    UPSTREAMS = "ORCH_UPSTREAMS"  # JSON list: workflows whose run ends the recorder publishes (on_workflow)
     LOG_LEVEL = "ORCH_LOG_LEVEL"
     TIMER_GROUP = "ORCH_TIMER_GROUP"  # the schedule group of one-time timers (`runtime.timers`)
     TIMER_ROLE_ARN = "ORCH_TIMER_ROLE_ARN"  # the role Scheduler assumes to invoke a timer's target
@@ -80,11 +81,12 @@ RECORDER = PlatformFunction(
     "recorder",
     "record_status",
     (Env.LEDGER_TABLE,),
-    ("dynamodb", "sns", "stepfunctions", "scheduler"),
+    ("dynamodb", "sns", "stepfunctions", "scheduler", "events"),
     (
         Env.ALERT_TOPIC_ARN,
         Env.STATE_MACHINES,
         Env.POOLS,
+        Env.UPSTREAMS,
         Env.TIMER_GROUP,
         Env.TIMER_ROLE_ARN,
         Env.LINEAGE_URL,

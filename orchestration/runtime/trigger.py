@@ -3,11 +3,13 @@
 Input: a `ScheduleDelivery` (``{"trigger", "scheduled_time", "execution_id", "attempt"}``) or an
 `EventDelivery` (``{"trigger", "event"}``), as infra configures the targets; a batched trigger's
 deliveries and its timers' `BatchFlush` go to `runtime.batching`.
+An `on_workflow`
+trigger's event is the recorder's `RunEnded` event of the upstream run.
 
 EventBridge delivers at least once, so a delivery may repeat. Exactly one run starts per event:
 the run id (also the execution name) is derived from what identifies the delivery (the event id,
-or the schedule's scheduled time, which a retried invocation keeps), and `start_run` writes the
-run record conditionally and starts the execution under that name (see `starter`).
+the schedule's scheduled time, which a retried invocation keeps, or the upstream run and pass), and
+`start_run` writes the run record conditionally and starts the execution under that name (see `starter`).
 
 Parameters come from the trigger declaration (constants, event fields) and are validated with the
 workflow's parameter model; an event that cannot make valid parameters is rejected (logged, no run)
@@ -26,7 +28,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import OrchestrationError, ParameterError
 from orchestration.model import Workflow
-from orchestration.protocol import EventDelivery, ScheduleDelivery, TriggerResult
+from orchestration.protocol import EventDelivery, RunEnded, ScheduleDelivery, TriggerResult
 from orchestration.runtime.batching import batched_trigger, run_batch
 from orchestration.runtime.continuous import run_continuous
 from orchestration.runtime.deps import Runtime
@@ -35,8 +37,16 @@ from orchestration.runtime.redact import check_params, describe, field_problems
 from orchestration.runtime.registry import Env
 from orchestration.runtime.starter import start_run
 from orchestration.times import iso, parse_iso
-from orchestration.triggers import Continuous, EventTrigger, Schedule, event_params, triggers_of
-from orchestration.triggers.runids import run_id_for, schedule_run_id
+from orchestration.triggers import (
+    Continuous,
+    EventTrigger,
+    Schedule,
+    WorkflowTrigger,
+    event_params,
+    triggers_of,
+    upstream_params,
+)
+from orchestration.triggers.runids import run_id_for, schedule_run_id, upstream_run_id
 from orchestration.triggers.schedules import rate_interval_start
 
 
@@ -77,6 +87,8 @@ def plan_run(payload: Mapping[str, Any], wf: Workflow) -> PlannedRun:
     try:
         if isinstance(trig, Schedule):
             return _plan_schedule(wf, trig, ScheduleDelivery.model_validate(payload))
+        if isinstance(trig, WorkflowTrigger):
+            return _plan_upstream(wf, trig, EventDelivery.model_validate(payload))
         assert isinstance(trig, EventTrigger)
         return _plan_event(wf, trig, EventDelivery.model_validate(payload))
     except PydanticValidationError as exc:
@@ -125,6 +137,40 @@ def _plan_event(wf: Workflow, trig: EventTrigger, delivery: EventDelivery) -> Pl
             "source": event.get("source"),
             "detail_type": event.get("detail-type"),
             "time": event.get("time"),
+        },
+    )
+
+
+def _plan_upstream(wf: Workflow, trig: WorkflowTrigger, delivery: EventDelivery) -> PlannedRun:
+    event = delivery.event if isinstance(delivery.event, Mapping) else {}
+    try:
+        ended = RunEnded.model_validate(event.get("detail"))
+    except PydanticValidationError as exc:
+        raise ParameterError(f"event for trigger {delivery.trigger!r} is no run end: {field_problems(exc)}") from None
+    if (
+        ended.workflow != trig.upstream
+        or ended.status not in trig.statuses
+        or (ended.repair and not trig.include_repairs)
+    ):
+        raise ParameterError(
+            f"trigger {delivery.trigger!r} waits for {trig.upstream} runs ending {', '.join(map(str, trig.statuses))}"
+            f"{'' if trig.include_repairs else ' (no repairs)'}, got a {ended.workflow} run ending {ended.status} "
+            f"(pass {ended.repair}): check the rule's pattern"
+        )
+    return PlannedRun(
+        run_id=upstream_run_id(
+            wf.name, delivery.trigger, ended.workflow, ended.run_id, ended.repair, _aware(ended.ended_at)
+        ),
+        params=upstream_params(trig, ended),
+        logical_date=ended.logical_date,
+        trigger={
+            "type": "workflow",
+            "name": delivery.trigger,
+            "upstream_workflow": ended.workflow,
+            "upstream_run_id": ended.run_id,
+            "upstream_repair": ended.repair,
+            "status": ended.status,
+            "event_id": event.get("id"),
         },
     )
 

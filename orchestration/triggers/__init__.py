@@ -9,6 +9,7 @@ Three kinds, all declared on the workflow (``Workflow(..., schedule=..., trigger
 - `EventTrigger`: an EventBridge rule with an event pattern; ``params`` maps workflow parameters to
   fields of the event (``"$.detail.object.key"``). `on_s3_object_created` builds one for file arrival;
   with ``batch=Batch(...)`` it starts one run per batch of files (`orchestration.triggers.batching`).
+- `WorkflowTrigger`: a run starts when another workflow's run ends; build it with `on_workflow`.
 
 `trigger_problems(wf)` validates the declarations (called by `orchestration.validation.problems`);
 `next_fire_times` previews a schedule. The deployable stack (`infra/`) and the trigger function
@@ -16,12 +17,14 @@ Three kinds, all declared on the workflow (``Workflow(..., schedule=..., trigger
 
 Modules: `declarations` (the classes, naming), `cron` (EventBridge cron), `schedules` (rates, time
 zones, preview), `patterns` (event patterns), `events` (event paths), `checks` (`trigger_problems`),
-`runids` (run ids from what started a run), `batching` (file batches), `backfill` (backfill plans:
+`runids` (run ids from what started a run), `batching` (file batches), `upstream` (`on_workflow`),
+`chains` (unknown upstreams and cycles across a project's workflows), `backfill` (backfill plans:
 `backfill_plan`, `select_runs`).
 """
 
 from orchestration.errors import TriggerError
 from orchestration.triggers.batching import Batch
+from orchestration.triggers.chains import chain_problems, upstream_workflows
 from orchestration.triggers.checks import trigger_problems
 from orchestration.triggers.continuous import Continuous, continuous, parse_interval
 from orchestration.triggers.cron import Cron, parse_cron, to_croniter
@@ -37,6 +40,7 @@ from orchestration.triggers.declarations import (
 from orchestration.triggers.events import event_params, event_value
 from orchestration.triggers.patterns import pattern_problems
 from orchestration.triggers.schedules import next_fire_times, parse_rate, schedule_problems, zone
+from orchestration.triggers.upstream import WorkflowTrigger, on_workflow, upstream_params
 
 __all__ = [
     "Batch",
@@ -46,6 +50,8 @@ __all__ = [
     "Schedule",
     "Trigger",
     "TriggerError",
+    "WorkflowTrigger",
+    "chain_problems",
     "continuous",
     "declared",
     "describe",
@@ -53,6 +59,7 @@ __all__ = [
     "event_value",
     "next_fire_times",
     "on_s3_object_created",
+    "on_workflow",
     "parse_cron",
     "parse_interval",
     "parse_rate",
@@ -61,5 +68,7 @@ __all__ = [
     "to_croniter",
     "trigger_problems",
     "triggers_of",
+    "upstream_params",
+    "upstream_workflows",
     "zone",
 ]

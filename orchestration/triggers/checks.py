@@ -16,6 +16,7 @@ from orchestration.triggers.declarations import EventTrigger, Schedule, declared
 from orchestration.triggers.events import EVENT_PATH_RE
 from orchestration.triggers.patterns import pattern_problems
 from orchestration.triggers.schedules import schedule_problems
+from orchestration.triggers.upstream import WorkflowTrigger, upstream_problems
 
 if TYPE_CHECKING:  # pragma: no cover
     from orchestration.model import Workflow
@@ -26,15 +27,17 @@ TRIGGER_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 def trigger_problems(wf: Workflow) -> list[str]:
     """Every problem with the workflow's trigger declarations (empty when they are usable)."""
     raw_triggers = getattr(wf, "triggers", None)
-    if raw_triggers is not None and not isinstance(raw_triggers, list | tuple | Schedule | EventTrigger | Continuous):
+    if raw_triggers is not None and not isinstance(
+        raw_triggers, list | tuple | Schedule | EventTrigger | Continuous | WorkflowTrigger
+    ):
         return [f"triggers={raw_triggers!r} must be a list of Schedule(...) / EventTrigger(...): write triggers=[...]"]
     out: list[str] = []
     for raw in declared(wf):
-        if not isinstance(raw, Schedule | EventTrigger | Continuous):
+        if not isinstance(raw, Schedule | EventTrigger | Continuous | WorkflowTrigger):
             where = "schedule=" if raw is getattr(wf, "schedule", None) else "triggers="
             out.append(
                 f"{where} got {raw!r}: use Schedule(cron=... or rate=...), EventTrigger(pattern=...), "
-                "on_s3_object_created(bucket, ...) or continuous(...) from orchestration.triggers"
+                "on_s3_object_created(bucket, ...), continuous(...) or on_workflow(other) from orchestration.triggers"
             )
     seen: Counter[str] = Counter()
     for name, trig in named_declarations(wf):
@@ -53,6 +56,8 @@ def trigger_problems(wf: Workflow) -> list[str]:
             out.extend(continuous_problems(wf, trig, label))
             constants = dict(trig.params) if isinstance(trig.params, Mapping) else {}
             out.extend(_param_problems(wf, label, constants, {}, "continuous(params={'%s': ...})"))
+        elif isinstance(trig, WorkflowTrigger):
+            out.extend(_workflow_trigger_problems(wf, trig, label))
         else:
             out.extend(_event_trigger_problems(wf, trig, label))
     chains = sum(isinstance(t, Continuous) for t in declared(wf))
@@ -85,6 +90,16 @@ def _event_trigger_problems(wf: Workflow, trig: EventTrigger, label: str) -> lis
     how = "params={'%s': '$.detail.<field>'} or constants={'%s': ...}"
     out.extend(_param_problems(wf, label, constants, paths, how))
     return out
+
+
+def _workflow_trigger_problems(wf: Workflow, trig: WorkflowTrigger, label: str) -> list[str]:
+    out = upstream_problems(trig, label)
+    if trig.upstream == wf.name:
+        out.append(f"{label}: workflow {wf.name!r} would start itself each time it ends: name another workflow")
+    paths = trig.params if isinstance(trig.params, Mapping) else {}
+    constants = dict(trig.constants) if isinstance(trig.constants, Mapping) else {}
+    how = "params={'%s': 'run_id'} or constants={'%s': ...}"
+    return out + _param_problems(wf, label, constants, paths, how)
 
 
 def _param_problems(

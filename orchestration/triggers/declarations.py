@@ -1,4 +1,4 @@
-"""What a workflow declares: `Schedule` and `EventTrigger`, and how each is named on its workflow."""
+"""What a workflow declares: `Schedule`, `EventTrigger` and `WorkflowTrigger`, and how each is named on its workflow."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.triggers.batching import Batch
 from orchestration.triggers.continuous import Continuous
+from orchestration.triggers.upstream import WorkflowTrigger
 
 if TYPE_CHECKING:  # pragma: no cover
     from orchestration.model import Workflow
@@ -60,7 +61,7 @@ class EventTrigger:
     kind = "event"
 
 
-Trigger = Schedule | EventTrigger | Continuous
+Trigger = Schedule | EventTrigger | Continuous | WorkflowTrigger
 
 
 def on_s3_object_created(
@@ -105,7 +106,7 @@ def declared(wf: Workflow) -> list[Any]:
     raw_schedule = getattr(wf, "schedule", None)
     raw_triggers = getattr(wf, "triggers", None) or ()
     out: list[Any] = [] if raw_schedule is None else [raw_schedule]
-    if isinstance(raw_triggers, Schedule | EventTrigger | Continuous):
+    if isinstance(raw_triggers, Schedule | EventTrigger | Continuous | WorkflowTrigger):
         raw_triggers = [raw_triggers]
     out.extend(raw_triggers if isinstance(raw_triggers, list | tuple) else [raw_triggers])
     return out
@@ -113,10 +114,11 @@ def declared(wf: Workflow) -> list[Any]:
 
 def named_declarations(wf: Workflow) -> Iterator[tuple[str, Trigger]]:
     """Each valid declaration with its name: its own ``name=``, else ``schedule``, ``event``, then
-    ``schedule_2``, ``event_2``, ... (duplicates included); a `Continuous` is ``continuous``."""
-    counts = {"schedule": 0, "event": 0, "continuous": 0}
+    ``schedule_2``, ``event_2``, ... (duplicates included); a `Continuous` is ``continuous``, a
+    `WorkflowTrigger` ``workflow``, ``workflow_2``, ..."""
+    counts = {"schedule": 0, "event": 0, "continuous": 0, "workflow": 0}
     for trig in declared(wf):
-        if isinstance(trig, Schedule | EventTrigger | Continuous):
+        if isinstance(trig, Schedule | EventTrigger | Continuous | WorkflowTrigger):
             counts[trig.kind] += 1
             number = counts[trig.kind]
             yield trig.name or (trig.kind if number == 1 else f"{trig.kind}_{number}"), trig
@@ -137,4 +139,7 @@ def describe(trig: Trigger) -> str:
         return f"{trig.expression} {trig.timezone}{window}"
     if isinstance(trig, Continuous):
         return f"continuous, min_interval {trig.min_interval}"
+    if isinstance(trig, WorkflowTrigger):
+        repairs = ", repairs too" if trig.include_repairs else ""
+        return f"after a {trig.upstream} run ends {' or '.join(map(str, trig.statuses))}{repairs}"
     return json.dumps(dict(trig.pattern), sort_keys=True)

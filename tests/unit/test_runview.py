@@ -116,6 +116,16 @@ def test_the_header_lists_repairs_when_the_record_has_them() -> None:
             {"type": "workflow", "parent_run_id": "p-1", "parent_workflow": "outer", "parent_task": "child"},
             "run p-1 of outer, task child",
         ),
+        (
+            {"type": "workflow", "name": "after", "upstream_workflow": "extract", "upstream_run_id": "r-9"}
+            | {"upstream_repair": 0, "status": "SUCCEEDED", "event_id": "ev-1"},
+            "extract run r-9 ended SUCCEEDED (trigger after)",
+        ),
+        (
+            {"type": "workflow", "name": "after", "upstream_workflow": "extract", "upstream_run_id": "r-9"}
+            | {"upstream_repair": 2, "status": "FAILED"},
+            "extract run r-9 (repair 2) ended FAILED (trigger after)",
+        ),
         ({"type": "backfill", "backfill_id": "b-2", "window": {"start": "x"}}, "backfill backfill id b-2"),
         ({"type": "repair", "repair": 2, "of_run": "run-1"}, "repair repair 2, of run run-1"),
         ({"type": "external", "note": "started outside the trigger function"}, "external: started outside"),
