@@ -1,6 +1,8 @@
 """The contract between the compiler, the platform functions, the local runtime and infra (pure).
 
-Every payload that crosses a boundary is a model here, and so is every limit two sides share:
+Every payload that crosses a boundary is a model here (the trigger deliveries and run-end events
+are in `orchestration.deliveries`, the `Payload` base in `orchestration.payload`: both re-exported
+here), and so is every limit two sides share:
 
 - the compiler emits payload templates with `Payload.template(...)`, which checks each key against
   the model, so a key the handler does not read cannot be emitted;
@@ -18,9 +20,44 @@ import hashlib
 from functools import cache
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
-from orchestration.status import ExecutionStatus, RunStatus, TaskStatus
+from orchestration.deliveries import (
+    RUN_ENDED_DETAIL_TYPE as RUN_ENDED_DETAIL_TYPE,
+)
+from orchestration.deliveries import (
+    RUN_EVENT_SOURCE as RUN_EVENT_SOURCE,
+)
+from orchestration.deliveries import (
+    STATUS_CHANGE_DETAIL_TYPE as STATUS_CHANGE_DETAIL_TYPE,
+)
+from orchestration.deliveries import (
+    STATUS_CHANGE_SOURCE as STATUS_CHANGE_SOURCE,
+)
+from orchestration.deliveries import (
+    BatchFlush as BatchFlush,
+)
+from orchestration.deliveries import (
+    ChainDelivery as ChainDelivery,
+)
+from orchestration.deliveries import (
+    EventDelivery as EventDelivery,
+)
+from orchestration.deliveries import (
+    RunEnded as RunEnded,
+)
+from orchestration.deliveries import (
+    ScheduleDelivery as ScheduleDelivery,
+)
+from orchestration.deliveries import (
+    StatusChangeDetail as StatusChangeDetail,
+)
+from orchestration.deliveries import (
+    TriggerResult as TriggerResult,
+)
+from orchestration.payload import JsonPath as JsonPath
+from orchestration.payload import Payload as Payload
+from orchestration.status import RunStatus, TaskStatus
 
 # -- limits shared by the compiler, the task runtime and the run starters -----------------------------
 
@@ -55,38 +92,6 @@ def workflow_placeholder(workflow: str) -> str:
 
 WORKFLOW_TAG = "orch:workflow"  # on a workflow's state machine and on its task functions
 TASK_TAG = "orch:task"  # on a task function: the task it runs
-
-
-class JsonPath(str):
-    """A value a state takes from its input or context: emitted as ``"key.$": "<path>"``."""
-
-    __slots__ = ()
-
-
-class Payload(BaseModel):
-    """Base of every exchanged payload: unknown keys are refused, not silently dropped."""
-
-    # defer_build: a schema is built on first use, so each function pays only for the payloads it reads
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
-
-    @classmethod
-    def key(cls, name: str) -> str:
-        """The wire name of field `name` (raises KeyError for a field the model does not have)."""
-        field = cls.model_fields[name]
-        return field.alias or name
-
-    @classmethod
-    def template(cls, **fields: Any) -> dict[str, Any]:
-        """This payload as an ASL `Parameters`/`ItemSelector` template (or any literal shape), in the
-        order given: `JsonPath` values become ``"key.$"`` fields. Only the model's own keys pass."""
-        out: dict[str, Any] = {}
-        for name, value in fields.items():
-            key = cls.key(name)
-            if isinstance(value, JsonPath):
-                out[f"{key}.$"] = str(value)
-            else:
-                out[key] = value
-        return out
 
 
 # -- the state document ------------------------------------------------------------------------------
@@ -377,86 +382,3 @@ class RepairPlan(Payload):
     number: int
     reused: dict[str, Any] = Field(default_factory=dict)  # task -> recorded output, encoded (for-each: per item)
     offsets: dict[str, int] = Field(default_factory=dict)  # rerun task -> its highest recorded attempt
-
-
-# -- triggers ----------------------------------------------------------------------------------------
-
-
-class ScheduleDelivery(Payload):
-    """What an EventBridge Scheduler schedule sends the trigger function."""
-
-    trigger: str
-    scheduled_time: str | None = None
-    execution_id: str | None = None
-    attempt: str | int | None = None
-
-
-class EventDelivery(Payload):
-    """What an EventBridge rule sends the trigger function: the whole event."""
-
-    trigger: str
-    event: Any = None
-
-
-class ChainDelivery(Payload):
-    """What a continuous chain's timer sends the trigger function: start the chain's run `run_id`."""
-
-    trigger: str
-    run_id: str
-
-
-class BatchFlush(Payload):
-    """What a batched trigger's timer sends the trigger function: close the batch if it is due."""
-
-    trigger: str
-    batch: str  # the batch id (its run's id)
-
-
-class TriggerResult(Payload):
-    # "waiting"/"paused": a continuous chain has a run going or due (the watchdog starts none), or is paused
-    # "batched": a file joined a batch (its run starts when the batch closes)
-    status: Literal["started", "resumed", "duplicate", "rejected", "queued", "skipped", "waiting", "paused", "batched"]
-    workflow: str
-    run_id: str | None = None
-    execution_arn: str | None = None
-    error: str | None = None
-    batch: str | None = None  # "batched": the open batch the file went to (its run's id once it closes)
-
-
-class StatusChangeDetail(Payload):
-    """`detail` of the "Step Functions Execution Status Change" event."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    executionArn: str | None = None  # AWS field names
-    stateMachineArn: str | None = None
-    name: str | None = None
-    status: ExecutionStatus | None = None
-    startDate: int | float | str | None = None  # epoch milliseconds
-    stopDate: int | float | str | None = None
-    input: str | None = None
-    output: str | None = None
-    error: str | None = None
-    cause: str | None = None
-
-
-STATUS_CHANGE_SOURCE = "aws.states"
-STATUS_CHANGE_DETAIL_TYPE = "Step Functions Execution Status Change"
-
-
-RUN_EVENT_SOURCE = "orchestration"  # the events the recorder publishes (`on_workflow` triggers match them)
-RUN_ENDED_DETAIL_TYPE = "Workflow Run Ended"
-
-
-class RunEnded(Payload):
-    """`detail` of the event the recorder publishes when a run, or a repair pass of it, ends, for
-    `on_workflow` triggers: ids and statuses only, never parameters or outputs."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)  # a newer recorder may add fields
-
-    workflow: str
-    run_id: str
-    status: RunStatus
-    repair: int = 0  # the pass that ended: 0 the run itself, n its n-th repair
-    logical_date: str | None = None
-    ended_at: str | None = None

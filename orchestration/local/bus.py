@@ -19,9 +19,7 @@ from orchestration.errors import OrchestrationError
 from orchestration.local.aws import ACCOUNT
 from orchestration.model import Workflow
 from orchestration.protocol import EventDelivery
-from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
-from orchestration.runtime.trigger import run_trigger
 from orchestration.triggers import EventTrigger, WorkflowTrigger, triggers_of
 
 
@@ -74,9 +72,10 @@ def event_delivery(trigger: str, event: Mapping[str, Any]) -> dict[str, Any]:
 
 class LocalBus:
     """`put_events` for the recorder: delivers each event to the matching triggers of the workflows
-    `targets()` lists (each with its trigger function's runtime)."""
+    `targets()` lists, each with its trigger function (as the local cloud invokes it: the runs it
+    starts are followed to their end, so a chain of workflows goes on)."""
 
-    def __init__(self, targets: Callable[[], list[tuple[Workflow, Runtime]]], *, region: str) -> None:
+    def __init__(self, targets: Callable[[], list[tuple[Workflow, Callable[[Any], Any]]]], *, region: str) -> None:
         self.targets = targets
         self.region = region
 
@@ -94,10 +93,10 @@ class LocalBus:
             )
             ids.append({"EventId": event["id"]})
             targets = self.targets()
-            runtimes = {wf.name: rt for wf, rt in targets}
+            functions = {wf.name: fn for wf, fn in targets}
             for wf, trigger in matching_triggers([wf for wf, _ in targets], event):
                 try:
-                    run_trigger(event_delivery(trigger, event), runtimes[wf.name])
+                    functions[wf.name](event_delivery(trigger, event))
                 except Exception:  # as on AWS, a failed delivery does not fail the publisher
                     logger.exception("event delivery failed", extra={"workflow": wf.name, "trigger": trigger})
         return {"FailedEntryCount": 0, "Entries": ids}

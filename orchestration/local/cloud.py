@@ -124,9 +124,7 @@ class LocalCloud:
         self.adapter.on_child = self._child_status
         self.timers = LocalTimers(self.scheduler, self.adapter.handlers)
         # Run ends the recorder publishes reach the deployed workflows' on_workflow triggers.
-        self.bus = LocalBus(
-            lambda: [(d.workflow, d.trigger) for d in list(self.deployments.values())], region=self.region
-        )
+        self.bus = LocalBus(self._trigger_functions, region=self.region)
         self.timers.start()
         self.notifier = LocalNotifier(self.sfn, self.adapter.handlers)
         # the runs trigger functions start here (continuous chains) are followed to their end
@@ -170,6 +168,12 @@ class LocalCloud:
         )["FunctionArn"]
         self.adapter.register(arn, bind(fn, replace(rt, function_arn=arn)))
         return str(arn)
+
+    def _trigger_functions(self) -> list[tuple[Workflow, Callable[[Any], Any]]]:
+        """Each deployed workflow's trigger function as invoked here (the runs it starts are followed)."""
+        return [
+            (d.workflow, self.adapter.handlers[str(d.trigger.function_arn)]) for d in list(self.deployments.values())
+        ]
 
     def _runtime(self, **fields: Any) -> Runtime:
         """A platform function's runtime here: the ledger, and what sets timers (`runtime.timers`)."""

@@ -284,9 +284,8 @@ class DevSession:
         self._lock = threading.Lock()
         self._buckets: set[str] = set()
         self.chains = [wf for wf in self.workflows if continuous_trigger(wf) is not None]
-        for wf in self.workflows:
-            if any(dev_triggers(wf)) or wf in self.chains:
-                cloud.deploy(wf)  # a workflow that cannot deploy fails now, not at its first firing
+        for wf in self.workflows:  # all of them: a workflow started by another's run end (on_workflow) too
+            cloud.deploy(wf)  # a workflow that cannot deploy fails now, not at its first firing
         for existing in self.watch.existing() if self.watch else ():
             self._put(existing)
 

@@ -3,6 +3,7 @@ workflows whose statuses match, through their trigger functions, exactly once pe
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -147,8 +148,36 @@ def test_the_listener_respects_its_max_concurrent_runs(chain: Any) -> None:
     b = downstream("one_at_a_time", ["succeeded"], limit=1, seconds=0.5)
     cloud.deploy(b)
     ends = [cloud.run(a) for _ in range(3)]
-    waiting = [r.status for r in cloud.ledger.list_runs(b.name)]
-    assert waiting.count(RunStatus.QUEUED) == 2  # behind the first, which holds the one slot
     started = runs_of(cloud, b.name, count=3)
     assert sorted(r.params["upstream_run"] for r in started) == sorted(r.run_id for r in ends)
     assert {r.status for r in started} == {RunStatus.SUCCEEDED}
+    spans = sorted((r.started_at or "", r.ended_at or "") for r in started)
+    for (_, ended), (began, _) in itertools.pairwise(spans):
+        assert began >= ended  # the one slot: never two at once, the others waited QUEUED
+
+
+def test_a_chain_of_three_workflows_goes_on_by_itself(chain: Any) -> None:
+    """x_extract -> x_load -> x_report: the downstream runs are followed inside the cloud (as the
+    recorder hears every end on AWS), so nothing but the first run needs waiting for."""
+    cloud = chain[0]
+    a = Workflow("x_extract")
+    a.task(name="pull")(lambda: 1)
+    b = Workflow("x_load", triggers=[on_workflow(a)])
+    b.task(name="copy")(lambda: 1)
+    c = Workflow(
+        "x_report", params={"loaded": Param(str, default="")}, triggers=[on_workflow(b, params={"loaded": "run_id"})]
+    )
+    c.task(name="mail")(lambda: 1)
+    for wf in (a, b, c):
+        cloud.deploy(wf)
+    first = cloud.run(a)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        reports = cloud.ledger.list_runs("x_report")
+        if reports and reports[0].status == RunStatus.SUCCEEDED:
+            break
+        time.sleep(0.05)
+    [load] = cloud.ledger.list_runs("x_load")
+    [report] = cloud.ledger.list_runs("x_report")
+    assert load.trigger["upstream_run_id"] == first.run_id and load.status == RunStatus.SUCCEEDED
+    assert report.params["loaded"] == load.run_id and report.status == RunStatus.SUCCEEDED

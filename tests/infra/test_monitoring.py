@@ -139,8 +139,14 @@ def test_dashboard_shows_runs_durations_failures_throttles_timeouts_and_dlq_dept
         assert all(m[:2] == [namespace, name] for m in lines)
         assert {m[m.index("workflow") + 1] for m in lines} == workflows
     # the queue depth of each workflow that queues runs, the slots in use of each pool (the functions' EMF)
+    queueing = {
+        item.workflow.name
+        for item in synth.stack.discovered
+        if item.workflow.max_concurrent_runs and item.workflow.on_limit == "queue"
+    }
+    assert {"cache_refresh", "file_batches"} <= queueing
     for title, name, dimension, expected in (
-        ("Queued runs per workflow (maximum)", metrics.QUEUE_DEPTH, metrics.WORKFLOW, {"cache_refresh"}),
+        ("Queued runs per workflow (maximum)", metrics.QUEUE_DEPTH, metrics.WORKFLOW, queueing),
         ("Pool slots in use (maximum)", metrics.POOL_USAGE, metrics.POOL, {"warehouse"}),
     ):
         lines = by_title[title]["metrics"]

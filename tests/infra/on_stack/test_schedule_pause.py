@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.local.cfn_adapter import DeployedStack
 from tests.infra.conftest import STACK
-from tests.infra.test_stack_runs import REGION, _orch, deployed, endpoint  # noqa: F401 (fixtures)
+from tests.infra.on_stack.conftest import REGION, _orch
 from tests.samples import s3_object_created
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
@@ -20,7 +20,7 @@ WHERE = ("--stack", STACK, "--region", REGION)
 
 
 @pytest.fixture
-def over_http(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:  # noqa: F811
+def over_http(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)  # boto3 reads it
     session = boto3.Session(region_name=REGION)
     return {"scheduler": session.client("scheduler"), "events": session.client("events")}
@@ -33,7 +33,7 @@ def _listed() -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def test_pause_and_resume_every_trigger_of_a_workflow(
-    deployed: DeployedStack,  # noqa: F811
+    deployed: DeployedStack,
     over_http: dict[str, Any],
 ) -> None:
     listed = _listed()
@@ -42,6 +42,7 @@ def test_pause_and_resume_every_trigger_of_a_workflow(
         ("file_arrival", "csv_arrived"),
         ("file_arrival", "report_requested"),
         ("file_arrival", "weekday_morning"),
+        ("file_batches", "csv_batch"),
     }  # the platform's own rule (status changes -> recorder) is no workflow's trigger
     schedule = listed[("file_arrival", "weekday_morning")]
     assert (schedule["kind"], schedule["state"]) == ("schedule", "ENABLED")
@@ -100,7 +101,7 @@ def test_unknown_workflows_and_triggers_exit_2_naming_the_known_ones(over_http: 
     assert code == 2 and "no stack named 'nope'" in err and "Traceback" not in err
 
 
-def _logical(deployed: DeployedStack, name: str) -> str:  # noqa: F811
+def _logical(deployed: DeployedStack, name: str) -> str:
     return next(logical for logical, physical in deployed.resources.items() if physical == name)
 
 

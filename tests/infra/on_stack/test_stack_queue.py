@@ -21,12 +21,12 @@ from orchestration.pools import holder_id
 from orchestration.runtime.concurrency import slots_of
 from orchestration.times import now_iso as iso_now
 from tests.infra.conftest import STACK
-from tests.infra.test_stack_runs import REGION, _orch, deployed, endpoint  # noqa: F401 (fixtures)
+from tests.infra.on_stack.conftest import REGION, _orch
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
 
-def _refresh(deployed: DeployedStack, tag: str) -> list[str]:  # noqa: F811
+def _refresh(deployed: DeployedStack, tag: str) -> list[str]:
     """Three cache_refresh deliveries (max_concurrent_runs=1): one starts, two wait QUEUED."""
     events = [
         {"source": "com.example.cache", "detail-type": "RefreshRequested", "id": f"{tag}-{i}", "detail": {"region": r}}
@@ -38,8 +38,8 @@ def _refresh(deployed: DeployedStack, tag: str) -> list[str]:  # noqa: F811
 
 
 def test_cancel_of_a_queued_run_withdraws_it_and_the_drain_passes_it_by(
-    endpoint: str,  # noqa: F811
-    deployed: DeployedStack,  # noqa: F811
+    endpoint: str,
+    deployed: DeployedStack,
 ) -> None:
     stack = StackRuns(STACK, session=boto3.Session(region_name=REGION), endpoint_url=endpoint, cancel_wait_seconds=5)
     first, second, third = _refresh(deployed, "cancel-queued")
@@ -61,8 +61,8 @@ def test_cancel_of_a_queued_run_withdraws_it_and_the_drain_passes_it_by(
 
 
 def test_a_cancel_that_loses_to_the_drain_stops_the_started_execution(
-    endpoint: str,  # noqa: F811
-    deployed: DeployedStack,  # noqa: F811
+    endpoint: str,
+    deployed: DeployedStack,
 ) -> None:
     session = boto3.Session(region_name=REGION)
     stops: list[str] = []
@@ -115,8 +115,8 @@ def test_a_cancel_that_loses_to_the_drain_stops_the_started_execution(
 
 
 def test_orch_pools_lists_slots_holders_and_waiters(
-    endpoint: str,  # noqa: F811
-    deployed: DeployedStack,  # noqa: F811
+    endpoint: str,
+    deployed: DeployedStack,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stack = StackRuns(STACK, region=REGION, endpoint_url=endpoint)
