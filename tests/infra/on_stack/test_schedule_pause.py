@@ -58,6 +58,7 @@ def test_pause_and_resume_every_trigger_of_a_workflow(
         ("file_arrival", "csv_arrived"): "DISABLED",
         ("file_arrival", "report_requested"): "DISABLED",
         ("file_arrival", "weekday_morning"): "DISABLED",
+        ("file_batches", "csv_batch"): "ENABLED",  # another workflow's triggers are left alone
     }
     after = over_http["scheduler"].get_schedule(Name=schedule["name"])
     kept = ("Target", "FlexibleTimeWindow", "ScheduleExpression", "ScheduleExpressionTimezone", "Description")
