@@ -9,6 +9,8 @@ import pytest
 
 from orchestration.runtime.registry import SERVICE
 
+pytest_plugins = ["tests.browser_fixtures"]  # one session-wide browser for every package
+
 
 @pytest.fixture(scope="module")
 def quiet_logs() -> Iterator[None]:

@@ -36,6 +36,7 @@ from orchestration.ledger.starts import adopt_start
 from orchestration.protocol import ExecutionInput, StatusChangeDetail, parse_execution_name
 from orchestration.runtime import metrics
 from orchestration.runtime.announce import announce_end
+from orchestration.runtime.children import close_unstarted, running_children
 from orchestration.runtime.concurrency import release
 from orchestration.runtime.continuous import chain_next
 from orchestration.runtime.deps import Runtime
@@ -101,7 +102,9 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     if arn:  # keeps the ARN whatever the status
         ledger.set_run_status(workflow, run_id, RunStatus.RUNNING, execution_arn=arn, repair=repair)
     reason = _close_reason(status, detail)
+    children = running_children(ledger, workflow, run_id)  # read before the close ends their attempts
     moved = ledger.close_run(workflow, run_id, CLOSING[status], at=at, error=reason, repair=repair)
+    close_unstarted(ledger, children, at=at, parent_status=CLOSING[status])
     if moved:  # no finalize step recorded this outcome (nor an earlier delivery of this event)
         metrics.run_ended(workflow, CLOSING[status], duration_ms=ms_between(_ms_to_iso(detail.startDate), at))
     alerted = status in ALERTING and _alert_once(rt, run_id, workflow, repair, status, detail)

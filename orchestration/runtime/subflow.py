@@ -19,7 +19,6 @@ state machine's reuse step returns the recorded output.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from typing import Any, NoReturn
 
@@ -41,6 +40,7 @@ from orchestration.protocol import (
     parse_child_request,
 )
 from orchestration.runtime import metrics
+from orchestration.runtime.children import child_run_id
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import check_params, parsed
@@ -50,7 +50,6 @@ from orchestration.runtime.task import resolve_input, task_context
 from orchestration.status import ExecutionStatus, RunStatus, TaskStatus
 from orchestration.times import iso, ms_between, now_iso, parse_iso
 
-MAX_RUN_ID = 80  # an execution name
 # The task's error (what Retry and Catch match) when its child run ended otherwise than SUCCEEDED.
 CHILD_ERRORS = {
     ExecutionStatus.FAILED: "SubWorkflow.Failed",
@@ -76,17 +75,6 @@ def run_subflow(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     if isinstance(request, ChildStart):
         return start_child(request, workflow, task, rt)
     return end_child(request, task, rt)
-
-
-def child_run_id(parent_run_id: str, task: str, attempt: int) -> str:
-    """`<parent run id>-<task>-<attempt>`, 1-80 characters of [A-Za-z0-9-_], as execution names (with
-    logging) take: a parent run id too long for that keeps its start and a hash of the whole, so two
-    parents never share a child run id."""
-    suffix = f"-{task}-{attempt}"
-    if len(parent_run_id) + len(suffix) <= MAX_RUN_ID:
-        return parent_run_id + suffix
-    digest = hashlib.sha1(parent_run_id.encode()).hexdigest()[:8]
-    return f"{parent_run_id[: MAX_RUN_ID - len(suffix) - len(digest) - 1]}-{digest}{suffix}"
 
 
 def start_child(event: ChildStart, workflow: Workflow, task: Task, rt: Runtime) -> dict[str, Any]:

@@ -202,3 +202,37 @@ def test_the_recorder_links_a_child_execution_it_has_not_seen(cloud: LocalCloud)
     assert record is not None
     assert (record.parent_run_id, record.parent_workflow, record.parent_task) == ("elsewhere", "parent", "sub")
     assert record.trigger["type"] == "workflow" and record.trigger["parent_attempt"] == 4
+
+
+def test_a_child_recorded_but_never_started_is_closed_when_its_parent_ends_first(cloud: LocalCloud) -> None:
+    """The parent stopped between the step that records the child (QUEUED) and the state that starts
+    it: the recorder, hearing the parent's end, closes the child rather than leave it QUEUED."""
+    from orchestration.runtime.children import child_run_id
+    from orchestration.runtime.subflow import claim_attempt
+    from orchestration.times import now_iso
+
+    arn = cloud.deploy(parent).state_machine_arn
+    cloud.ledger.create_run(RunRecord(run_id="orphaning", workflow=parent.name, status="RUNNING", created_at=now_iso()))
+    assert claim_attempt(cloud.ledger, parent.name, "orphaning", "sub", now_iso()) == 1
+    orphan = child_run_id("orphaning", "sub", 1)
+    cloud.ledger.create_run(
+        RunRecord(
+            run_id=orphan,
+            workflow=child.name,
+            status="QUEUED",
+            created_at=now_iso(),
+            parent_run_id="orphaning",
+            parent_workflow=parent.name,
+            parent_task="sub",
+        )
+    )
+    execution = f"{arn.replace(':stateMachine:', ':execution:')}:orphaning"
+    desc = {"stateMachineArn": arn, "name": "orphaning", "status": "ABORTED", "input": "{}"}
+    rt = Runtime(ledger=cloud.ledger, state_machines={parent.name: parent.name})
+    record_status(status_change_event(execution, desc), rt)
+    record_status(status_change_event(execution, desc), rt)  # a duplicated delivery changes nothing
+    closed = cloud.ledger.get_run_item(child.name, orphan)
+    assert closed is not None and (closed.status, closed.execution_arn) == ("ABORTED", None)
+    assert closed.error == "Aborted: its parent run ended ABORTED before this run started"
+    run = cloud.ledger.get_run_item(parent.name, "orphaning")
+    assert run is not None and run.status == "ABORTED"

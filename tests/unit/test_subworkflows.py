@@ -11,7 +11,8 @@ from orchestration.compiler import START_EXECUTION_SYNC, child_workflows, placeh
 from orchestration.ledger import Attempt
 from orchestration.model import Dependency
 from orchestration.protocol import ExecutionInput, ParentLink, workflow_placeholder
-from orchestration.runtime.subflow import child_run_id, claim_attempt
+from orchestration.runtime.children import child_run_id
+from orchestration.runtime.subflow import claim_attempt
 from orchestration.subworkflow import OutputRef, ParamRef
 from orchestration.validation import problems
 from tests.samples import example

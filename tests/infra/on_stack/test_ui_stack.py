@@ -23,7 +23,6 @@ from orchestration.operations.stack import StackRuns
 from orchestration.operations.stack_start import start_on_stack
 from orchestration.ui import UIState, create_app, serving
 from orchestration.ui.app import ACTION_HEADER
-from tests.browser.conftest import artifacts, browser, page  # noqa: F401 (the browser tests' fixtures)
 from tests.infra.conftest import STACK
 from tests.infra.on_stack.conftest import REGION, _running
 from tests.samples import example
@@ -156,11 +155,11 @@ def test_cancel_from_the_page_stops_a_running_run(client: Client, ui_stack: Stac
 
 @pytest.mark.browser
 def test_repair_clicked_in_the_browser_runs_on_the_stack(
-    page: Any,  # noqa: F811 (the imported fixture)
+    page: Any,
     ui_url: str,
     ui_stack: StackRuns,
     deployed: DeployedStack,
-    artifacts: Path,  # noqa: F811
+    artifacts: Path,
 ) -> None:
     _failed_run(ui_stack, deployed, "ui-etl-click")
     page.goto(f"{ui_url}runs/daily_etl/ui-etl-click")
