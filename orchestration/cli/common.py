@@ -4,10 +4,8 @@ workflow loading, option parsing and the local runtime's log levels."""
 from __future__ import annotations
 
 import functools
-import getpass
 import json
 import logging
-import socket
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -19,6 +17,7 @@ from rich.console import Console
 from orchestration.errors import OrchestrationError, ParameterError
 from orchestration.loader import load_file, select
 from orchestration.model import Workflow
+from orchestration.operations.local_store import caller as caller  # user@host: who started a local run
 from orchestration.runtime.registry import SERVICE
 from orchestration.status import RunStatus, is_ok_run
 from orchestration.times import parse_iso
@@ -52,15 +51,6 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
             fail(str(exc))
 
     return wrapper
-
-
-def caller() -> str:
-    """Who runs this command, as a run records what started it: user@host."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no user name for this uid (containers)
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def run_exit(status: str) -> int:
@@ -135,3 +125,13 @@ def set_local_log_levels(*, verbose: bool = False) -> None:
         if handler.formatter is not None:
             handler.setLevel(logging.INFO if verbose else logging.CRITICAL)
     logging.getLogger("moto").setLevel(logging.CRITICAL)
+
+
+# The local secrets of `orch run` and `orch dev` (what ctx.secret() returns without Secrets Manager).
+secrets_option = click.option(
+    "--secrets",
+    "secrets_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="JSON object of secret name -> value that ctx.secret() returns locally (default: $ORCH_SECRETS_FILE).",
+)

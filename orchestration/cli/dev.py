@@ -22,6 +22,7 @@ from orchestration.cli.common import (
     WORKFLOW,
     err_console,
     guarded,
+    secrets_option,
     set_local_log_levels,
 )
 from orchestration.cli.display import STATUS_STYLE, duration
@@ -57,13 +58,7 @@ def parse_duration(value: str) -> timedelta:
 )
 @click.option("--for", "run_for", metavar="DURATION", help="Stop after this long (30s, 5m, 2h), once its runs end.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the tasks' own log lines.")
-@click.option(
-    "--secrets",
-    "secrets_file",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="JSON object of secret name -> value that ctx.secret() returns locally (default: $ORCH_SECRETS_FILE).",
-)
+@secrets_option
 @guarded
 def dev(
     path: str, workflow: str | None, files_dir: str | None, run_for: str | None, verbose: bool, secrets_file: str | None

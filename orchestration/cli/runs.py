@@ -19,6 +19,7 @@ from orchestration.cli.common import (
     parse_iso_option,
     parse_params,
     run_exit,
+    secrets_option,
     set_local_log_levels,
 )
 from orchestration.cli.display import print_summary, run_table
@@ -45,13 +46,7 @@ from orchestration.times import iso
 )
 @click.option("--quiet", "-q", is_flag=True, help="No live progress.")
 @click.option("--verbose", "-v", is_flag=True, help="Show the tasks' own log lines (Powertools JSON).")
-@click.option(
-    "--secrets",
-    "secrets_file",
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="JSON object of secret name -> value that ctx.secret() returns locally (default: $ORCH_SECRETS_FILE).",
-)
+@secrets_option
 @source_options
 @guarded
 def run(

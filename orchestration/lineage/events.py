@@ -99,26 +99,36 @@ def attempt_views(attempts: Iterable[Any]) -> list[AttemptView]:
     return sorted(views.values(), key=lambda v: (v.started_at or "", v.task, v.attempt))
 
 
-def run_events(run: Any, namespace: str, *, since: str | None = None) -> list[RunEvent]:
-    """The events of a finished `RunRecord` (with its attempts) for its current pass: a repair's
-    only has the attempts that started at or after `since` (the repair's start)."""
-    repair = run.repair
-    run_id = run_uuid(run.workflow, run.run_id, repair)
-    started = since or run.started_at or run.created_at
-    ended = run.ended_at or started
+def start_event(run: Any, namespace: str, *, since: str | None = None) -> RunEvent:
+    """The START event of the run's current pass (the recorder sends it as the run starts, and again,
+    identical, with the others when it ends)."""
+    return _event(RunState.START, since or run.started_at or run.created_at, *_run_parts(run, namespace))
+
+
+def _run_parts(run: Any, namespace: str) -> tuple[str, dict[str, Any], Job]:
+    """The run's OpenLineage run id, run facets and job."""
     job = Job(namespace=namespace, name=run.workflow, facets={"jobType": _job_type("DAG")})
     facets: dict[str, Any] = {
-        "orchestration": OrchestrationRunFacet(runId=run.run_id, workflow=run.workflow, repair=repair)
+        "orchestration": OrchestrationRunFacet(runId=run.run_id, workflow=run.workflow, repair=run.repair)
     }
     if run.logical_date:
         facets["nominalTime"] = nominal_time_run.NominalTimeRunFacet(nominalStartTime=run.logical_date)
     if run.parent_run_id and run.parent_workflow:  # a child run: its parent is the run that started it
         facets["parent"] = _parent(namespace, run.parent_workflow, run_uuid(run.parent_workflow, run.parent_run_id))
+    return run_uuid(run.workflow, run.run_id, run.repair), facets, job
+
+
+def run_events(run: Any, namespace: str, *, since: str | None = None) -> list[RunEvent]:
+    """The events of a finished `RunRecord` (with its attempts) for its current pass: a repair's
+    only has the attempts that started at or after `since` (the repair's start)."""
+    run_id, facets, job = _run_parts(run, namespace)
+    started = since or run.started_at or run.created_at
+    ended = run.ended_at or started
     end_state = _RUN_END.get(run.status, RunState.OTHER)
     end_facets = dict(facets)
     if end_state == RunState.FAIL and run.error:
         end_facets["errorMessage"] = _error(run.error)
-    events = [_event(RunState.START, started, run_id, facets, job)]
+    events = [start_event(run, namespace, since=since)]
     views = [v for v in attempt_views(run.attempts) if since is None or (v.started_at or "") >= since]
     for view in views:
         events.extend(_attempt_events(run, namespace, run_id, view, ended))

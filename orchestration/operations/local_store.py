@@ -279,7 +279,7 @@ class LocalStore:
         folder = self.run_dir(run.workflow, run.run_id)
         if not _alive(folder / OWNER):
             return self.close_abandoned(run, "Aborted: cancelled; the local process that ran it had ended")
-        _write(folder / CANCEL, _who())
+        _write(folder / CANCEL, caller())
         deadline = time.monotonic() + wait_seconds
         while time.monotonic() < deadline:
             current = self.get_run(run.run_id, run.workflow)
@@ -339,8 +339,8 @@ def process_alive(pid: int, host: str) -> bool:
     return True
 
 
-def _who() -> str:
-    """Who runs this command: user@host (what a cancel request records)."""
+def caller() -> str:
+    """Who runs this command, as a run records what started or cancelled it: user@host."""
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no user name for this uid (containers)

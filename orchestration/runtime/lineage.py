@@ -24,24 +24,28 @@ MISSING_CLIENT = (
 )
 
 
-def emit_run(rt: Runtime, workflow: str, run_id: str, repair: int) -> dict[str, Any]:
-    """Send the events of the run's pass `repair`; {"lineage": number of events sent} ({} when the
-    runtime has no lineage target or the client is not installed)."""
+def emit_run(rt: Runtime, workflow: str, run_id: str, repair: int, *, starting: bool = False) -> dict[str, Any]:
+    """Send the events of the run's pass `repair` (`starting`: its START only, as it starts);
+    {"lineage": number of events sent} ({} when the runtime has no lineage target or the client
+    is not installed)."""
     target = rt.lineage
     if target is None:
         return {}
     try:
-        from orchestration.lineage.events import run_events
+        from orchestration.lineage.events import run_events, start_event
     except ImportError:
         # a local store without the client stays quiet; a configured endpoint says what is missing
         (logger.warning if target.url else logger.debug)(MISSING_CLIENT)
         return {}
     try:
-        run = rt.ledger.get_run(workflow, run_id)
+        run = rt.ledger.get_run(workflow, run_id, attempts=not starting)
         if run is None:
             return {"lineage": 0}
         since = run.repairs[repair - 1].get("started_at") if 0 < repair <= len(run.repairs) else None
-        events = run_events(run, target.namespace, since=since)
+        if starting:
+            events = [start_event(run, target.namespace, since=since)]
+        else:
+            events = run_events(run, target.namespace, since=since)
         client = _client(target, workflow, run_id)
         for event in events:
             client.emit(event)

@@ -97,7 +97,8 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         moved = ledger.set_run_status(
             workflow, run_id, RunStatus.RUNNING, at=_ms_to_iso(detail.startDate), execution_arn=arn, repair=repair
         )
-        return {"action": "running", "run_id": run_id, "created": created, "moved": moved}
+        lineage = emit_run(rt, workflow, run_id, repair, starting=True)  # a repeat sends the same START
+        return {"action": "running", "run_id": run_id, "created": created, "moved": moved, **lineage}
     at = _ms_to_iso(detail.stopDate) or now_iso()
     if arn:  # keeps the ARN whatever the status
         ledger.set_run_status(workflow, run_id, RunStatus.RUNNING, execution_arn=arn, repair=repair)

@@ -128,6 +128,38 @@ def test_a_failed_run_emits_fail_and_the_same_ids_when_emitted_again(tmp_path: P
     assert again == events
 
 
+def test_the_start_is_sent_as_the_run_starts_and_again_identical_at_its_end(tmp_path: Path, quiet_logs: None) -> None:
+    from orchestration.local.aws import status_change_event
+    from orchestration.runtime.recorder import record_status
+
+    hold = threading.Event()
+    wf = Workflow("slow_sales")
+
+    @wf.task(writes=["warehouse.orders"])
+    def load() -> int:
+        assert hold.wait(20)
+        return 1
+
+    store = LocalStore(tmp_path / "orch")
+    with LocalCloud(store=store, echo_task_output=False) as cloud:
+        cloud.start(wf, run_id="slow-1")
+        started = cloud.ledger.get_run_item("slow_sales", "slow-1")
+        assert started is not None and started.execution_arn is not None
+        desc = cloud.sfn.describe_execution(executionArn=started.execution_arn)
+        # what the recorder does on AWS when EventBridge tells it the execution is RUNNING
+        record_status(
+            status_change_event(started.execution_arn, {**desc, "status": "RUNNING"}), cloud._recorder_runtime()
+        )
+        [early] = events_of(store, "slow_sales", "slow-1")
+        assert (early["eventType"], early["job"]["name"]) == ("START", "slow_sales")
+        assert early["run"]["runId"] == run_uuid("slow_sales", "slow-1")
+        hold.set()
+        assert cloud.wait("slow-1").status == "SUCCEEDED"
+    events = events_of(store, "slow_sales", "slow-1")
+    assert events[1] == early  # the full set at the end starts with the same START (one run to a backend)
+    assert [e["eventType"] for e in events[1:]] == ["START", "START", "COMPLETE", "COMPLETE"]
+
+
 class Collector(BaseHTTPRequestHandler):
     received: ClassVar[list[tuple[str, str | None, dict[str, Any]]]] = []
 
