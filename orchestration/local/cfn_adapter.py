@@ -22,7 +22,10 @@ bridged here and nowhere else:
    (unless the schedule is DISABLED, e.g. paused with `orch schedule pause`).
 5. moto's CloudFormation skips AWS::Scheduler::Schedule: while the stack is created, such a
    resource is created in moto's Scheduler (`ScheduleResource`), so the stack lists it with its
-   name as physical id and Scheduler calls (get, update, list) find it, as on AWS.
+   name as physical id and Scheduler calls (get, update, list) find it, as on AWS; so is an
+   AWS::Scheduler::ScheduleGroup (the stack's timer group). The one-time timers functions set there
+   never fire by themselves: `fire_timers` fires those due, through the functions they target
+   (which know their own ARN, as Lambda's context tells them).
 """
 
 from __future__ import annotations
@@ -190,6 +193,8 @@ class DeployedStack:
         original = parsing.resource_class_from_type
 
         def resource_class(resource_type: str) -> Any:
+            if resource_type == ScheduleGroupResource.TYPE:
+                return ScheduleGroupResource
             return ScheduleResource if resource_type == ScheduleResource.TYPE else original(resource_type)
 
         self._restore.append((parsing, "resource_class_from_type", original))
@@ -208,7 +213,7 @@ class DeployedStack:
         config = self.lambda_.get_function_configuration(FunctionName=name)
         env = dict(config.get("Environment", {}).get("Variables", {}))
         env["LAMBDA_TASK_ROOT"] = str(self._code_dir(res))
-        handler = self._handler(config["Handler"], env)
+        handler = self._handler(config["Handler"], env, config["FunctionArn"])
 
         def call(event: dict[str, Any], _name: str = name, _handler: Handler = handler) -> Any:
             self.invocations.append((_name, event))
@@ -217,7 +222,7 @@ class DeployedStack:
         self.handlers[name] = call
         self.adapter.register(config["FunctionArn"], call)
 
-    def _handler(self, path: str, env: Mapping[str, str]) -> Handler:
+    def _handler(self, path: str, env: Mapping[str, str], arn: str) -> Handler:
         clients = {
             "dynamodb": self.dynamodb,
             "s3": self.s3,
@@ -230,7 +235,9 @@ class DeployedStack:
             fn = by_handler(path)
         except LookupError as exc:
             raise OrchestrationError(f"no in-process handler: {exc}") from None
-        return bind(fn, build_runtime(fn, env, clients.__getitem__))
+        rt = build_runtime(fn, env, clients.__getitem__)
+        rt.function_arn = arn  # what Lambda's context tells a function (a timer may target it)
+        return bind(fn, rt)
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         """Invoke a deployed function (by name or ARN) in-process; a JSON round trip as Lambda does."""
@@ -300,6 +307,16 @@ class DeployedStack:
 
     # -- runs -------------------------------------------------------------------------------
 
+    def fire_timers(self, now: datetime) -> list[str]:
+        """Fire the stack's one-time timers due at `now` (`runtime.timers`), as Scheduler would; the
+        names of those fired (their targets run on threads: wait for what they start)."""
+        from orchestration.local.timers import LocalTimers
+
+        (group,) = [self.resources[k] for k in self.of_type(ScheduleGroupResource.TYPE)]
+        timers = LocalTimers(self.scheduler, self.adapter.handlers, group=group)
+        timers.fire_due(now)
+        return timers.fired
+
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: r for k, r in self.template["Resources"].items() if r["Type"] == resource_type}
 
@@ -368,3 +385,34 @@ class ScheduleResource:
             action_after_completion=None,
         )
         return cls(schedule)
+
+
+class ScheduleGroupResource:
+    """Gap 5: an AWS::Scheduler::ScheduleGroup (the stack's timer group), kept in moto's Scheduler."""
+
+    TYPE = "AWS::Scheduler::ScheduleGroup"
+
+    def __init__(self, name: str, arn: str) -> None:
+        self.name, self.arn = name, arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name  # Ref of a schedule group: its name
+
+    def is_created(self) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute: str) -> str:
+        if attribute != "Arn":
+            raise OrchestrationError(f"{self.TYPE} has no attribute {attribute!r} in this adapter")
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Mapping[str, Any], account_id: str, region_name: str, **_: Any
+    ) -> ScheduleGroupResource:
+        from moto.scheduler.models import scheduler_backends
+
+        name = cloudformation_json["Properties"].get("Name") or resource_name[:64]
+        group = scheduler_backends[account_id][region_name].create_schedule_group(name=name, tags=[])
+        return cls(name, str(group.arn))

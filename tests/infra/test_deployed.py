@@ -10,7 +10,7 @@ import logging
 import time
 import warnings
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -260,3 +260,44 @@ def test_three_events_with_a_limit_of_one_queue_and_all_finish_in_arrival_order(
     ends = [r.ended_at or "" for r in runs if r]
     assert starts == sorted(starts) and all(ends[i] <= starts[i + 1] for i in range(2))  # one at a time
     assert Slots(ledger.table, deployed.dynamodb).holders("cache_refresh") == set()
+
+
+def test_a_file_batch_sets_its_timer_in_the_stack_s_group_targeting_its_trigger(
+    deployed: DeployedStack, ledger: RunLedger
+) -> None:
+    """Two files for the batched trigger of examples/file_batches.py: the deployed trigger function
+    batches them and sets one timer in the stack's timer group, at the end of the quiet window (300 s),
+    targeting itself; fired (as Scheduler would), it reaches the trigger function with the batch,
+    which, the window not having passed yet in real time, starts nothing and sets the next timer."""
+    from orchestration.local.timers import LocalTimers
+    from orchestration.runtime.timers import parse_at
+
+    keys = ["batches/a.csv", "batches/b.csv"]
+    results = []
+    for i, key in enumerate(keys):
+        event = {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "id": f"batch-file-{i}",
+            "time": "2026-11-21T09:00:00Z",
+            "detail": {"bucket": {"name": "my-landing-bucket"}, "object": {"key": key, "size": 10, "etag": f"e{i}"}},
+        }
+        results += [r["result"] for r in deployed.put_event(event) if "filebatches" in r["rule"].lower()]
+    assert [r["status"] for r in results] == ["batched", "batched"] and len({r["batch"] for r in results}) == 1
+    batch = results[0]["batch"]
+    (group,) = [deployed.resources[k] for k in deployed.of_type("AWS::Scheduler::ScheduleGroup")]
+    [(name, due)] = LocalTimers(deployed.scheduler, {}, group=group).pending()
+    timer = deployed.scheduler.get_schedule(Name=name, GroupName=group)
+    trigger = timer["Target"]["Arn"]
+    assert trigger.rsplit(":", 1)[-1] in deployed.handlers  # the workflow's trigger function
+    assert json.loads(timer["Target"]["Input"]) == {"trigger": "csv_batch", "batch": batch}
+    assert timedelta(seconds=250) < due - datetime.now(UTC) <= timedelta(seconds=301)
+    assert parse_at(timer["ScheduleExpression"]) == due and timer["ActionAfterCompletion"] == "DELETE"
+    calls = len(deployed.invocations)
+    assert deployed.fire_timers(datetime.now(UTC)) == []  # not due yet
+    assert deployed.fire_timers(due) == [name]
+    deadline = time.monotonic() + 10
+    while not any(e == {"trigger": "csv_batch", "batch": batch} for _, e in deployed.invocations[calls:]):
+        assert time.monotonic() < deadline, "the timer never reached the trigger function"
+        time.sleep(0.02)
+    assert ledger.get_run_item("file_batches", batch) is None  # still quiet for less than 300 s: no run yet
