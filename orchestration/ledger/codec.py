@@ -5,7 +5,7 @@ The ledger stores only strings (S; JSON documents are JSON strings) and integers
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -30,3 +30,14 @@ def decode(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     return int(value) if isinstance(value, Decimal) else value
+
+
+def pages(call: Callable[..., Mapping[str, Any]], **request: Any) -> Iterator[Mapping[str, Any]]:
+    """Every page of a DynamoDB Query or Scan (`call`: the client's `query` or `scan`), following
+    `LastEvaluatedKey`."""
+    while True:
+        page = call(**request)
+        yield page
+        if "LastEvaluatedKey" not in page:
+            return
+        request = {**request, "ExclusiveStartKey": page["LastEvaluatedKey"]}

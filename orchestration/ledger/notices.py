@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from orchestration.ledger.codec import decode, encode
-from orchestration.ledger.keys import NOTICE_SK, PK, SK, Kind, run_item_key, run_pk
+from orchestration.ledger.keys import NOTICE_SK, PK, Kind, run_item_key, run_pk
 from orchestration.ledger.store import RunLedger
 
 
@@ -61,15 +61,4 @@ def notices_of(items: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def run_notices(ledger: RunLedger, workflow: str, run_id: str) -> list[dict[str, Any]]:
     """The notices of a run (every pass), as `notice_from_item` gives them."""
-    items: list[Mapping[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "TableName": ledger.table,
-        "KeyConditionExpression": f"{PK} = :p AND begins_with({SK}, :s)",
-        "ExpressionAttributeValues": encode({":p": run_pk(workflow, run_id), ":s": NOTICE_SK.text}),
-    }
-    while True:
-        resp = ledger.client.query(**kwargs)
-        items.extend(resp["Items"])
-        if "LastEvaluatedKey" not in resp:
-            return notices_of(items)
-        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+    return notices_of(ledger.query_items(run_pk(workflow, run_id), NOTICE_SK))

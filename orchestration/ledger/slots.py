@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orchestration.ledger.codec import decode, encode
+from orchestration.ledger.codec import decode, encode, pages
 from orchestration.ledger.keys import PK, SK, queue_pk, slots_pk
 
 SLOTS_SK = "SLOTS"
@@ -132,13 +132,7 @@ class Slots:
             "ConsistentRead": True,
             "Select": "COUNT",
         }
-        count = 0
-        while True:
-            resp = self.client.query(**kwargs)
-            count += int(resp["Count"])
-            if "LastEvaluatedKey" not in resp:
-                return count
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return sum(int(resp["Count"]) for resp in pages(self.client.query, **kwargs))
 
     def claim(self, run: QueuedRun) -> Claim:
         """Take a slot for a queued run and remove it from the queue, both or neither: "claimed";

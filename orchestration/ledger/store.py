@@ -16,7 +16,7 @@ from itertools import islice
 from typing import Any
 
 from orchestration.errors import LedgerError
-from orchestration.ledger.codec import Item, encode
+from orchestration.ledger.codec import Item, encode, pages
 from orchestration.ledger.joins import Joins
 from orchestration.ledger.keys import (
     ATTEMPT_SK,
@@ -246,9 +246,9 @@ class RunLedger:
         if found is None:
             return None
         run, run_partition, attempt_partition = found
-        summaries = [summary_from_item(item) for item in self._query(run_partition, TASK_SK)]
+        summaries = [summary_from_item(item) for item in self.query_items(run_partition, TASK_SK)]
         if attempts or not summaries:
-            run.attempts = [attempt_from_item(item) for item in self._query(attempt_partition, ATTEMPT_SK)]
+            run.attempts = [attempt_from_item(item) for item in self.query_items(attempt_partition, ATTEMPT_SK)]
         run.tasks = task_records(run.attempts, summaries)
         return run
 
@@ -308,30 +308,18 @@ class RunLedger:
             "ScanIndexForward": False,
             "Limit": page,
         }
-        while True:
-            resp = self.client.query(**kwargs)
+        for resp in pages(self.client.query, **kwargs):
             yield from (run_from_item(i) for i in resp["Items"])
-            if "LastEvaluatedKey" not in resp:
-                return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def _query(self, partition: str, prefix: KeyPrefix) -> list[Item]:
+    def query_items(self, partition: str, prefix: KeyPrefix) -> list[Item]:
         """Every item of a partition whose sort key starts with `prefix`."""
-        items: list[Item] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "KeyConditionExpression": f"{PK} = :p AND begins_with({SK}, :s)",
-            "ExpressionAttributeValues": encode({":p": partition, ":s": prefix.text}),
-        }
-        while True:
-            resp = self.client.query(**kwargs)
-            items.extend(resp["Items"])
-            if "LastEvaluatedKey" not in resp:
-                return items
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        condition = f"{PK} = :p AND begins_with({SK}, :s)"
+        values = encode({":p": partition, ":s": prefix.text})
+        request = {"TableName": self.table, "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        return [item for resp in pages(self.client.query, **request) for item in resp["Items"]]
 
     def _attempts(self, workflow: str, run_id: str, prefix: KeyPrefix = ATTEMPT_SK) -> list[Attempt]:
-        return [attempt_from_item(item) for item in self._query(attempt_pk(workflow, run_id), prefix)]
+        return [attempt_from_item(item) for item in self.query_items(attempt_pk(workflow, run_id), prefix)]
 
     def task_attempts(self, workflow: str, run_id: str, task: str) -> list[Attempt]:
         """The recorded attempts of one task of a run (items of a for-each included), in key order."""

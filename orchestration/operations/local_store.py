@@ -365,30 +365,20 @@ def _run_of(pk: str) -> tuple[str, str] | None:
 
 
 def _scan(cloud: EmbeddedCloud) -> Iterator[dict[str, Any]]:
-    kwargs: dict[str, Any] = {"TableName": cloud.table_name}
-    while True:
-        page = cloud.dynamodb.scan(**kwargs)
+    from orchestration.ledger.codec import pages
+
+    for page in pages(cloud.dynamodb.scan, TableName=cloud.table_name):
         yield from page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _run_items(cloud: EmbeddedCloud, workflow: str, run_id: str) -> Iterator[dict[str, Any]]:
+    from orchestration.ledger.codec import pages
     from orchestration.ledger.keys import attempt_pk, run_pk
 
     for pk in (run_pk(workflow, run_id), attempt_pk(workflow, run_id)):
-        kwargs: dict[str, Any] = {
-            "TableName": cloud.table_name,
-            "KeyConditionExpression": "pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": pk}},
-        }
-        while True:
-            page = cloud.dynamodb.query(**kwargs)
+        request = {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": pk}}}
+        for page in pages(cloud.dynamodb.query, TableName=cloud.table_name, **request):
             yield from page["Items"]
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _objects_by_run(cloud: EmbeddedCloud, prefix: str) -> dict[tuple[str, str], dict[str, str]]:
