@@ -51,23 +51,26 @@ class LocalTimers:
 
     def pending(self) -> list[tuple[str, datetime]]:
         """(schedule name, due time) of the timers not fired yet."""
+        return [(name, due) for name, due, _ in self._timers()]
+
+    def _timers(self) -> list[tuple[str, datetime, dict[str, Any]]]:
+        """(name, due time, GetSchedule answer) of each timer of the group, soonest first."""
         out = []
         for page in self.scheduler.get_paginator("list_schedules").paginate(GroupName=self.group):
             for item in page.get("Schedules", []):
                 detail = self.scheduler.get_schedule(Name=item["Name"], GroupName=self.group)
                 due = parse_at(detail.get("ScheduleExpression", ""))
                 if due is not None:
-                    out.append((item["Name"], due))
-        return sorted(out, key=lambda pair: pair[1])
+                    out.append((item["Name"], due, detail))
+        return sorted(out, key=lambda timer: timer[1])
 
     def fire_due(self, now: datetime | None = None) -> int:
         """Fire every timer due at `now` (default: the current time); returns how many fired."""
         moment = now or datetime.now(UTC)
         count = 0
-        for name, due in self.pending():
+        for name, due, detail in self._timers():
             if due > moment:
                 break
-            detail = self.scheduler.get_schedule(Name=name, GroupName=self.group)
             try:
                 self.scheduler.delete_schedule(Name=name, GroupName=self.group)
             except self.scheduler.exceptions.ResourceNotFoundException:
