@@ -33,7 +33,7 @@ from orchestration.protocol import BatchFlush, EventDelivery, TriggerResult
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import check_params, describe, field_problems
-from orchestration.runtime.starter import start_run
+from orchestration.runtime.starter import start_triggered
 from orchestration.runtime.timers import Timer, set_timer
 from orchestration.times import iso, parse_iso
 from orchestration.triggers import EventTrigger, event_value, triggers_of
@@ -221,16 +221,10 @@ class _Batching:
     def start(self, closed: ClosedBatch) -> dict[str, Any]:
         """Start the run of a closed batch (a duplicate when it was started before)."""
         params = {**dict(self.trig.constants), self.batch.files_param: list(closed.keys)}
-        rt = self.rt
-        assert rt.state_machine_arn is not None, "run_trigger checks the state machine first"
         try:
             check_params(self.wf, params)
-            started = start_run(
-                workflow=self.wf,
-                ledger=rt.ledger,
-                stepfunctions=rt.stepfunctions,
-                state_machine_arn=rt.state_machine_arn,
-                definition_hash=rt.workflow_hash(),
+            started = start_triggered(
+                self.rt,
                 run_id=closed.batch_id,
                 params=params,
                 trigger={

@@ -30,7 +30,7 @@ from orchestration.model import Workflow
 from orchestration.protocol import ChainDelivery, ScheduleDelivery, TriggerResult
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
-from orchestration.runtime.starter import start_run
+from orchestration.runtime.starter import start_triggered
 from orchestration.runtime.timers import Timer, set_timer
 from orchestration.status import is_ok_run, is_terminal
 from orchestration.times import iso, parse_iso
@@ -113,15 +113,10 @@ def _watchdog(rt: Runtime, wf: Workflow, name: str, trig: Continuous, delivery: 
 
 
 def _start(rt: Runtime, wf: Workflow, trig: Continuous, chain: Chain) -> dict[str, Any]:
-    assert rt.state_machine_arn is not None
     if chain.target_arn != rt.function_arn and rt.function_arn:  # e.g. a stack deployed again
         chains_of(rt).advance(replace(chain, target_arn=rt.function_arn), expected_head=chain.head)
-    started = start_run(
-        workflow=wf,
-        ledger=rt.ledger,
-        stepfunctions=rt.stepfunctions,
-        state_machine_arn=rt.state_machine_arn,
-        definition_hash=rt.workflow_hash(),
+    started = start_triggered(
+        rt,
         run_id=chain.head,
         params=dict(trig.params),
         logical_date=chain.next_at,

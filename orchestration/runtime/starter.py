@@ -18,12 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orchestration.errors import ParameterError
+from orchestration.errors import OrchestrationError, ParameterError
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.ledger.slots import QueuedRun
 from orchestration.model import Workflow
 from orchestration.protocol import MAX_PARAMS_BYTES, ExecutionInput
 from orchestration.runtime.concurrency import admit
+from orchestration.runtime.deps import Runtime
+from orchestration.runtime.registry import Env
 from orchestration.status import RunStatus
 from orchestration.times import ms_between, now_iso
 
@@ -135,3 +137,27 @@ def start_run(
     if not first and not moved:
         return Started("duplicate", run_id, arn)
     return Started("started" if first else "resumed", run_id, arn)
+
+
+def start_triggered(
+    rt: Runtime,
+    *,
+    run_id: str,
+    params: Mapping[str, Any],
+    trigger: Mapping[str, Any],
+    logical_date: str | None = None,
+) -> Started:
+    """`start_run` from a trigger function: its workflow, state machine and compiled hash."""
+    if rt.state_machine_arn is None:
+        raise OrchestrationError(f"the trigger function has no state machine: set {Env.STATE_MACHINE_ARN}")
+    return start_run(
+        workflow=rt.need_workflow(),
+        ledger=rt.ledger,
+        stepfunctions=rt.stepfunctions,
+        state_machine_arn=rt.state_machine_arn,
+        definition_hash=rt.workflow_hash(),
+        run_id=run_id,
+        params=params,
+        logical_date=logical_date,
+        trigger=trigger,
+    )

@@ -35,7 +35,7 @@ from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
 from orchestration.runtime.redact import check_params, describe, field_problems
 from orchestration.runtime.registry import Env
-from orchestration.runtime.starter import start_run
+from orchestration.runtime.starter import start_triggered
 from orchestration.times import iso, parse_iso
 from orchestration.triggers import (
     Continuous,
@@ -189,16 +189,8 @@ def run_trigger(payload: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
             return run_continuous(payload, rt, str(name), trig)
         plan = plan_run(payload, wf)
         check_params(wf, plan.params)
-        started = start_run(
-            workflow=wf,
-            ledger=rt.ledger,
-            stepfunctions=rt.stepfunctions,
-            state_machine_arn=rt.state_machine_arn,
-            definition_hash=rt.workflow_hash(),
-            run_id=plan.run_id,
-            params=plan.params,
-            logical_date=plan.logical_date,
-            trigger=plan.trigger,
+        started = start_triggered(
+            rt, run_id=plan.run_id, params=plan.params, logical_date=plan.logical_date, trigger=plan.trigger
         )
     except PydanticValidationError as exc:
         error = f"delivery for trigger {name!r} is malformed: {field_problems(exc)}"
