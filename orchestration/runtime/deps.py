@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestration.artifacts import ArtifactStore
-from orchestration.compiler import compile_workflow, definition_hash, to_json
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger
 from orchestration.lineage import LineageTarget
@@ -54,5 +53,8 @@ class Runtime:
     def workflow_hash(self) -> str:
         """Hash of the workflow's compiled definition (what a run records), computed once."""
         if self.definition_hash is None:
+            # the compiler only on this path (a start): the task path never imports it
+            from orchestration.compiler import compile_workflow, definition_hash, to_json
+
             self.definition_hash = definition_hash(to_json(compile_workflow(self.need_workflow())))
         return self.definition_hash

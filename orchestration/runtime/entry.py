@@ -86,16 +86,13 @@ def bind(fn: PlatformFunction, rt: Runtime) -> Handler:
 
 
 def lambda_handler(fn: PlatformFunction) -> LambdaHandler:
-    """The Lambda entry point of `fn`: builds the runtime on the first invocation of a container."""
-    from aws_lambda_powertools import Tracer  # needs aws-xray-sdk: in the Powertools layer, not the library
-
+    """The Lambda entry point of `fn`: builds the X-Ray tracer and the runtime on the first invocation
+    of a container (the Tracer imports aws-xray-sdk, about 140 ms: kept out of the function's init)."""
     run = implementation(fn)  # imported at init, not on the first event
     runtimes: list[Runtime] = []
-    tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
+    traced: list[LambdaHandler] = []
 
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
-    def handler(event: Any, context: Any) -> Any:
+    def invoke(event: Any, context: Any) -> Any:
         if not runtimes:
             import boto3
 
@@ -104,6 +101,16 @@ def lambda_handler(fn: PlatformFunction) -> LambdaHandler:
             metrics.set_sink(metrics.to_stdout)  # CloudWatch Logs turns the EMF documents into metrics
         with correlated(event):
             return run(event, runtimes[0])
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: Any, context: Any) -> Any:
+        if not traced:
+            from aws_lambda_powertools import Tracer  # needs aws-xray-sdk: in the Powertools layer
+
+            # botocore is patched before the runtime's clients exist: their calls are traced
+            tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
+            traced.append(tracer.capture_lambda_handler(invoke, capture_response=False, capture_error=False))
+        return traced[0](event, context)
 
     wrapped: LambdaHandler = handler
     return wrapped

@@ -23,7 +23,6 @@ import json
 from typing import Any, NoReturn
 
 from orchestration.artifacts import artifact_key
-from orchestration.compiler import compile_workflow, definition_hash, to_json
 from orchestration.errors import OrchestrationError, TaskFailure
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.model import Task, Workflow
@@ -156,6 +155,8 @@ def _child_params(workflow: Workflow, task: Task, event: ChildStart, rt: Runtime
 
 @functools.cache
 def _definition_hash(workflow: Workflow) -> str:
+    from orchestration.compiler import compile_workflow, definition_hash, to_json  # only when a child starts
+
     return definition_hash(to_json(compile_workflow(workflow)))
 
 

@@ -22,25 +22,56 @@ zones, preview), `patterns` (event patterns), `events` (event paths), `checks` (
 `backfill_plan`, `select_runs`).
 """
 
+from typing import TYPE_CHECKING
+
 from orchestration.errors import TriggerError
-from orchestration.triggers.batching import Batch
-from orchestration.triggers.chains import chain_problems, upstream_workflows
-from orchestration.triggers.checks import trigger_problems
+from orchestration.lazy import exports
+
+# `continuous` is also a submodule's name: imported here so the function, not the module, is the attribute
 from orchestration.triggers.continuous import Continuous, continuous, parse_interval
-from orchestration.triggers.cron import Cron, parse_cron, to_croniter
-from orchestration.triggers.declarations import (
-    EventTrigger,
-    Schedule,
-    Trigger,
-    declared,
-    describe,
-    on_s3_object_created,
-    triggers_of,
+
+if TYPE_CHECKING:
+    from orchestration.triggers.batching import Batch
+    from orchestration.triggers.chains import chain_problems, upstream_workflows
+    from orchestration.triggers.checks import trigger_problems
+    from orchestration.triggers.cron import Cron, parse_cron, to_croniter
+    from orchestration.triggers.declarations import (
+        EventTrigger,
+        Schedule,
+        Trigger,
+        declared,
+        describe,
+        on_s3_object_created,
+        triggers_of,
+    )
+    from orchestration.triggers.events import event_params, event_value
+    from orchestration.triggers.patterns import pattern_problems
+    from orchestration.triggers.schedules import next_fire_times, parse_rate, schedule_problems, zone
+    from orchestration.triggers.upstream import WorkflowTrigger, on_workflow, upstream_params
+
+# The rest on first use: the trigger and recorder functions need declarations, not checks (nor the graph).
+__getattr__, __dir__ = exports(
+    globals(),
+    {
+        "orchestration.triggers.batching": ("Batch",),
+        "orchestration.triggers.chains": ("chain_problems", "upstream_workflows"),
+        "orchestration.triggers.checks": ("trigger_problems",),
+        "orchestration.triggers.cron": ("Cron", "parse_cron", "to_croniter"),
+        "orchestration.triggers.declarations": (
+            "EventTrigger",
+            "Schedule",
+            "Trigger",
+            "declared",
+            "describe",
+            "on_s3_object_created",
+            "triggers_of",
+        ),
+        "orchestration.triggers.events": ("event_params", "event_value"),
+        "orchestration.triggers.patterns": ("pattern_problems",),
+        "orchestration.triggers.schedules": ("next_fire_times", "parse_rate", "schedule_problems", "zone"),
+        "orchestration.triggers.upstream": ("WorkflowTrigger", "on_workflow", "upstream_params"),
+    },
 )
-from orchestration.triggers.events import event_params, event_value
-from orchestration.triggers.patterns import pattern_problems
-from orchestration.triggers.schedules import next_fire_times, parse_rate, schedule_problems, zone
-from orchestration.triggers.upstream import WorkflowTrigger, on_workflow, upstream_params
 
 __all__ = [
     "Batch",
