@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import sys
 import traceback
 from pathlib import Path
 
-from orchestration.dependencies import activate_for, missing_module_hint
 from orchestration.errors import WorkflowLoadError, exception_text
 from orchestration.model import Workflow
+from orchestration.runtime.registry import Env
 
 
 def load_file(path: str | Path) -> dict[str, Workflow]:
@@ -26,7 +27,10 @@ def load_file(path: str | Path) -> dict[str, Workflow]:
     if module_name in sys.modules:
         module = sys.modules[module_name]
     else:
-        activate_for(resolved)  # the project's task dependencies, for local runs and synth
+        if not os.environ.get(Env.TASK_ROOT):  # inside Lambda the code asset holds them
+            from orchestration.dependencies import activate_for  # pip and the wheel cache: not on Lambda
+
+            activate_for(resolved)  # the project's task dependencies, for local runs and synth
         spec = importlib.util.spec_from_file_location(module_name, resolved)
         if spec is None or spec.loader is None:  # pragma: no cover - is_file() checked above
             raise WorkflowLoadError(f"cannot import {str(path)!r}")
@@ -73,6 +77,8 @@ def _add(found: dict[str, Workflow], wf: Workflow, path: str | Path) -> None:
 
 
 def _import_failure(path: str, file: Path, exc: BaseException) -> str:
+    from orchestration.dependencies import missing_module_hint
+
     hint = missing_module_hint(exc, file) if isinstance(exc, ModuleNotFoundError) else ""
     kind = type(exc).__name__
     what = f"{kind}: {exception_text(exc)}"
