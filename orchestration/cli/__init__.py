@@ -10,30 +10,43 @@ One module per command group; `main` lists their commands. Command modules impor
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from orchestration.cli.backfill import backfill
-from orchestration.cli.dev import dev
-from orchestration.cli.dlq import dlq
-from orchestration.cli.history import logs, runs_group
-from orchestration.cli.pools import pools
-from orchestration.cli.project import init
-from orchestration.cli.repair import repair
-from orchestration.cli.runs import run
-from orchestration.cli.schedule import schedule
-from orchestration.cli.triggers import trigger
-from orchestration.cli.ui import ui
-from orchestration.cli.workflows import compile_cmd, graph, validate
+# command name -> "module:attribute", imported when the command runs (or `orch --help` lists it):
+# `orch run` does not import what the other commands need.
+COMMANDS = {
+    "backfill": "orchestration.cli.backfill:backfill",
+    "compile": "orchestration.cli.workflows:compile_cmd",
+    "dev": "orchestration.cli.dev:dev",
+    "dlq": "orchestration.cli.dlq:dlq",
+    "graph": "orchestration.cli.workflows:graph",
+    "init": "orchestration.cli.project:init",
+    "logs": "orchestration.cli.history:logs",
+    "pools": "orchestration.cli.pools:pools",
+    "repair": "orchestration.cli.repair:repair",
+    "run": "orchestration.cli.runs:run",
+    "runs": "orchestration.cli.history:runs_group",
+    "schedule": "orchestration.cli.schedule:schedule",
+    "trigger": "orchestration.cli.triggers:trigger",
+    "ui": "orchestration.cli.ui:ui",
+    "validate": "orchestration.cli.workflows:validate",
+}
 
 
-@click.group(
-    commands=[init, validate, compile_cmd, graph, run, runs_group, logs, repair, backfill, trigger, schedule, dlq, ui],
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, _, attr = COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="orchestration")
 def main() -> None:
     """Serverless workflows for AWS: author in Python, compile to Step Functions, run offline on moto."""
-
-
-main.add_command(dev)
-main.add_command(pools)

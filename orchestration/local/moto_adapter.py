@@ -37,21 +37,25 @@ These patches, installed for the life of a LocalCloud and removed after:
    for it (the local runtime passes that on to the recorder, as EventBridge does on AWS).
 9. Choice rules on an absent path (`IsPresent`, e.g. the first state telling a repair from a new
    run): moto's answer is right, but it logs the absent path as an ERROR first; here it does not.
+10. Import time: the interpreter's Batch integration imports an enum from `moto.batch`, whose package
+   imports moto's EC2 model (about 0.7 s); the package's `__init__` waits until a name is read from it.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import importlib.util
 import json
 import marshal
+import sys
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -93,6 +97,7 @@ class Adapter:
         self.handlers[arn.rsplit(":", 1)[-1]] = handler
 
     def install(self) -> None:
+        _defer_batch_package()
         try:
             from moto.dynamodb.models import DynamoDBBackend
             from moto.stepfunctions.parser.asl.component.common.path import result_path
@@ -346,6 +351,35 @@ def _quiet_variable(no_such_variable: type) -> Callable[[Any, Any], None]:
         env.stack.append(value)
 
     return eval_body
+
+
+class _DeferredInit(ModuleType):
+    """A package whose `__init__` runs when a name is first read from it (submodules import as usual)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self.__class__ = ModuleType  # type: ignore[assignment]  # once: a plain module from here on
+        spec = self.__spec__
+        assert spec is not None and spec.loader is not None
+        spec.loader.exec_module(self)
+        return getattr(self, name)
+
+
+def _defer_batch_package() -> None:
+    """The interpreter's Batch integration imports `moto.batch.utils` (an enum), whose package's
+    `__init__` imports moto's whole EC2 model (about 0.7 s of CPU). The package is registered with its
+    `__init__` deferred until a name is read from it (moto's backend lookup does, should a run use Batch)."""
+    if "moto.batch" in sys.modules:
+        return
+    spec = importlib.util.find_spec("moto.batch")
+    if spec is None:  # pragma: no cover - depends on the installed moto
+        return
+    package = importlib.util.module_from_spec(spec)
+    package.__class__ = _DeferredInit
+    sys.modules[spec.name] = package
+    parent, _, name = spec.name.rpartition(".")
+    setattr(sys.modules[parent], name, package)  # as the import system does for a submodule
 
 
 def json_copy(value: Any, memo: Any = None) -> Any:
