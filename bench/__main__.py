@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import makespan, operations, overhead, transitions
+from bench import coldstart, makespan, onetask, operations, overhead, peers, transitions
 from bench.corpus import SEED, generate_corpus
 from bench.report import render
 
@@ -46,7 +46,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra runs of each overhead workflow after the first (default 1; quick 0)",
     )
     p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--skip", action="append", default=[], choices=["makespan", "overhead", "transitions", "operations"])
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["makespan", "overhead", "transitions", "operations", "coldstart", "onetask", "peers"],
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -113,16 +118,32 @@ def main(argv: list[str] | None = None) -> int:
         results["overhead"] = {
             "rows": rows,
             "headline": {r["shape"]: r["ms_per_task"] for r in rows if r["n"] == args.n},
+            "headline_x_floor": {r["shape"]: r["x_floor"] for r in rows if r["n"] == args.n and "x_floor" in r},
             "target_met": all(r["ms_per_task"] < OVERHEAD_TARGET_MS for r in rows if r["n"] == args.n),
         }
     if "operations" not in args.skip:
         results["operations"] = operations.run(log=_log)
+    if "coldstart" not in args.skip:
+        _log("cold start: each Lambda entry point's import over boto3")
+        results["coldstart"] = coldstart.run(3 if args.quick else 7, log=_log)
+    if "onetask" not in args.skip:
+        _log("one-task orch run")
+        results["onetask"] = onetask.run(3 if args.quick else 5, log=_log)
+    if "peers" not in args.skip:
+        _log(f"peers at N={args.n}")
+        results["peers"] = peers.run([args.n], log=_log)
     results["seconds"] = time.perf_counter() - started
     failures = check(results)
     results["correctness_failures"] = failures
     print(render(results))
     if "operations" in results:
         print("\n" + operations.render(results["operations"]))
+    if "coldstart" in results:
+        print("\n" + coldstart.render(results["coldstart"]))
+    if "onetask" in results:
+        print("\n" + onetask.render(results["onetask"]))
+    if "peers" in results:
+        print("\n" + peers.render(results["peers"], args.n, results.get("overhead", {})))
     args.out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     _log(f"wrote {args.out}")
     for failure in failures:

@@ -4,7 +4,8 @@ The run is timed from `cloud.start` to the return of `cloud.wait` (the ledger re
 it includes everything the local runtime does per task: the interpreter's state transitions, the
 in-process Lambda invocation and the task runtime's ledger write on moto DynamoDB, plus the
 per-run work (ledger run record, Finalize's summaries, the final ledger read). Deploying (compiling
-and creating N functions and the state machine) is timed separately.
+and creating N functions and the state machine) is timed separately. Beside it, the floor
+(`bench.floor`): the same compiled ASL on the same interpreter with trivial handlers and no ledger.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import gc
 import time
 from typing import Any
 
+from bench import floor
 from bench.workflows import chain_workflow, fan_out_workflow
 from orchestration.local.cloud import LocalCloud
 from orchestration.model import Workflow
@@ -67,6 +69,12 @@ def measure(shape: str, n: int, repeats: int = 1) -> dict[str, Any]:
         best = min(rest)
         out["repeat_run_s"] = best
         out["repeat_ms_per_task"] = (best - direct) / n * 1000
+    base = floor.measure(SHAPES[shape](n, f"floor_{shape}_{n}"), repeats)
+    out["floor_ms_per_task"] = base["run_s"] / n * 1000
+    out["x_floor"] = out["ms_per_task"] / out["floor_ms_per_task"]
+    if base["repeat_run_s"] is not None and rest:
+        out["floor_repeat_ms_per_task"] = base["repeat_run_s"] / n * 1000
+        out["repeat_x_floor"] = out["repeat_ms_per_task"] / out["floor_repeat_ms_per_task"]
     return out
 
 

@@ -75,16 +75,23 @@ def _overhead(o: dict[str, Any], target: float) -> str:
                 f"{r['run_s']:.2f}",
                 f"{r['ms_per_task']:.2f}",
                 f"{r['repeat_ms_per_task']:.2f}" if "repeat_ms_per_task" in r else "-",
+                f"{r['floor_ms_per_task']:.2f}" if "floor_ms_per_task" in r else "-",
+                f"{r['x_floor']:.2f}x" if "x_floor" in r else "-",
+                f"{r['repeat_x_floor']:.2f}x" if "repeat_x_floor" in r else "-",
             ]
         )
     met = "MET" if o["target_met"] else "MISSED"
     head = ", ".join(f"{k} {v:.2f} ms/task" for k, v in o["headline"].items())
+    floor = ", ".join(f"{k} {v:.2f}x" for k, v in o.get("headline_x_floor", {}).items())
+    headers = ["shape", "N", "deploy s", "direct ms", "run s", "ms/task (1st run)", "ms/task (repeat)"]
     return "\n".join(
         [
             "== 2. Local overhead per task: (run wall time - direct calls) / N ==",
-            table(["shape", "N", "deploy s", "direct ms", "run s", "ms/task (1st run)", "ms/task (repeat)"], rows),
+            table([*headers, "floor ms/task", "x floor", "x floor (repeat)"], rows),
             f"headline: {head}; target < {target:.0f} ms/task: {met} "
             "(anchors: Airflow 2 scheduler ~11.6 ms/task; Prefect / Temporal ~100 ms/task)",
+            "floor: the same compiled ASL on the same moto interpreter and adapter, trivial handlers, no ledger"
+            + (f"; headline against it: {floor} (target <= 1.5x)" if floor else ""),
         ]
     )
 
