@@ -86,7 +86,7 @@ def run(ns: list[int], repeats: int = 1, log: Any = None) -> list[dict[str, Any]
             if log:
                 log(
                     f"  overhead {shape:8s} N={n:4d}: run {row['run_s']:.2f}s = {row['ms_per_task']:.1f} ms/task"
-                    f" (deploy {row['deploy_s']:.1f}s)"
+                    f" (deploy {row['deploy_s']:.1f}s; floor {row['floor_ms_per_task']:.1f} ms/task)"
                 )
             rows.append(row)
     return rows

@@ -47,6 +47,7 @@ def noop() -> None:
 def _prefect(shape: str, n: int) -> Callable[[], None]:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")  # its ephemeral server's shutdown noise
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # a loaded machine
     from prefect import flow, task
 
     step = task(noop, name="noop", persist_result=False)

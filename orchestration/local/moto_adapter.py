@@ -12,9 +12,11 @@ These patches, installed for the life of a LocalCloud and removed after:
    every 2 ms instead.
 4. Parsing: moto re-parses and re-preprocesses the whole definition for every execution, and builds
    a new JSONPath parser for every path it evaluates. Both are cached (the parsed program holds
-   configuration only; each execution's state lives in its own Environment).
-5. Copies: the interpreter deep-copies the whole state document on every state; state documents
-   are JSON, so a JSON-only copier does it (anything else still goes to copy.deepcopy).
+   configuration only; each execution's state lives in its own Environment); plain dotted paths
+   are built without the parser (`moto_paths`).
+5. Copies: the interpreter deep-copies the whole state document on every state, and every value a
+   `.$` parameter selects; state documents are JSON, so a JSON-only copier does it (anything else
+   still goes to copy.deepcopy).
 6. DynamoDB atomicity: DynamoDB applies each write atomically; moto's in-memory table does not when
    Parallel branches write from several threads (two concurrent updates of one join item could
    lose one, hanging the run). One lock serialises moto's DynamoDB operations.
@@ -61,6 +63,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import orchestration.local.moto_stops as stops
+from orchestration.local.moto_paths import fast_parse
 from orchestration.status import ExecutionStatus
 
 Handler = Callable[[dict[str, Any]], Any]
@@ -102,6 +105,7 @@ class Adapter:
             from moto.dynamodb.models import DynamoDBBackend
             from moto.stepfunctions.parser.asl.component.common.path import result_path
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+            from moto.stepfunctions.parser.asl.component.common.string import string_expression
             from moto.stepfunctions.parser.asl.component.state.choice.comparison import variable
             from moto.stepfunctions.parser.asl.component.state.exec import execute_state
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -126,10 +130,10 @@ class Adapter:
         self._patch(retrier_decl, "time", fake_time)
         self._patch(callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", CALLBACK_POLL_SECONDS)
         for module in (json_path, result_path):
-            self._patch(module, "parse", functools.lru_cache(maxsize=8192)(module.parse))
+            self._patch(module, "parse", fast_parse(module.parse))
         self._patch(asl_parser.AmazonStateLanguageParser, "parse", staticmethod(_cached_parse(asl_parser)))
         fast_copy = SimpleNamespace(deepcopy=json_copy, copy=copy.copy)
-        for module in (states, result_path, execute_state):
+        for module in (states, result_path, execute_state, string_expression):
             self._patch(module, "copy", fast_copy)
         lock = threading.RLock()
         for method in _DYNAMODB_METHODS:
