@@ -1,7 +1,9 @@
 """Local one-time timers: fires the ``at()`` schedules platform functions set (`runtime.timers`) in the
 embedded moto, which stores schedules but never fires them.
 
-A background thread looks at the timer group every `POLL_SECONDS`; a due schedule is deleted first (so
+A background thread looks at the timer group every `POLL_SECONDS` while a timer may be waiting (one
+was set through this cloud's Scheduler client, or the last look found one), otherwise every
+`IDLE_POLL_SECONDS` (each look is a few emulated API calls that compete with a run); a due schedule is deleted first (so
 it fires once, as ``ActionAfterCompletion=DELETE`` does) and its target function is invoked with the
 schedule's input on a thread of its own, like Scheduler's asynchronous invocation. A target that fails
 is logged, not retried: a local run shows the failure at once rather than an hour of retries.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +23,7 @@ from orchestration.runtime.timers import parse_at
 
 GROUP = "orch-timers"
 POLL_SECONDS = 0.1
+IDLE_POLL_SECONDS = 1.0
 log = logging.getLogger("orchestration.local")
 
 Handler = Callable[[Any], Any]
@@ -36,6 +40,9 @@ class LocalTimers:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._calls: list[threading.Thread] = []
+        self._armed = threading.Event()  # a timer may be waiting: look every POLL_SECONDS
+        self._waiting = 0  # timers the last look found not due yet
+        scheduler.meta.events.register("after-call.scheduler.CreateSchedule", lambda **_: self._armed.set())
 
     def start(self) -> None:
         self.scheduler.create_schedule_group(Name=self.group)
@@ -68,7 +75,9 @@ class LocalTimers:
         """Fire every timer due at `now` (default: the current time); returns how many fired."""
         moment = now or datetime.now(UTC)
         count = 0
-        for name, due, detail in self._timers():
+        timers = self._timers()
+        self._waiting = sum(due > moment for _, due, _ in timers)
+        for name, due, detail in timers:
             if due > moment:
                 break
             try:
@@ -96,9 +105,16 @@ class LocalTimers:
             log.error("timer %s: its target failed: %s: %s", name, type(exc).__name__, exc)
 
     def _loop(self) -> None:
+        idle_until = 0.0
         while not self._stop.wait(POLL_SECONDS):
+            if not self._armed.is_set() and time.monotonic() < idle_until:
+                continue
+            self._armed.clear()  # before looking: a timer set meanwhile arms it again
+            idle_until = time.monotonic() + IDLE_POLL_SECONDS
             try:
                 self.fire_due()
+                if self._waiting:
+                    self._armed.set()
             except Exception as exc:  # the embedded moto is stopping
                 if not self._stop.is_set():
                     log.error("local timers: %s: %s", type(exc).__name__, exc)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from orchestration.artifacts import artifact_key, dumps
@@ -48,13 +49,9 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     attempt = attempt_number(plan, name, event.attempt)
     started = now_iso()
     t0 = time.perf_counter()
-    running = threading.Timer(
-        RUNNING_RECORD_DELAY_SECONDS,
-        rt.ledger.start_attempt,
-        (workflow.name, run_id, name, attempt, started, event.index),
+    running = _RunningRecord(
+        lambda: rt.ledger.start_attempt(workflow.name, run_id, name, attempt, started, event.index)
     )
-    running.daemon = True
-    running.start()
     logger.thread_safe_append_keys(run_id=run_id, workflow=event.run.workflow, task=name, attempt=attempt)
     if event.index is not None:
         logger.thread_safe_append_keys(item_index=event.index)
@@ -69,7 +66,7 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     finally:
         logger.thread_safe_remove_keys(["run_id", "workflow", "task", "attempt", "item_index"])
     message = _error_text(failure) if failure else None
-    _settle(running)
+    running.settle()
     duration_ms = int((time.perf_counter() - t0) * 1000)
     rt.ledger.end_attempt(
         workflow.name,
@@ -122,11 +119,28 @@ def _error_name(failure: BaseException) -> str:
     return getattr(failure, "error_type", None) or type(failure).__name__
 
 
-def _settle(timer: threading.Timer) -> None:
-    """Cancel the pending RUNNING write, or wait for it if it already started (Lambda freezes on return)."""
-    timer.cancel()
-    if timer.is_alive():
-        timer.join()
+class _RunningRecord:
+    """The attempt's RUNNING write, made only if the attempt lasts `RUNNING_RECORD_DELAY_SECONDS`."""
+
+    def __init__(self, write: Callable[[], object]) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+        self._settled = False
+        self._timer = threading.Timer(RUNNING_RECORD_DELAY_SECONDS, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if not self._settled:
+                self._write()
+
+    def settle(self) -> None:
+        """No RUNNING write after this returns: cancelled, or waited for if it began (Lambda freezes
+        on return). The lock tells the two apart without joining the timer's thread."""
+        self._timer.cancel()
+        with self._lock:
+            self._settled = True
 
 
 def task_context(
