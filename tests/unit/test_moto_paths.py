@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from jsonpath_ng.parser import parse as base_parse
 from jsonpath_ng.ext.parser import parse as ext_parse
+from jsonpath_ng.parser import parse as base_parse
 
 from orchestration.local.moto_paths import dotted, fast_parse
 
