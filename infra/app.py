@@ -7,6 +7,7 @@ cloud assembly goes to `CDK_OUTDIR` (set by the CDK CLI) or `<project>/cdk.out`.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -23,8 +24,11 @@ def synth(project: Path) -> int:
     """Synthesize the stack of `project`; a user mistake prints one error, not a traceback (exit 2)."""
     try:
         app, stack = build_app(outdir=os.environ.get("CDK_OUTDIR") or str(project / "cdk.out"), root=project)
-        template = app.synth().get_stack_by_name(stack.stack_name).template
-        problems = check_template(template)
+        assembly = app.synth()
+        problems = check_template(assembly.get_stack_by_name(stack.stack_name).template)
+        for nested in stack.workflow_stacks:  # each nested stack has the same quotas
+            template = json.loads((Path(assembly.directory) / nested.template_file).read_text())
+            problems += [f"nested stack {nested.node.id}: {problem}" for problem in check_template(template)]
         if problems:
             raise OrchestrationError("the stack would not deploy:\n  - " + "\n  - ".join(problems))
     except OrchestrationError as exc:

@@ -174,7 +174,9 @@ def acknowledge(
         if triggers is not None and triggers.schedule_role is not None:
             rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"
             _ack(triggers.schedule_role, rule, "IAM5-scheduler")
-        for name, fn in dep.task_functions.items():
+        if cdk.Stack.of(dep) is not cdk.Stack.of(artifacts):  # a nested stack gets the bucket as a parameter
+            objects = objects.replace(f"<{bucket}.Arn>", f"<referenceto{cdk.Names.unique_id(artifacts.bucket.node.default_child)}Arn>")  # type: ignore[arg-type]
+        for name, fn in dep.functions.items():  # a shared function's tasks declare the same permissions
             assert fn.role is not None
             _ack(fn.role, objects, "IAM5-artifacts")
             for finding, reason in declared_findings(dep.workflow.name, dep.workflow.tasks[name]).items():

@@ -25,8 +25,24 @@ from orchestration.pools import stack_pools
 from orchestration.triggers import upstream_workflows
 
 
+WORKFLOWS_IN_STACK = 30  # more go to nested stacks, in groups of WORKFLOWS_PER_NESTED_STACK
+WORKFLOWS_PER_NESTED_STACK = 25
+
+
 def _construct_id(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def _nested_stacks(stack: cdk.Stack, workflows: int) -> list[cdk.NestedStack]:
+    """None up to WORKFLOWS_IN_STACK workflows; beyond, one nested stack per WORKFLOWS_PER_NESTED_STACK
+    (about 8 resources each, more with triggers: CloudFormation allows 500 per stack)."""
+    if workflows <= WORKFLOWS_IN_STACK:
+        return []
+    count = -(-workflows // WORKFLOWS_PER_NESTED_STACK)
+    return [
+        cdk.NestedStack(stack, f"Workflows{n + 1}", description=f"Workflows, part {n + 1} of {count}")
+        for n in range(count)
+    ]
 
 
 class OrchestratorStack(cdk.Stack):
@@ -66,9 +82,10 @@ class OrchestratorStack(cdk.Stack):
         if stack_pools(item.workflow for item in found):  # one slot count per pool name, else an error
             self.platform.ledger.grant_pool_writes(functions.add_pool())
         self.workflows: dict[str, WorkflowDeployment] = {}
-        for item in found:
+        self.workflow_stacks = _nested_stacks(self, len(found))
+        for n, item in enumerate(found):
             dep = WorkflowDeployment(
-                self,
+                self.workflow_stacks[n // WORKFLOWS_PER_NESTED_STACK] if self.workflow_stacks else self,
                 f"Wf_{_construct_id(item.workflow.name)}",
                 item=item,
                 state_machine_name=state_machine_name(settings.stack_name, item.workflow.name),
@@ -129,7 +146,7 @@ class OrchestratorStack(cdk.Stack):
         cdk.CfnOutput(self, "ArtifactBucketName", value=self.platform.artifacts.bucket_name)
         cdk.CfnOutput(self, "AlertTopicArn", value=self.platform.alerts.topic_arn)
         cdk.CfnOutput(self, "DeliveryDLQUrl", value=functions.delivery_dlq.queue_url, description="orch dlq replay")
-        for name, dep in sorted(self.workflows.items()):
+        for name, dep in sorted(self.workflows.items()) if not self.workflow_stacks else ():  # nested: tags say it
             cdk.CfnOutput(
                 self,
                 f"StateMachine{''.join(c for c in name if c.isalnum())}",

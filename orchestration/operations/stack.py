@@ -3,7 +3,8 @@
 What the stack holds is found through CloudFormation: the ledger table and the artifact bucket from the
 stack's Outputs (or, when a deployment left them out, the template's Outputs resolved against the
 stack's resources), each workflow's state machine and task functions from the template's resources
-tagged `orch:workflow` / `orch:task` (`protocol.WORKFLOW_TAG`, `TASK_TAG`) with their physical ids.
+tagged `orch:workflow` (`protocol.WORKFLOW_TAG`) and their DefinitionSubstitutions, in the stack and its
+nested stacks, with their physical ids.
 The template is read once, when a command first needs a workflow's resources.
 """
 
@@ -36,7 +37,7 @@ from orchestration.errors import OperationError, RunNotFound, StackError
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.ledger.keys import BY_STATUS, BY_WORKFLOW, STATUS_PK, WORKFLOW_PK
 from orchestration.operations.source import LogLine, RunFilter, newest_first
-from orchestration.protocol import TASK_TAG, WORKFLOW_TAG
+from orchestration.protocol import WORKFLOW_TAG, task_of_placeholder
 from orchestration.runtime.concurrency import CANCEL_ERROR, cancel_queued
 from orchestration.status import RunStatus, is_terminal
 from orchestration.times import iso, parse_iso
@@ -44,6 +45,7 @@ from orchestration.times import iso, parse_iso
 if TYPE_CHECKING:
     pass
 
+NESTED_STACK = "AWS::CloudFormation::Stack"
 LEDGER_OUTPUT = "LedgerTableName"
 BUCKET_OUTPUT = "ArtifactBucketName"
 CANCEL_WAIT_SECONDS = 20.0  # how long `cancel` waits for the recorder to record ABORTED
@@ -169,15 +171,26 @@ class StackRuns:
     @cached_property
     def resources(self) -> StackResources:
         """The workflows' state machines and task functions (template and resources read once)."""
+        found = StackResources({}, {}, {})
+        stacks = [self.stack_name]  # and its nested stacks (a stack of many workflows has some)
         with self.aws("read the template of"):
-            body = self._cfn.get_template(StackName=self.stack_name)["TemplateBody"]
-            physical: dict[str, str] = {}
-            for page in self._cfn.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
-                for res in page["StackResourceSummaries"]:
-                    if res.get("PhysicalResourceId"):
-                        physical[res["LogicalResourceId"]] = res["PhysicalResourceId"]
-        template: Mapping[str, Any] = json.loads(body) if isinstance(body, str) else body
-        return resolve(template, physical)
+            while stacks:
+                name = stacks.pop()
+                body = self._cfn.get_template(StackName=name)["TemplateBody"]
+                physical: dict[str, str] = {}
+                for page in self._cfn.get_paginator("list_stack_resources").paginate(StackName=name):
+                    for res in page["StackResourceSummaries"]:
+                        if res.get("PhysicalResourceId"):
+                            physical[res["LogicalResourceId"]] = res["PhysicalResourceId"]
+                            if res.get("ResourceType") == NESTED_STACK:
+                                stacks.append(res["PhysicalResourceId"])
+                template: Mapping[str, Any] = json.loads(body) if isinstance(body, str) else body
+                part = resolve(template, physical)
+                found.state_machines.update(part.state_machines)
+                found.tasks.update(part.tasks)
+                if name == self.stack_name:
+                    found.outputs.update(part.outputs)
+        return found
 
     @property
     def state_machines(self) -> dict[str, str]:
@@ -312,23 +325,23 @@ class StackRuns:
         is not found: use `ctx.logger`)."""
         run = self._run(run_id, workflow, attempts=False)
         functions = self.task_functions(run.workflow)
-        if task is not None:
-            if task not in functions:
-                raise StackError(
-                    f"workflow {run.workflow!r} has no task {task!r} in {self.where} "
-                    f"(its tasks: {', '.join(sorted(functions))})"
-                )
-            functions = {task: functions[task]}
+        if task is not None and task not in functions:
+            raise StackError(
+                f"workflow {run.workflow!r} has no task {task!r} in {self.where} "
+                f"(its tasks: {', '.join(sorted(functions))})"
+            )
+        groups: dict[str, list[str]] = {}  # log group -> the tasks writing to it (a shared function: several)
+        for name, fn in sorted(functions.items()):
+            if fn.log_group is not None and (task is None or fn.function == functions[task].function):
+                groups.setdefault(fn.log_group, []).append(name)
         window = _window(run)
         logs = self.client("logs")
         lines: list[tuple[int, LogLine]] = []
         with self.aws("read the logs of"):
-            for name, fn in sorted(functions.items()):
-                if fn.log_group is None:
-                    continue
-                for event in _events(logs, fn.log_group, run_id, window):
-                    line = parse_line(event, run, name)
-                    if line is not None:
+            for group, names in sorted(groups.items()):
+                for event in _events(logs, group, run_id, window):
+                    line = parse_line(event, run, names[0] if len(names) == 1 else "|".join(names[:3]))
+                    if line is not None and (task is None or line.task == task):
                         lines.append((int(event.get("timestamp", 0)), line))
         lines.sort(key=lambda pair: (pair[0], pair[1].task))
         return iter([line for _, line in lines])
@@ -338,20 +351,28 @@ class StackRuns:
 
 
 def resolve(template: Mapping[str, Any], physical: Mapping[str, str]) -> StackResources:
-    """The workflows' resources from the template's tags and the resources' physical ids."""
+    """The workflows' resources from the template and the resources' physical ids: each state machine
+    by its workflow tag, each task's function by the machine's DefinitionSubstitutions (tasks of one
+    configuration share a function: `orchestration.grouping`)."""
     machines: dict[str, str] = {}
     tasks: dict[tuple[str, str], TaskFunction] = {}
-    for logical, res in (template.get("Resources") or {}).items():
+    resources: Mapping[str, Any] = template.get("Resources") or {}
+    for logical, res in resources.items():
         props = res.get("Properties") or {}
         tags = {t.get("Key"): t.get("Value") for t in props.get("Tags") or [] if isinstance(t, Mapping)}
-        workflow, task, ident = tags.get(WORKFLOW_TAG), tags.get(TASK_TAG), physical.get(logical)
-        if not isinstance(workflow, str) or ident is None:
+        workflow, ident = tags.get(WORKFLOW_TAG), physical.get(logical)
+        if not isinstance(workflow, str) or ident is None or res.get("Type") != "AWS::StepFunctions::StateMachine":
             continue
-        if res.get("Type") == "AWS::StepFunctions::StateMachine":
-            machines[workflow] = ident
-        elif res.get("Type") == "AWS::Lambda::Function" and isinstance(task, str):
-            group = _ref(((props.get("LoggingConfig") or {}).get("LogGroup")), physical)
-            tasks[(workflow, task)] = TaskFunction(workflow, task, ident, group or f"/aws/lambda/{ident}")
+        machines[workflow] = ident
+        for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+            target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, Mapping) else None
+            task = task_of_placeholder(key)
+            if task is None or target not in physical:
+                continue
+            fn = physical[target]
+            config = (resources.get(target) or {}).get("Properties") or {}
+            group = _ref((config.get("LoggingConfig") or {}).get("LogGroup"), physical)
+            tasks[(workflow, task)] = TaskFunction(workflow, task, fn, group or f"/aws/lambda/{fn}")
     outputs = {}
     for key, out in (template.get("Outputs") or {}).items():
         value = _ref(out.get("Value"), physical)
