@@ -24,7 +24,6 @@ from orchestration.dependencies import activate, lambda_target
 from orchestration.pools import stack_pools
 from orchestration.triggers import upstream_workflows
 
-
 WORKFLOWS_IN_STACK = 30  # more go to nested stacks, in groups of WORKFLOWS_PER_NESTED_STACK
 WORKFLOWS_PER_NESTED_STACK = 25
 

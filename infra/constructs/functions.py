@@ -232,8 +232,9 @@ class PlatformFunctions(Construct):
         ignores the machines it does not know).
 
         `workflows` names the workflows (their state machines: `<state_machine_prefix><workflow>`);
-        `pools` maps each workflow using pools to their names (the recorder frees the slots of runs that end); `upstreams`
-        the workflows an on_workflow trigger listens to (the recorder publishes their runs' ends)."""
+        `pools` maps each workflow using pools to their names (the recorder frees the slots of runs
+        that end); `upstreams` the workflows an on_workflow trigger listens to (the recorder
+        publishes their runs' ends)."""
         fn = self.function(
             self,
             "Recorder",

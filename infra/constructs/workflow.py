@@ -1,5 +1,6 @@
 """One workflow on AWS: a Lambda function per task configuration (`orchestration.grouping`) and the
-state machine running the compiled definition (placeholders filled by DefinitionSubstitutions); its triggers are in `triggers.py`."""
+state machine running the compiled definition (placeholders filled by DefinitionSubstitutions); its
+triggers are in `triggers.py`."""
 
 from __future__ import annotations
 

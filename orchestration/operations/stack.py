@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     pass
 
 NESTED_STACK = "AWS::CloudFormation::Stack"
+SHARED_LABEL_TASKS = 4  # a shared function's unattributed lines name up to this many of its tasks
 LEDGER_OUTPUT = "LedgerTableName"
 BUCKET_OUTPUT = "ArtifactBucketName"
 CANCEL_WAIT_SECONDS = 20.0  # how long `cancel` waits for the recorder to record ABORTED
@@ -322,7 +323,8 @@ class StackRuns:
 
         Powertools JSON lines are matched on their `run_id` key and give their task and attempt; any
         other line is kept when it holds the run id as a word (a task's print() without the run id
-        is not found: use `ctx.logger`)."""
+        is not found: use `ctx.logger`). Tasks of one configuration share a function and its log
+        group: such a line is shown under all of them (`a|b|c`), as is its own task's."""
         run = self._run(run_id, workflow, attempts=False)
         functions = self.task_functions(run.workflow)
         if task is not None and task not in functions:
@@ -339,9 +341,11 @@ class StackRuns:
         lines: list[tuple[int, LogLine]] = []
         with self.aws("read the logs of"):
             for group, names in sorted(groups.items()):
+                # a line without a task key (a print) in a shared function's logs: any of its tasks' (a|b|c)
+                label = "|".join(names) if len(names) <= SHARED_LABEL_TASKS else f"{names[0]}|...({len(names)})"
                 for event in _events(logs, group, run_id, window):
-                    line = parse_line(event, run, names[0] if len(names) == 1 else "|".join(names[:3]))
-                    if line is not None and (task is None or line.task == task):
+                    line = parse_line(event, run, label)
+                    if line is not None and (task is None or line.task in (task, label)):
                         lines.append((int(event.get("timestamp", 0)), line))
         lines.sort(key=lambda pair: (pair[0], pair[1].task))
         return iter([line for _, line in lines])
@@ -367,7 +371,7 @@ def resolve(template: Mapping[str, Any], physical: Mapping[str, str]) -> StackRe
         for key, value in (props.get("DefinitionSubstitutions") or {}).items():
             target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, Mapping) else None
             task = task_of_placeholder(key)
-            if task is None or target not in physical:
+            if task is None or not isinstance(target, str) or target not in physical:
                 continue
             fn = physical[target]
             config = (resources.get(target) or {}).get("Properties") or {}
