@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 if __name__ == "__main__":  # a cdk.json from before the packaged app: infra/ on sys.path would shadow packages
@@ -35,3 +36,20 @@ def synth(project: Path) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def resource_counts(project: Path, workflows: str, stack_name: str) -> dict[str, int]:
+    """Resources per stack (the stack and each nested one) of an in-process synth of `workflows`
+    (relative to `project`), without cdk-nag; what `orch plan` reports (found by entry point)."""
+    from infra.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="orch-plan-") as out:
+        app, stack = build_app(
+            Settings(stack_name=stack_name, workflows=workflows, nag=False), outdir=out, root=project
+        )
+        assembly = app.synth()
+        counts = {stack_name: len(assembly.get_stack_by_name(stack.stack_name).template.get("Resources", {}))}
+        for nested in stack.workflow_stacks:
+            template = json.loads((Path(assembly.directory) / nested.template_file).read_text())
+            counts[f"{stack_name}/{nested.node.id}"] = len(template.get("Resources", {}))
+    return counts

@@ -16,6 +16,7 @@ from orchestration.cli.backfill import backfill
 from orchestration.cli.dev import dev
 from orchestration.cli.dlq import dlq
 from orchestration.cli.history import logs, runs_group
+from orchestration.cli.plan import plan
 from orchestration.cli.pools import pools
 from orchestration.cli.project import init
 from orchestration.cli.repair import repair
@@ -37,3 +38,4 @@ def main() -> None:
 
 main.add_command(dev)
 main.add_command(pools)
+main.add_command(plan)

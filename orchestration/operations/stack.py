@@ -16,7 +16,6 @@ import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from itertools import islice
@@ -37,7 +36,8 @@ from orchestration.errors import OperationError, RunNotFound, StackError
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.ledger.keys import BY_STATUS, BY_WORKFLOW, STATUS_PK, WORKFLOW_PK
 from orchestration.operations.source import LogLine, RunFilter, newest_first
-from orchestration.protocol import WORKFLOW_TAG, task_of_placeholder
+from orchestration.operations.stack_template import NESTED_STACK, StackResources, TaskFunction, resolve
+from orchestration.protocol import WORKFLOW_TAG
 from orchestration.runtime.concurrency import CANCEL_ERROR, cancel_queued
 from orchestration.status import RunStatus, is_terminal
 from orchestration.times import iso, parse_iso
@@ -45,7 +45,6 @@ from orchestration.times import iso, parse_iso
 if TYPE_CHECKING:
     pass
 
-NESTED_STACK = "AWS::CloudFormation::Stack"
 SHARED_LABEL_TASKS = 4  # a shared function's unattributed lines name up to this many of its tasks
 LEDGER_OUTPUT = "LedgerTableName"
 BUCKET_OUTPUT = "ArtifactBucketName"
@@ -56,25 +55,6 @@ LOG_MARGIN = timedelta(minutes=1)
 LOG_TAIL = timedelta(minutes=15)
 # Fail fast on a wrong endpoint; throttling is still retried.
 CLIENT_CONFIG = Config(connect_timeout=10, read_timeout=60, retries={"mode": "standard", "max_attempts": 3})
-
-
-@dataclass(frozen=True)
-class TaskFunction:
-    """A deployed task's Lambda function and the log group it writes to."""
-
-    workflow: str
-    task: str
-    function: str
-    log_group: str | None
-
-
-@dataclass(frozen=True)
-class StackResources:
-    """What the stack's template and resources say about its workflows."""
-
-    state_machines: dict[str, str]  # workflow -> state machine ARN
-    tasks: dict[tuple[str, str], TaskFunction]  # (workflow, task) -> its function
-    outputs: dict[str, str]  # the template's Outputs whose value is a resolvable Ref
 
 
 class StackRuns:
@@ -352,46 +332,6 @@ class StackRuns:
 
 
 # -- helpers (pure, but `_events`) ------------------------------------------------------------
-
-
-def resolve(template: Mapping[str, Any], physical: Mapping[str, str]) -> StackResources:
-    """The workflows' resources from the template and the resources' physical ids: each state machine
-    by its workflow tag, each task's function by the machine's DefinitionSubstitutions (tasks of one
-    configuration share a function: `orchestration.grouping`)."""
-    machines: dict[str, str] = {}
-    tasks: dict[tuple[str, str], TaskFunction] = {}
-    resources: Mapping[str, Any] = template.get("Resources") or {}
-    for logical, res in resources.items():
-        props = res.get("Properties") or {}
-        tags = {t.get("Key"): t.get("Value") for t in props.get("Tags") or [] if isinstance(t, Mapping)}
-        workflow, ident = tags.get(WORKFLOW_TAG), physical.get(logical)
-        if not isinstance(workflow, str) or ident is None or res.get("Type") != "AWS::StepFunctions::StateMachine":
-            continue
-        machines[workflow] = ident
-        for key, value in (props.get("DefinitionSubstitutions") or {}).items():
-            target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, Mapping) else None
-            task = task_of_placeholder(key)
-            if task is None or not isinstance(target, str) or target not in physical:
-                continue
-            fn = physical[target]
-            config = (resources.get(target) or {}).get("Properties") or {}
-            group = _ref((config.get("LoggingConfig") or {}).get("LogGroup"), physical)
-            tasks[(workflow, task)] = TaskFunction(workflow, task, fn, group or f"/aws/lambda/{fn}")
-    outputs = {}
-    for key, out in (template.get("Outputs") or {}).items():
-        value = _ref(out.get("Value"), physical)
-        if value is not None:
-            outputs[key] = value
-    return StackResources(machines, tasks, outputs)
-
-
-def _ref(value: Any, physical: Mapping[str, str]) -> str | None:
-    """A literal, or a `Ref` to a resource: its physical id."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("Ref"), str):
-        return physical.get(value["Ref"])
-    return None
 
 
 def _utc(moment: datetime) -> datetime:
