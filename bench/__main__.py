@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import makespan, operations, overhead, transitions
+from bench import deploy_scale, makespan, operations, overhead, transitions
 from bench.corpus import SEED, generate_corpus
 from bench.report import render
 
@@ -46,7 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra runs of each overhead workflow after the first (default 1; quick 0)",
     )
     p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--skip", action="append", default=[], choices=["makespan", "overhead", "transitions", "operations"])
+    p.add_argument(
+        "--skip", action="append", default=[], choices=["makespan", "overhead", "transitions", "operations", "deploy"]
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -117,12 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         }
     if "operations" not in args.skip:
         results["operations"] = operations.run(log=_log)
+    if "deploy" not in args.skip:  # quick: a 100-task workflow and 40 small ones (two nested stacks)
+        results["deploy"] = deploy_scale.run(100 if args.quick else 700, 40 if args.quick else 200, log=_log)
     results["seconds"] = time.perf_counter() - started
     failures = check(results)
     results["correctness_failures"] = failures
     print(render(results))
     if "operations" in results:
         print("\n" + operations.render(results["operations"]))
+    if "deploy" in results:
+        print("\n" + deploy_scale.render(results["deploy"]))
     args.out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     _log(f"wrote {args.out}")
     for failure in failures:
@@ -141,6 +147,8 @@ def check(results: dict[str, Any]) -> list[str]:
             failures.append("build_plan is not exact on every corpus DAG")
         if s["joins"]["sp_dags_with_joins"]:
             failures.append("the planner added joins to series-parallel DAGs")
+    if "deploy" in results and not results["deploy"]["within_quotas"]:
+        failures.append("a template of the scale stack is over a CloudFormation quota")
     if "transitions" in results and not results["transitions"]["subset"]["static_equals_executed"]:
         failures.append(
             "static transition counts differ from executed ones: "
