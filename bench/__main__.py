@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, makespan, onetask, operations, overhead, peers, transitions
+from bench import coldstart, deploy_scale, makespan, onetask, operations, overhead, peers, transitions
 from bench.corpus import SEED, generate_corpus
 from bench.report import render
 
@@ -50,7 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--skip",
         action="append",
         default=[],
-        choices=["makespan", "overhead", "transitions", "operations", "coldstart", "onetask", "peers"],
+        choices=["makespan", "overhead", "transitions", "operations", "coldstart", "onetask", "peers", "deploy"],
     )
     p.add_argument(
         "--out",
@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     if "peers" not in args.skip:
         _log(f"peers at N={args.n}")
         results["peers"] = peers.run([args.n], log=_log)
+    if "deploy" not in args.skip:  # quick: a 100-task workflow and 40 small ones (two nested stacks)
+        results["deploy"] = deploy_scale.run(100 if args.quick else 700, 40 if args.quick else 200, log=_log)
     results["seconds"] = time.perf_counter() - started
     failures = check(results)
     results["correctness_failures"] = failures
@@ -144,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + onetask.render(results["onetask"]))
     if "peers" in results:
         print("\n" + peers.render(results["peers"], args.n, results.get("overhead", {})))
+    if "deploy" in results:
+        print("\n" + deploy_scale.render(results["deploy"]))
     args.out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     _log(f"wrote {args.out}")
     for failure in failures:
@@ -162,6 +166,8 @@ def check(results: dict[str, Any]) -> list[str]:
             failures.append("build_plan is not exact on every corpus DAG")
         if s["joins"]["sp_dags_with_joins"]:
             failures.append("the planner added joins to series-parallel DAGs")
+    if "deploy" in results and not results["deploy"]["within_quotas"]:
+        failures.append("a template of the scale stack is over a CloudFormation quota")
     if "transitions" in results and not results["transitions"]["subset"]["static_equals_executed"]:
         failures.append(
             "static transition counts differ from executed ones: "

@@ -174,7 +174,12 @@ def acknowledge(
         if triggers is not None and triggers.schedule_role is not None:
             rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"
             _ack(triggers.schedule_role, rule, "IAM5-scheduler")
-        for name, fn in dep.task_functions.items():
+        if cdk.Stack.of(dep) is not cdk.Stack.of(artifacts):  # a nested stack gets the bucket as a parameter
+            resource = artifacts.bucket.node.default_child
+            assert resource is not None
+            parameter = f"referenceto{cdk.Names.unique_id(resource)}Arn"
+            objects = objects.replace(f"<{bucket}.Arn>", f"<{parameter}>")
+        for name, fn in dep.functions.items():  # a shared function's tasks declare the same permissions
             assert fn.role is not None
             _ack(fn.role, objects, "IAM5-artifacts")
             for finding, reason in declared_findings(dep.workflow.name, dep.workflow.tasks[name]).items():

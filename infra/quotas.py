@@ -15,6 +15,7 @@ MAX_TEMPLATE_BYTES = 1_000_000  # a template uploaded through S3 (CDK does so pa
 MAX_OUTPUTS = 200  # outputs per stack
 MAX_ROLE_POLICY_CHARS = 10_240  # a role's inline policies together, whitespace excluded
 MAX_ROLE_MANAGED_POLICIES = 10  # managed policies attached to a role (CDK moves a large policy into them)
+MAX_FUNCTION_ENV_BYTES = 4_096  # a Lambda function's environment variables, names and values together
 
 
 def check_template(template: Mapping[str, Any]) -> list[str]:
@@ -35,6 +36,15 @@ def check_template(template: Mapping[str, Any]) -> list[str]:
     outputs = template.get("Outputs", {})
     if len(outputs) > MAX_OUTPUTS:
         problems.append(f"the stack has {len(outputs)} outputs, over CloudFormation's {MAX_OUTPUTS}")
+    for logical_id, res in sorted(resources.items()):
+        env = (res.get("Properties", {}).get("Environment") or {}).get("Variables") or {}
+        size = sum(len(str(k)) + (len(v) if isinstance(v, str) else _chars(v)) for k, v in env.items())
+        if res.get("Type") == "AWS::Lambda::Function" and size > MAX_FUNCTION_ENV_BYTES:
+            problems.append(
+                f"function {logical_id}'s environment takes about {size:,} bytes, over Lambda's "
+                f"{MAX_FUNCTION_ENV_BYTES:,}: shorten it (a task's env=; the recorder's lists the stack's "
+                "workflows: fewer workflows per stack or shorter names)"
+            )
     for role, chars in sorted(_role_policy_chars(resources).items()):
         if chars > MAX_ROLE_POLICY_CHARS:
             problems.append(

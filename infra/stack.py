@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,23 @@ from orchestration.dependencies import activate, lambda_target
 from orchestration.pools import stack_pools
 from orchestration.triggers import upstream_workflows
 
+WORKFLOWS_IN_STACK = 30  # more go to nested stacks
+NESTED_STACKS = 16  # a workflow's nested stack: by the hash of its name, so adding one moves no other
+
 
 def _construct_id(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def _nested_stack(stack: cdk.Stack, workflow: str) -> cdk.NestedStack:
+    """The nested stack of a workflow: one of NESTED_STACKS, by the hash of its name (a workflow never
+    moves: CloudFormation would create its named state machine in the new one before deleting the old).
+    About 8 resources per workflow (more with triggers): some 60 workflows fit one, 900 the stack."""
+    n = int(hashlib.sha256(workflow.encode()).hexdigest(), 16) % NESTED_STACKS + 1
+    found = stack.node.try_find_child(f"Workflows{n}")
+    if isinstance(found, cdk.NestedStack):
+        return found
+    return cdk.NestedStack(stack, f"Workflows{n}", description=f"Workflows, part {n} of at most {NESTED_STACKS}")
 
 
 class OrchestratorStack(cdk.Stack):
@@ -66,9 +81,10 @@ class OrchestratorStack(cdk.Stack):
         if stack_pools(item.workflow for item in found):  # one slot count per pool name, else an error
             self.platform.ledger.grant_pool_writes(functions.add_pool())
         self.workflows: dict[str, WorkflowDeployment] = {}
+        nested = len(found) > WORKFLOWS_IN_STACK
         for item in found:
             dep = WorkflowDeployment(
-                self,
+                _nested_stack(self, item.workflow.name) if nested else self,
                 f"Wf_{_construct_id(item.workflow.name)}",
                 item=item,
                 state_machine_name=state_machine_name(settings.stack_name, item.workflow.name),
@@ -129,7 +145,10 @@ class OrchestratorStack(cdk.Stack):
         cdk.CfnOutput(self, "ArtifactBucketName", value=self.platform.artifacts.bucket_name)
         cdk.CfnOutput(self, "AlertTopicArn", value=self.platform.alerts.topic_arn)
         cdk.CfnOutput(self, "DeliveryDLQUrl", value=functions.delivery_dlq.queue_url, description="orch dlq replay")
-        for name, dep in sorted(self.workflows.items()):
+        self.workflow_stacks = sorted(
+            (c for c in self.node.children if isinstance(c, cdk.NestedStack)), key=lambda c: c.node.id
+        )
+        for name, dep in sorted(self.workflows.items()) if not nested else ():  # nested: 200 outputs at most
             cdk.CfnOutput(
                 self,
                 f"StateMachine{''.join(c for c in name if c.isalnum())}",

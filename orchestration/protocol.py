@@ -80,6 +80,12 @@ def function_placeholder(task: str) -> str:
     return f"fn_{task}"
 
 
+def task_of_placeholder(placeholder: str) -> str | None:
+    """The task whose function `placeholder` holds (None for a platform function's or a workflow's)."""
+    task = placeholder.removeprefix("fn_")
+    return task if task != placeholder and not task.startswith("_") else None
+
+
 def workflow_placeholder(workflow: str) -> str:
     """Name of the definition substitution that holds the state machine ARN of a child workflow
     (letters, digits and '_'; a name with '-' gets a hash suffix to stay unique)."""

@@ -100,9 +100,8 @@ class PlatformFunctions(Construct):
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
         )
-        self.code = _asset_code(code.code_dir, code.asset_hash)
-        shared = {staged.path: _asset_code(staged.path, staged.hash) for staged in code.workflow_assets.values()}
-        self.workflow_code = {name: shared[staged.path] for name, staged in code.workflow_assets.items()}
+        self.source = code
+        self._codes: dict[tuple[str, Path], lambda_.Code] = {}  # (stack path, folder) -> its asset there
         self.architecture = CDK_ARCHITECTURES[code.architecture]
         self.layer = lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", code.layer_arn)
         self.log_retention = retention(code.log_retention_days)
@@ -164,7 +163,7 @@ class PlatformFunctions(Construct):
             runtime=RUNTIME,
             architecture=self.architecture,
             handler=runs.handler,
-            code=self.workflow_code.get(env.get(Env.WORKFLOW, ""), self.code) if runs.loads_workflow else self.code,
+            code=self._code(scope, env.get(Env.WORKFLOW, "") if runs.loads_workflow else ""),
             layers=[self.layer],
             memory_size=memory_mb,
             timeout=cdk.Duration.seconds(timeout_seconds),
@@ -184,6 +183,16 @@ class PlatformFunctions(Construct):
                 max_event_age=cdk.Duration.hours(ASYNC_MAX_EVENT_AGE_HOURS),
             )
         return fn
+
+    def _code(self, scope: Construct, workflow: str) -> lambda_.Code:
+        """The workflow's own asset (its requirements) or the shared one, one Code per stack (a nested
+        stack has its own)."""
+        staged = self.source.workflow_assets.get(workflow)
+        folder, asset_hash = (staged.path, staged.hash) if staged else (self.source.code_dir, self.source.asset_hash)
+        key = (cdk.Stack.of(scope).node.path, folder)
+        if key not in self._codes:
+            self._codes[key] = _asset_code(folder, asset_hash)
+        return self._codes[key]
 
     def log_group(self, scope: Construct, id: str, *, name: str | None = None) -> logs.LogGroup:
         """A log group with the stack's retention and log key; deleted with the stack."""
@@ -211,18 +220,21 @@ class PlatformFunctions(Construct):
     def add_recorder(
         self,
         *,
-        state_machines: Mapping[str, str],
-        state_machine_arns: Sequence[str],
+        workflows: Sequence[str],
+        state_machine_prefix: str,
         alert_topic_arn: str,
         pools: Mapping[str, Sequence[str]] | None = None,
         lineage: Mapping[str, str] | None = None,
         upstreams: Sequence[str] = (),
     ) -> lambda_.Function:
-        """The recorder and the rule feeding it every status change of `state_machine_arns`.
+        """The recorder and the rule feeding it every status change of the state machines named
+        `state_machine_prefix...` (a prefix: the rule does not grow with the workflows; the recorder
+        ignores the machines it does not know).
 
-        `state_machines` maps each state machine name to its workflow name; `pools` each workflow
-        using pools to their names (the recorder frees the slots of runs that end); `upstreams`
-        the workflows an on_workflow trigger listens to (the recorder publishes their runs' ends)."""
+        `workflows` names the workflows (their state machines: `<state_machine_prefix><workflow>`);
+        `pools` maps each workflow using pools to their names (the recorder frees the slots of runs
+        that end); `upstreams` the workflows an on_workflow trigger listens to (the recorder
+        publishes their runs' ends)."""
         fn = self.function(
             self,
             "Recorder",
@@ -231,7 +243,8 @@ class PlatformFunctions(Construct):
             asynchronous=True,
             environment={
                 Env.ALERT_TOPIC_ARN: alert_topic_arn,
-                Env.STATE_MACHINES: json.dumps(dict(state_machines), sort_keys=True, separators=(",", ":")),
+                Env.STATE_MACHINE_PREFIX: state_machine_prefix,
+                Env.WORKFLOWS: ",".join(sorted(workflows)),
                 **({Env.POOLS: json.dumps(dict(pools), sort_keys=True, separators=(",", ":"))} if pools else {}),
                 **(lineage or {}),  # where it sends OpenLineage events (infra/settings.py)
                 **({Env.UPSTREAMS: json.dumps(sorted(upstreams), separators=(",", ":"))} if upstreams else {}),
@@ -247,7 +260,14 @@ class PlatformFunctions(Construct):
                     conditions={"StringEquals": {"events:source": RUN_EVENT_SOURCE}},
                 )
             )
-        if state_machine_arns:
+        if workflows:
+            stack = cdk.Stack.of(self)
+            arn = stack.format_arn(
+                service="states",
+                resource="stateMachine",
+                resource_name=state_machine_prefix,
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            )
             events.Rule(
                 self,
                 "ExecutionStatusRule",
@@ -255,7 +275,7 @@ class PlatformFunctions(Construct):
                 event_pattern=events.EventPattern(
                     source=[STATUS_CHANGE_SOURCE],
                     detail_type=[STATUS_CHANGE_DETAIL_TYPE],
-                    detail={StatusChangeDetail.key("stateMachineArn"): list(state_machine_arns)},
+                    detail={StatusChangeDetail.key("stateMachineArn"): events.Match.prefix(arn)},
                 ),
                 targets=[self.event_target(fn)],
             )

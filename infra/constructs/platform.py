@@ -13,7 +13,7 @@ from infra.constructs.artifacts import Artifacts
 from infra.constructs.functions import FunctionCode, PlatformFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.timers import Timers
-from infra.constructs.workflow import WorkflowDeployment, policy_statement
+from infra.constructs.workflow import WorkflowDeployment, policy_statement, state_machine_name
 from orchestration.permissions import secret
 from orchestration.pools import stack_pools
 from orchestration.runtime.registry import SERVICE, Env
@@ -71,8 +71,8 @@ class Platform(Construct):
         and send OpenLineage events as `lineage` (its environment variables) says."""
         fn = self.functions.add_recorder(
             lineage=lineage,
-            state_machines={dep.name: dep.workflow.name for dep in workflows},
-            state_machine_arns=[dep.state_machine.state_machine_arn for dep in workflows],
+            workflows=[dep.workflow.name for dep in workflows],
+            state_machine_prefix=state_machine_name(cdk.Stack.of(self).stack_name, ""),
             alert_topic_arn=self.alerts.topic_arn,
             pools=stack_pools(dep.workflow for dep in workflows),
             upstreams=sorted({u for dep in workflows for u in upstream_workflows(dep.workflow)}),

@@ -1,10 +1,13 @@
-"""One workflow on AWS: a Lambda function per task and the state machine running the compiled
-definition (placeholders filled by DefinitionSubstitutions); its triggers are in `triggers.py`."""
+"""One workflow on AWS: a Lambda function per task configuration (`orchestration.grouping`) and the
+state machine running the compiled definition (placeholders filled by DefinitionSubstitutions); its
+triggers are in `triggers.py`."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -20,6 +23,7 @@ from infra.constructs.triggers import WorkflowTriggers
 from infra.discovery import Discovered
 from orchestration.artifacts import workflow_prefix
 from orchestration.compiler import placeholders
+from orchestration.grouping import function_groups
 from orchestration.model import Workflow
 from orchestration.permissions import PSEUDO_RE, Statement
 from orchestration.pools import POOL_FUNCTION
@@ -41,6 +45,7 @@ CHILD_START_ACTIONS = ("states:StartExecution",)
 CHILD_EXECUTION_ACTIONS = ("states:DescribeExecution", "states:StopExecution")
 SYNC_RULE_ACTIONS = ("events:PutTargets", "events:PutRule", "events:DescribeRule")
 SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+INLINE_DEFINITION_BYTES = 16_384  # larger definitions deploy from S3 (DefinitionS3Location)
 
 
 def state_machine_name(stack_name: str, workflow: str) -> str:
@@ -64,6 +69,27 @@ def policy_statement(statement: Statement) -> iam.PolicyStatement:
         resources=[resource_arn(r) for r in statement.resources],
         conditions={k: dict(v) for k, v in statement.conditions.items()} if statement.conditions else None,
     )
+
+
+def definition_body(scope: Construct, definition: str) -> sfn.DefinitionBody:
+    """The definition in the template up to INLINE_DEFINITION_BYTES; a larger one as an S3 asset
+    (DefinitionS3Location), so that large workflows leave the template far below its 1 MB."""
+    if len(definition.encode()) <= INLINE_DEFINITION_BYTES:
+        return sfn.DefinitionBody.from_string(definition)
+    digest = hashlib.sha256(definition.encode()).hexdigest()[:32]
+    folder = Path(cdk.Stage.of(scope).outdir) / "orch-definitions"  # type: ignore[union-attr]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.asl.json"
+    path.write_text(definition, encoding="utf-8")
+    return sfn.DefinitionBody.from_file(str(path))
+
+
+def _description(wf: Workflow, group: list[str]) -> str:
+    if len(group) == 1:
+        task = wf.tasks[group[0]]
+        return f"{wf.name}.{task.name}: {task.description}" if task.description else f"{wf.name}.{task.name}"
+    more = f" and {len(group) - 3} more" if len(group) > 3 else ""
+    return f"{wf.name}: {len(group)} tasks with one configuration ({', '.join(group[:3])}{more})"
 
 
 def execution_logging(wf: Workflow, group: logs.ILogGroup) -> sfn.LogOptions:
@@ -99,20 +125,21 @@ class WorkflowDeployment(Construct):
         self.workflow = wf
         self.name = state_machine_name
         env = {Env.WORKFLOW_FILE: item.file, Env.WORKFLOW: wf.name}
-        self.task_functions: dict[str, lambda_.Function] = {}
-        for name, task in sorted(wf.tasks.items()):
-            res = task.resources
+        self.task_functions: dict[str, lambda_.Function] = {}  # task -> its function (shared: grouping.py)
+        self.functions: dict[str, lambda_.Function] = {}  # the first task of each group -> its function
+        for group in function_groups(wf):
+            task = wf.tasks[group[0]]
             fn = functions.function(
                 self,
-                f"Task_{name}",
+                f"Task_{group[0]}",  # a task's own function keeps the logical id it always had
                 runs=SUBFLOW if task.subflow else TASK,
-                description=f"{wf.name}.{name}: {task.description}" if task.description else f"{wf.name}.{name}",
-                memory_mb=res.memory_mb,
-                timeout_seconds=res.timeout_seconds,
-                ephemeral_storage_mb=res.ephemeral_storage_mb,
+                description=_description(wf, group),
+                memory_mb=task.resources.memory_mb,
+                timeout_seconds=task.resources.timeout_seconds,
+                ephemeral_storage_mb=task.resources.ephemeral_storage_mb,
                 environment={**task.env, **env},
             )
-            for permission in task.permissions:  # the task's own declarations, on its own role only
+            for permission in task.permissions:  # the tasks' own declarations (equal), on their own role only
                 for statement in permission.statements:
                     fn.add_to_role_policy(policy_statement(statement))
             # its attempts only; a run_workflow task also records its child run (and reads its attempts)
@@ -120,9 +147,11 @@ class WorkflowDeployment(Construct):
             if task.subflow is not None:
                 ledger.grant_run_writes(fn, task.subflow.workflow.name)
             artifacts.grant_read_write_objects(fn, prefix=workflow_prefix(wf.name))
-            cdk.Tags.of(fn).add(WORKFLOW_TAG, wf.name)  # what `--stack` finds the task's logs by
-            cdk.Tags.of(fn).add(TASK_TAG, name)
-            self.task_functions[name] = fn
+            cdk.Tags.of(fn).add(WORKFLOW_TAG, wf.name)
+            if len(group) == 1:
+                cdk.Tags.of(fn).add(TASK_TAG, group[0])
+            self.functions[group[0]] = fn
+            self.task_functions.update(dict.fromkeys(group, fn))
         arns = {function_placeholder(name): fn.function_arn for name, fn in self.task_functions.items()}
         arns[JOIN_FUNCTION] = functions.join.function_arn
         arns[FINALIZE_FUNCTION] = functions.finalize.function_arn
@@ -138,7 +167,7 @@ class WorkflowDeployment(Construct):
             self,
             "StateMachine",
             state_machine_name=self.name,
-            definition_body=sfn.DefinitionBody.from_string(item.definition),
+            definition_body=definition_body(self, item.definition),
             definition_substitutions={placeholder: arns[placeholder] for placeholder in placeholders(wf)},
             state_machine_type=sfn.StateMachineType.EXPRESS if wf.type == "EXPRESS" else sfn.StateMachineType.STANDARD,
             logs=execution_logging(wf, log_group),
@@ -146,7 +175,7 @@ class WorkflowDeployment(Construct):
         )
         cdk.Tags.of(self.state_machine).add(WORKFLOW_TAG, wf.name)
         self.uses_join = "${" + JOIN_FUNCTION + "}" in item.definition
-        invoked = [*self.task_functions.values(), functions.finalize, *([functions.join] if self.uses_join else [])]
+        invoked = [*self.functions.values(), functions.finalize, *([functions.join] if self.uses_join else [])]
         invoked += [functions.pool] if functions.pool and self.uses_pool else []
         # Exactly the functions the definition names, unqualified (the ARNs the substitutions hold).
         self.state_machine.add_to_role_policy(

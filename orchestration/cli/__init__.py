@@ -24,6 +24,7 @@ COMMANDS = {
     "graph": "orchestration.cli.workflows:graph",
     "init": "orchestration.cli.project:init",
     "logs": "orchestration.cli.history:logs",
+    "plan": "orchestration.cli.plan:plan",
     "pools": "orchestration.cli.pools:pools",
     "repair": "orchestration.cli.repair:repair",
     "run": "orchestration.cli.runs:run",

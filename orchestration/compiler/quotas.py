@@ -26,9 +26,14 @@ def inline_output_limit(workflow: Workflow) -> int:
     return max(MIN_INLINE_OUTPUT, min(MAX_INLINE_OUTPUT, share))
 
 
+def worst_state_bytes(workflow: Workflow) -> int:
+    """The largest state a run can carry: every task's result at its inline limit, plus the reserve."""
+    return len(workflow.tasks) * (inline_output_limit(workflow) + RESULT_OVERHEAD_BYTES) + STATE_RESERVE_BYTES
+
+
 def check_quotas(workflow: Workflow, definition: Mapping[str, Any]) -> None:
     """Raise CompileError for a limit a run would otherwise hit at run time."""
-    worst_state = len(workflow.tasks) * (inline_output_limit(workflow) + RESULT_OVERHEAD_BYTES) + STATE_RESERVE_BYTES
+    worst_state = worst_state_bytes(workflow)
     if worst_state > PAYLOAD_LIMIT_BYTES:
         raise CompileError(
             f"workflow {workflow.name!r} has {len(workflow.tasks)} tasks: even with every output above "

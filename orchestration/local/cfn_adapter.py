@@ -5,8 +5,8 @@ what moto's CloudFormation and EventBridge do not do (moto 5.2.x).
 SSM parameter and calls CloudFormation `create_stack` with the template as synthesized. Gaps, each
 bridged here and nowhere else:
 
-1. DefinitionSubstitutions are ignored by moto and its CloudFormation creates state machines in a
-   store the executing interpreter does not read: while the stack is created,
+1. DefinitionSubstitutions (and DefinitionS3Location) are ignored by moto and its CloudFormation
+   creates state machines in a store the executing interpreter does not read: while the stack is created,
    `StateMachine.create_from_cloudformation_json` is replaced by one that renders the substitutions
    (with the compiler's `render`, as CloudFormation would) and creates the machine in the
    executing backend under the same name and role.
@@ -170,6 +170,9 @@ class DeployedStack:
         ) -> Any:
             props = cloudformation_json["Properties"]
             definition = props.get("DefinitionString", "")
+            if "DefinitionS3Location" in props:  # a large definition, uploaded as an asset
+                location = props["DefinitionS3Location"]
+                definition = self.s3.get_object(Bucket=location["Bucket"], Key=location["Key"])["Body"].read().decode()
             if not isinstance(definition, str):
                 definition = json.dumps(definition)
             subs = {k: str(v) for k, v in (props.get("DefinitionSubstitutions") or {}).items()}

@@ -3,7 +3,8 @@
 What the stack holds is found through CloudFormation: the ledger table and the artifact bucket from the
 stack's Outputs (or, when a deployment left them out, the template's Outputs resolved against the
 stack's resources), each workflow's state machine and task functions from the template's resources
-tagged `orch:workflow` / `orch:task` (`protocol.WORKFLOW_TAG`, `TASK_TAG`) with their physical ids.
+tagged `orch:workflow` (`protocol.WORKFLOW_TAG`) and their DefinitionSubstitutions, in the stack and its
+nested stacks, with their physical ids.
 The template is read once, when a command first needs a workflow's resources.
 """
 
@@ -15,7 +16,6 @@ import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from itertools import islice
@@ -36,7 +36,8 @@ from orchestration.errors import OperationError, RunNotFound, StackError
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.ledger.keys import BY_STATUS, BY_WORKFLOW, STATUS_PK, WORKFLOW_PK
 from orchestration.operations.source import LogLine, RunFilter, newest_first
-from orchestration.protocol import TASK_TAG, WORKFLOW_TAG
+from orchestration.operations.stack_template import NESTED_STACK, StackResources, TaskFunction, resolve
+from orchestration.protocol import WORKFLOW_TAG
 from orchestration.runtime.concurrency import CANCEL_ERROR, cancel_queued
 from orchestration.status import RunStatus, is_terminal
 from orchestration.times import iso, parse_iso
@@ -44,6 +45,7 @@ from orchestration.times import iso, parse_iso
 if TYPE_CHECKING:
     pass
 
+SHARED_LABEL_TASKS = 4  # a shared function's unattributed lines name up to this many of its tasks
 LEDGER_OUTPUT = "LedgerTableName"
 BUCKET_OUTPUT = "ArtifactBucketName"
 CANCEL_WAIT_SECONDS = 20.0  # how long `cancel` waits for the recorder to record ABORTED
@@ -53,25 +55,6 @@ LOG_MARGIN = timedelta(minutes=1)
 LOG_TAIL = timedelta(minutes=15)
 # Fail fast on a wrong endpoint; throttling is still retried.
 CLIENT_CONFIG = Config(connect_timeout=10, read_timeout=60, retries={"mode": "standard", "max_attempts": 3})
-
-
-@dataclass(frozen=True)
-class TaskFunction:
-    """A deployed task's Lambda function and the log group it writes to."""
-
-    workflow: str
-    task: str
-    function: str
-    log_group: str | None
-
-
-@dataclass(frozen=True)
-class StackResources:
-    """What the stack's template and resources say about its workflows."""
-
-    state_machines: dict[str, str]  # workflow -> state machine ARN
-    tasks: dict[tuple[str, str], TaskFunction]  # (workflow, task) -> its function
-    outputs: dict[str, str]  # the template's Outputs whose value is a resolvable Ref
 
 
 class StackRuns:
@@ -169,15 +152,26 @@ class StackRuns:
     @cached_property
     def resources(self) -> StackResources:
         """The workflows' state machines and task functions (template and resources read once)."""
+        found = StackResources({}, {}, {})
+        stacks = [self.stack_name]  # and its nested stacks (a stack of many workflows has some)
         with self.aws("read the template of"):
-            body = self._cfn.get_template(StackName=self.stack_name)["TemplateBody"]
-            physical: dict[str, str] = {}
-            for page in self._cfn.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
-                for res in page["StackResourceSummaries"]:
-                    if res.get("PhysicalResourceId"):
-                        physical[res["LogicalResourceId"]] = res["PhysicalResourceId"]
-        template: Mapping[str, Any] = json.loads(body) if isinstance(body, str) else body
-        return resolve(template, physical)
+            while stacks:
+                name = stacks.pop()
+                body = self._cfn.get_template(StackName=name)["TemplateBody"]
+                physical: dict[str, str] = {}
+                for page in self._cfn.get_paginator("list_stack_resources").paginate(StackName=name):
+                    for res in page["StackResourceSummaries"]:
+                        if res.get("PhysicalResourceId"):
+                            physical[res["LogicalResourceId"]] = res["PhysicalResourceId"]
+                            if res.get("ResourceType") == NESTED_STACK:
+                                stacks.append(res["PhysicalResourceId"])
+                template: Mapping[str, Any] = json.loads(body) if isinstance(body, str) else body
+                part = resolve(template, physical)
+                found.state_machines.update(part.state_machines)
+                found.tasks.update(part.tasks)
+                if name == self.stack_name:
+                    found.outputs.update(part.outputs)
+        return found
 
     @property
     def state_machines(self) -> dict[str, str]:
@@ -309,64 +303,35 @@ class StackRuns:
 
         Powertools JSON lines are matched on their `run_id` key and give their task and attempt; any
         other line is kept when it holds the run id as a word (a task's print() without the run id
-        is not found: use `ctx.logger`)."""
+        is not found: use `ctx.logger`). Tasks of one configuration share a function and its log
+        group: such a line is shown under all of them (`a|b|c`), as is its own task's."""
         run = self._run(run_id, workflow, attempts=False)
         functions = self.task_functions(run.workflow)
-        if task is not None:
-            if task not in functions:
-                raise StackError(
-                    f"workflow {run.workflow!r} has no task {task!r} in {self.where} "
-                    f"(its tasks: {', '.join(sorted(functions))})"
-                )
-            functions = {task: functions[task]}
+        if task is not None and task not in functions:
+            raise StackError(
+                f"workflow {run.workflow!r} has no task {task!r} in {self.where} "
+                f"(its tasks: {', '.join(sorted(functions))})"
+            )
+        groups: dict[str, list[str]] = {}  # log group -> the tasks writing to it (a shared function: several)
+        for name, fn in sorted(functions.items()):
+            if fn.log_group is not None and (task is None or fn.function == functions[task].function):
+                groups.setdefault(fn.log_group, []).append(name)
         window = _window(run)
         logs = self.client("logs")
         lines: list[tuple[int, LogLine]] = []
         with self.aws("read the logs of"):
-            for name, fn in sorted(functions.items()):
-                if fn.log_group is None:
-                    continue
-                for event in _events(logs, fn.log_group, run_id, window):
-                    line = parse_line(event, run, name)
-                    if line is not None:
+            for group, names in sorted(groups.items()):
+                # a line without a task key (a print) in a shared function's logs: any of its tasks' (a|b|c)
+                label = "|".join(names) if len(names) <= SHARED_LABEL_TASKS else f"{names[0]}|...({len(names)})"
+                for event in _events(logs, group, run_id, window):
+                    line = parse_line(event, run, label)
+                    if line is not None and (task is None or line.task in (task, label)):
                         lines.append((int(event.get("timestamp", 0)), line))
         lines.sort(key=lambda pair: (pair[0], pair[1].task))
         return iter([line for _, line in lines])
 
 
 # -- helpers (pure, but `_events`) ------------------------------------------------------------
-
-
-def resolve(template: Mapping[str, Any], physical: Mapping[str, str]) -> StackResources:
-    """The workflows' resources from the template's tags and the resources' physical ids."""
-    machines: dict[str, str] = {}
-    tasks: dict[tuple[str, str], TaskFunction] = {}
-    for logical, res in (template.get("Resources") or {}).items():
-        props = res.get("Properties") or {}
-        tags = {t.get("Key"): t.get("Value") for t in props.get("Tags") or [] if isinstance(t, Mapping)}
-        workflow, task, ident = tags.get(WORKFLOW_TAG), tags.get(TASK_TAG), physical.get(logical)
-        if not isinstance(workflow, str) or ident is None:
-            continue
-        if res.get("Type") == "AWS::StepFunctions::StateMachine":
-            machines[workflow] = ident
-        elif res.get("Type") == "AWS::Lambda::Function" and isinstance(task, str):
-            group = _ref(((props.get("LoggingConfig") or {}).get("LogGroup")), physical)
-            tasks[(workflow, task)] = TaskFunction(workflow, task, ident, group or f"/aws/lambda/{ident}")
-    outputs = {}
-    for key, out in (template.get("Outputs") or {}).items():
-        value = _ref(out.get("Value"), physical)
-        if value is not None:
-            outputs[key] = value
-    return StackResources(machines, tasks, outputs)
-
-
-def _ref(value: Any, physical: Mapping[str, str]) -> str | None:
-    """A literal, or a `Ref` to a resource: its physical id."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping) and isinstance(value.get("Ref"), str):
-        return physical.get(value["Ref"])
-    return None
 
 
 def _utc(moment: datetime) -> datetime:

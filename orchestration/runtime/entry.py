@@ -26,7 +26,7 @@ from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.lineage import target_from_env
 from orchestration.runtime.log import correlated, logger
-from orchestration.runtime.registry import SERVICE, Env, PlatformFunction
+from orchestration.runtime.registry import SERVICE, Env, PlatformFunction, state_machines_of
 
 Handler = Callable[[Any], Any]
 LambdaHandler = Callable[[Any, Any], Any]
@@ -61,7 +61,7 @@ def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFa
         sns=clients.get("sns"),
         state_machine_arn=env.get(Env.STATE_MACHINE_ARN) or None,
         alert_topic_arn=env.get(Env.ALERT_TOPIC_ARN) or None,
-        state_machines=json.loads(env.get(Env.STATE_MACHINES) or "{}"),
+        state_machines=state_machines_of(env),
         pools=json.loads(env.get(Env.POOLS) or "{}"),
         scheduler=clients.get("scheduler"),
         timer_group=env.get(Env.TIMER_GROUP) or None,

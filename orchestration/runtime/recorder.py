@@ -74,6 +74,8 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
     start = _start_input(detail)
     run_id, repair = (start.repair.run_id, start.repair.number) if start.repair else parse_execution_name(detail.name)
     machine = str(detail.stateMachineArn or "").rsplit(":", 1)[-1]
+    if rt.state_machines and machine not in rt.state_machines:  # the rule matches a name prefix: not ours
+        return {"action": "ignored", "state_machine": machine}
     workflow = rt.state_machines.get(machine, machine)
     ledger = rt.ledger
     freed = release_run(rt, workflow, run_id) if status in TERMINAL_EXECUTION and rt.pools.get(workflow) else 0

@@ -8,6 +8,7 @@ entry points in `functions/` are built from it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -20,7 +21,10 @@ class Env:
     WORKFLOW = "ORCH_WORKFLOW"
     STATE_MACHINE_ARN = "ORCH_STATE_MACHINE_ARN"
     ALERT_TOPIC_ARN = "ORCH_ALERT_TOPIC_ARN"
-    STATE_MACHINES = "ORCH_STATE_MACHINES"  # JSON: state machine name -> workflow name
+    # The recorder's workflows: comma-separated names, each with the state machine <prefix><name>
+    # (a list, not a map: Lambda allows 4 KB of environment, and a stack may hold 200 workflows).
+    WORKFLOWS = "ORCH_WORKFLOWS"
+    STATE_MACHINE_PREFIX = "ORCH_STATE_MACHINE_PREFIX"
     POOLS = "ORCH_POOLS"  # JSON: workflow name -> the pools its tasks use (the recorder frees their slots)
     LINEAGE_URL = "ORCH_LINEAGE_URL"  # the OpenLineage endpoint the recorder sends run events to
     LINEAGE_API_KEY_SECRET = "ORCH_LINEAGE_API_KEY_SECRET"  # name of the secret holding its API key
@@ -84,7 +88,8 @@ RECORDER = PlatformFunction(
     ("dynamodb", "sns", "stepfunctions", "scheduler", "events"),
     (
         Env.ALERT_TOPIC_ARN,
-        Env.STATE_MACHINES,
+        Env.WORKFLOWS,
+        Env.STATE_MACHINE_PREFIX,
         Env.POOLS,
         Env.UPSTREAMS,
         Env.TIMER_GROUP,
@@ -109,6 +114,12 @@ NOTIFIER = PlatformFunction(
 
 FUNCTIONS: tuple[PlatformFunction, ...] = (TASK, SUBFLOW, JOIN, FINALIZE, TRIGGER, RECORDER, POOL, NOTIFIER)
 BY_HANDLER = {f.handler: f for f in FUNCTIONS}
+
+
+def state_machines_of(env: Mapping[str, str]) -> dict[str, str]:
+    """State machine name -> workflow name, from the recorder's environment (Env.WORKFLOWS)."""
+    prefix = env.get(Env.STATE_MACHINE_PREFIX, "")
+    return {f"{prefix}{name}": name for name in env.get(Env.WORKFLOWS, "").split(",") if name}
 
 
 def by_handler(handler: str) -> PlatformFunction:

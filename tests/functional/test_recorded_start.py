@@ -10,6 +10,7 @@ from orchestration.ledger import RunRecord
 from orchestration.local import LocalCloud
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.recorder import record_status
+from orchestration.runtime.registry import Env, state_machines_of
 
 TRIGGER = {"type": "backfill", "schedule": "daily", "scheduled_time": "2026-11-02T05:00:00.000Z", "backfill_id": "b-1"}
 
@@ -56,3 +57,17 @@ def test_a_run_finalize_recorded_first_gets_its_trigger_and_start(cloud: LocalCl
     # a second delivery changes nothing
     record_status(_running("bf-2", {**start, "trigger": {"type": "other"}}), rt)
     assert cloud.ledger.get_run("x", "bf-2").trigger == TRIGGER  # type: ignore[union-attr]
+
+
+def test_the_recorder_ignores_state_machines_that_are_not_its_workflows(cloud: LocalCloud) -> None:
+    """Its rule matches the stack's name prefix (`orch-`): the backfill's machine (`orch--backfill`) and
+    another stack's (`orch-dev-x`) are not its workflows, whose names its environment lists."""
+    env = {Env.STATE_MACHINE_PREFIX: "orch-", Env.WORKFLOWS: "x,y"}
+    rt = Runtime(cloud.ledger, state_machines=state_machines_of(env))
+    assert rt.state_machines == {"orch-x": "x", "orch-y": "y"}
+    for machine in ("orch--backfill", "orch-dev-x"):
+        event = _running("other-1", {"params": {}})
+        event["detail"]["stateMachineArn"] = f"arn:aws:states:us-east-1:123456789012:stateMachine:{machine}"
+        assert record_status(event, rt) == {"action": "ignored", "state_machine": machine}
+    assert cloud.ledger.get_run("x", "other-1") is None and cloud.ledger.get_run("dev-x", "other-1") is None
+    assert record_status(_running("mine-1", {"params": {}}), rt)["created"] is True

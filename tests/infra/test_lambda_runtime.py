@@ -86,8 +86,8 @@ def test_a_task_runs_from_the_asset_alone_in_a_lambda_like_runtime(
     ledger = RunLedger("ledger", dynamodb)
     ledger.create_run(RunRecord(run_id="r1", workflow="report", status=RunStatus.RUNNING, created_at=now_iso()))
 
-    asset = user_synth.asset_of("WfreportTasksize")
-    deployed = user_synth.function("WfreportTasksize")["Properties"]["Environment"]["Variables"]
+    asset = user_synth.asset_of("WfreportTaskpacked")  # the function of size and packed
+    deployed = user_synth.function("WfreportTaskpacked")["Properties"]["Environment"]["Variables"]
     refs = {Env.LEDGER_TABLE: "ledger", Env.ARTIFACT_BUCKET: "artifacts"}
     env = {
         **{k: v if isinstance(v, str) else refs[k] for k, v in deployed.items()},

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from orchestration.compiler import child_workflows, compile_workflow, placeholders, to_json, workflow_placeholder
+from orchestration.grouping import function_groups, function_key
 from orchestration.ledger import table_spec
 from orchestration.loader import load_file
 from orchestration.triggers import triggers_of
@@ -47,15 +48,17 @@ def test_synth_passes_cdk_nag_and_is_quick(synth: Synth) -> None:
     assert synth.seconds < 60
 
 
-def test_one_function_per_task_plus_platform_functions(synth: Synth) -> None:
+def test_one_function_per_task_configuration_plus_platform_functions(synth: Synth) -> None:
     fns = _functions(synth.raw)
+    groups = [(wf, g) for wf, _ in WORKFLOWS.values() for g in function_groups(wf)]
     tasks = sum(len(wf.tasks) for wf, _ in WORKFLOWS.values())
-    subflows = sum(1 for wf, _ in WORKFLOWS.values() for t in wf.tasks.values() if t.subflow)
+    assert tasks > len(groups)  # some tasks share a function
+    subflows = sum(1 for wf, g in groups if wf.tasks[g[0]].subflow)
     with_triggers = sum(1 for wf, _ in WORKFLOWS.values() if triggers_of(wf))
     # join, finalize, recorder, pool (a workflow uses pools); one trigger fn per triggered workflow
-    assert len(fns) == tasks + 4 + with_triggers
+    assert len(fns) == len(groups) + 4 + with_triggers
     handlers = sorted(f["Properties"]["Handler"] for f in fns.values())
-    assert handlers.count("functions.task.handler") == tasks - subflows
+    assert handlers.count("functions.task.handler") == len(groups) - subflows
     assert handlers.count("functions.subflow.handler") == subflows  # a task running a workflow
     for name in ("join", "finalize", "recorder", "pool"):
         assert handlers.count(f"functions.{name}.handler") == 1
@@ -76,16 +79,43 @@ def test_task_function_settings_come_from_resources(synth: Synth) -> None:
         env = fn["Properties"]["Environment"]["Variables"]
         if env.get("ORCH_WORKFLOW") != "daily_etl" or fn["Properties"]["Handler"] != "functions.task.handler":
             continue
-        task = next(t for t in etl.tasks.values() if fn["Properties"]["Description"].startswith(f"daily_etl.{t.name}"))
+        served = [t for t in etl.tasks.values() if synth_task_function(synth, "daily_etl", t.name) == fn]
+        assert served and len({function_key(t) for t in served}) == 1  # one configuration per function
+        task = served[0]
         assert env["ORCH_WORKFLOW_FILE"] == "examples/etl.py"
         assert fn["Properties"]["MemorySize"] == task.resources.memory_mb
         assert fn["Properties"]["Timeout"] == task.resources.timeout_seconds
         assert fn["Properties"]["EphemeralStorage"] == {"Size": task.resources.ephemeral_storage_mb}
-        seen += 1
+        seen += len(served)
     assert seen == len(etl.tasks)
     synth.template.has_resource_properties(
         "AWS::Lambda::Function", {"MemorySize": 1024, "Timeout": 120, "Handler": "functions.task.handler"}
     )
+
+
+def synth_task_function(synth: Synth, workflow: str, task: str) -> dict[str, Any]:
+    """The function the workflow's state machine invokes for `task` (its DefinitionSubstitutions)."""
+    dep = synth.stack.workflows[workflow]
+    machine = synth.raw["Resources"][synth.stack.get_logical_id(dep.state_machine.node.default_child)]
+    target = machine["Properties"]["DefinitionSubstitutions"][f"fn_{task}"]["Fn::GetAtt"][0]
+    return dict(synth.raw["Resources"][target])
+
+
+def test_tasks_share_a_function_only_when_their_configurations_are_equal(synth: Synth) -> None:
+    for name, (wf, _) in WORKFLOWS.items():
+        dep = synth.stack.workflows[name]
+        for a in wf.tasks.values():
+            for b in wf.tasks.values():
+                same = dep.task_functions[a.name] is dep.task_functions[b.name]
+                assert same == (function_key(a) == function_key(b)), (name, a.name, b.name)
+                assert same == (synth_task_function(synth, name, a.name) == synth_task_function(synth, name, b.name))
+    # a function serving several tasks names them in its description, and carries no task tag
+    etl = synth.stack.workflows["daily_etl"]
+    shared = [fn for first, fn in etl.functions.items() if list(etl.task_functions.values()).count(fn) > 1]
+    assert shared
+    props = synth.raw["Resources"][synth.stack.get_logical_id(shared[0].node.default_child)]["Properties"]
+    assert "tasks with one configuration" in props["Description"]
+    assert "orch:task" not in {t["Key"] for t in props["Tags"]}
 
 
 def test_code_asset_holds_packages_and_workflows_only(synth: Synth) -> None:
@@ -275,15 +305,16 @@ def test_status_change_rule_feeds_the_recorder(synth: Synth) -> None:
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
     assert "status" not in pattern["detail"]  # every status: SUCCEEDED too (it frees a run's slot)
-    machines = set(resources(synth.raw, "AWS::StepFunctions::StateMachine"))
-    # every workflow's state machine; not the backfill's (its runs are the workflows' executions)
-    workflow_machines = {k for k in machines if not k.startswith("BackfillStateMachine")}
-    assert len(workflow_machines) == len(WORKFLOWS) == len(machines) - 1
-    assert {ref["Ref"] for ref in pattern["detail"]["stateMachineArn"]} == workflow_machines
+    # the stack's state machines by their name prefix: the pattern does not grow with the workflows
+    ((match,),) = [pattern["detail"]["stateMachineArn"]]
+    assert set(match) == {"prefix"}
+    assert not any(machine in json.dumps(match) for machine in resources(synth.raw, "AWS::StepFunctions::StateMachine"))
+    assert json.dumps(match["prefix"]).endswith(f':stateMachine:{STACK}-"]]}}')
     fn = _functions(synth.raw)[rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]]
     assert fn["Properties"]["Handler"] == "functions.recorder.handler"
     env = fn["Properties"]["Environment"]["Variables"]
-    assert json.loads(env["ORCH_STATE_MACHINES"]) == {f"{STACK}-{n}": n for n in WORKFLOWS}
+    # it knows its workflows (the backfill's machine, `<stack>--backfill`, and other stacks' are ignored)
+    assert env["ORCH_STATE_MACHINE_PREFIX"] == f"{STACK}-" and env["ORCH_WORKFLOWS"] == ",".join(sorted(WORKFLOWS))
     assert "Ref" in env["ORCH_ALERT_TOPIC_ARN"]
 
 

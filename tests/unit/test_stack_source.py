@@ -11,28 +11,36 @@ RUN = RunRecord("r-1", "etl", "RUNNING", "2026-11-21T08:00:00.000Z")
 AT = 1_795_248_000_000  # 2026-11-21T08:00:00Z in epoch milliseconds
 
 
-def test_resources_come_from_tags_and_physical_ids() -> None:
-    def tags(**values: str) -> list[dict[str, str]]:
-        return [{"Key": f"orch:{k}", "Value": v} for k, v in values.items()]
+def test_resources_come_from_tags_substitutions_and_physical_ids() -> None:
+    def fn(ref: str) -> dict[str, list[str]]:
+        return {"Fn::GetAtt": [ref, "Arn"]}
 
+    subs = {
+        "fn_load": fn("Shared"),
+        "fn_publish": fn("Shared"),  # one configuration, one function
+        "fn_check": fn("Check"),
+        "fn_gone": fn("Gone"),  # no physical id: not deployed
+        "fn__join": fn("Join"),  # a platform function
+        "wf_child": "arn:child",
+    }
     template = {
         "Resources": {
-            "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"Tags": tags(workflow="etl")}},
-            "Load": {
-                "Type": "AWS::Lambda::Function",
-                "Properties": {"Tags": tags(workflow="etl", task="load"), "LoggingConfig": {"LogGroup": {"Ref": "G"}}},
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {"Tags": [{"Key": "orch:workflow", "Value": "etl"}], "DefinitionSubstitutions": subs},
             },
-            "Check": {"Type": "AWS::Lambda::Function", "Properties": {"Tags": tags(workflow="etl", task="check")}},
-            "Join": {"Type": "AWS::Lambda::Function", "Properties": {}},  # a platform function: no tags
-            "Gone": {"Type": "AWS::Lambda::Function", "Properties": {"Tags": tags(workflow="etl", task="gone")}},
+            "Shared": {"Type": "AWS::Lambda::Function", "Properties": {"LoggingConfig": {"LogGroup": {"Ref": "G"}}}},
+            "Check": {"Type": "AWS::Lambda::Function", "Properties": {}},
+            "Join": {"Type": "AWS::Lambda::Function", "Properties": {}},
         },
         "Outputs": {"LedgerTableName": {"Value": {"Ref": "Table"}}, "Arn": {"Value": {"Fn::GetAtt": ["X", "Arn"]}}},
     }
-    physical = {"Machine": "arn:m", "Load": "fn-load", "Check": "fn-check", "Join": "fn-join", "G": "grp", "Table": "t"}
+    physical = {"Machine": "arn:m", "Shared": "fn-s", "Check": "fn-check", "Join": "fn-join", "G": "grp", "Table": "t"}
     found = resolve(template, physical)
     assert found.state_machines == {"etl": "arn:m"}
     assert found.tasks == {
-        ("etl", "load"): TaskFunction("etl", "load", "fn-load", "grp"),
+        ("etl", "load"): TaskFunction("etl", "load", "fn-s", "grp"),
+        ("etl", "publish"): TaskFunction("etl", "publish", "fn-s", "grp"),
         ("etl", "check"): TaskFunction("etl", "check", "fn-check", "/aws/lambda/fn-check"),  # Lambda's default group
     }
     assert found.outputs == {"LedgerTableName": "t"}

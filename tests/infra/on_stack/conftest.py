@@ -70,10 +70,12 @@ def _start(deployed: DeployedStack, workflow: str, run_id: str, params: dict[str
 
 
 def _log_group(deployed: DeployedStack, workflow: str, task: str) -> str:
-    for res in deployed.of_type("AWS::Lambda::Function").values():
-        tags = {t["Key"]: t["Value"] for t in res["Properties"].get("Tags", [])}
-        if tags.get("orch:workflow") == workflow and tags.get("orch:task") == task:
-            return deployed.resources[res["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+    """The log group of the function the state machine invokes for the task (its substitutions)."""
+    for res in deployed.of_type("AWS::StepFunctions::StateMachine").values():
+        if res["Properties"]["StateMachineName"] == f"{deployed.stack_name}-{workflow}":
+            fn = res["Properties"]["DefinitionSubstitutions"][f"fn_{task}"]["Fn::GetAtt"][0]
+            group = deployed.template["Resources"][fn]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            return deployed.resources[group]
     raise AssertionError(f"no function of {workflow}.{task}")
 
 
