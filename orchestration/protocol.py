@@ -180,12 +180,16 @@ class TaskEvent(Payload):
     items: int | None = None  # set when the output feeds a for-each: per-item inline limit
     item: Any = None  # for-each: the item
     index: int | None = None  # for-each: the item's index
+    # set when the task decides its run-if itself (no Choice state): each dependency's status (and
+    # output, on a condition edge)
+    upstream: dict[str, TaskResult] | None = None
 
 
 class TaskResponse(Payload):
     """Output of the task runtime."""
 
     output: Any = None
+    status: TaskStatus = TaskStatus.SUCCEEDED  # SKIPPED / UPSTREAM_FAILED: the task decided not to run
 
 
 class ArtifactRef(Payload):

@@ -1,7 +1,8 @@
 """One task's states, in the order a run passes them (pure)::
 
 [<task>.join]    wait for the dependencies a join covers
-[<task>.check]   the run-if rule: run, skip, or mark UPSTREAM_FAILED
+[<task>.check]   the run-if rule: run, skip, or mark UPSTREAM_FAILED (a plain Lambda task decides
+                 it in its own invocation instead: `decides_run_if`)
 [<task>.acquire] a pooled task waits for a slot (`pool_states`)
 <task>           the run state: a Lambda task, or a Map for a for-each
 <task>.failed / .skipped / .upstream_failed    record how the task ended
@@ -73,7 +74,9 @@ def emit_task(
         states[f"{name}.join"] = wait
         scope.update({up: f"{join_path(name)}.{up}" for up in layout.joined(name)})
 
-    check = run_check(layout, task, scope, start) if checked_at_run_time(layout, task, previous, assured) else None
+    checked = checked_at_run_time(layout, task, previous, assured)
+    decides = checked and decides_run_if(layout, task)
+    check = run_check(layout, task, scope, start) if checked and not decides else None
     if check is not None:
         states[f"{name}.check"] = check
     if wait is not None:
@@ -88,10 +91,12 @@ def emit_task(
 
     if pool is not None and start != name:
         states[start] = acquire_state(pool, name, name, catch)
-    run = run_state(layout, task, scope, catch)
+    run = run_state(layout, task, scope, catch, decides)
     states[name] = run
-    exits: list[Exit] = [(run, TaskStatus.SUCCEEDED)]
-    for status, state in outcome_states(task, bool(deps)).items():
+    exits: list[Exit] = [(run, None if decides else TaskStatus.SUCCEEDED)]
+    if decides:
+        layout.unrouted.add(name)
+    for status, state in outcome_states(task, bool(deps) and not decides).items():
         states[exit_state(name, status)] = state
         exits.append((state, status))
     if pool is not None:
@@ -117,7 +122,7 @@ def routed_by_predecessor(layout: Layout, task: Task, previous: str | None) -> b
         and len(deps) == 1
         and deps[0].upstream == previous
         and deps[0].outcome is None
-        and previous not in layout.signals  # a signal state's exit carries no status
+        and layout.routes_by_status(previous)
     )
 
 
@@ -144,6 +149,13 @@ def checked_at_run_time(layout: Layout, task: Task, previous: str | None, assure
         and not runs_unchecked(layout, task, assured)
         and not routed_by_predecessor(layout, task, previous)
     )
+
+
+def decides_run_if(layout: Layout, task: Task) -> bool:
+    """Can the task decide its run-if in its own invocation (no Choice state)? A plain Lambda task
+    can: its function returns SKIPPED or UPSTREAM_FAILED without running its code. Not a for-each
+    (a Map), a run_workflow task (a Parallel) or a pooled task (a skipped task takes no slot)."""
+    return task.for_each is None and task.subflow is None and task.name not in layout.pools
 
 
 def predecessor_route(task: Task, status: TaskStatus, start: str) -> str:

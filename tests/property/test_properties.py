@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from orchestration import OrchestrationError, Param, RunIf, Workflow, compile_workflow, to_json
+from orchestration import OrchestrationError, Param, Pool, RunIf, Workflow, compile_workflow, to_json
 from orchestration.errors import ParameterError
 from orchestration.local import LocalCloud
 from orchestration.runtime.trigger import plan_run
@@ -155,7 +155,8 @@ def test_deliveries_are_planned_or_refused_with_a_parameter_error(payload: dict[
 
 @st.composite
 def dags(draw: st.DrawFn) -> tuple[Workflow, set[str]]:
-    """A random DAG of up to 7 tasks; each may fail; each has a random run-if."""
+    """A random DAG of up to 7 tasks; each may fail; each has a random run-if; some are pooled (a
+    pooled task's run-if is a Choice state, a plain task decides its own)."""
     n = draw(st.integers(1, 7))
     wf = Workflow(f"dag{draw(st.integers(0, 10**6))}")
     failing: set[str] = set()
@@ -172,8 +173,40 @@ def dags(draw: st.DrawFn) -> tuple[Workflow, set[str]]:
             return _name
 
         body.__name__ = name
-        wf.task(name=name, after=after, run_if=draw(st.sampled_from(list(RunIf))))(body)
+        pool = POOL if draw(st.booleans()) and draw(st.booleans()) else None
+        wf.task(name=name, after=after, run_if=draw(st.sampled_from(list(RunIf))), pool=pool)(body)
     return wf, failing
+
+
+POOL = Pool("prop", slots=2)
+FAILURE_HANDLERS = {RunIf.AT_LEAST_ONE_FAILED, RunIf.ALL_FAILED}
+
+
+def expected_statuses(wf: Workflow, failing: set[str]) -> dict[str, TaskStatus]:
+    """The reference evaluation of the run-if table (docs/architecture.md), task by task in order."""
+    out: dict[str, TaskStatus] = {}
+    for name, task in wf.tasks.items():  # declared in dependency order
+        ups = [out[str(u)] for u in task.after]
+        ok = [s == TaskStatus.SUCCEEDED for s in ups]
+        bad = [s in (TaskStatus.FAILED, TaskStatus.UPSTREAM_FAILED) for s in ups]
+        runs = (
+            not ups
+            or {
+                RunIf.ALL_SUCCESS: all(ok),
+                RunIf.AT_LEAST_ONE_SUCCESS: any(ok),
+                RunIf.NONE_FAILED: any(ok) and not any(bad),
+                RunIf.ALL_DONE: True,
+                RunIf.AT_LEAST_ONE_FAILED: any(bad),
+                RunIf.ALL_FAILED: all(bad),
+            }[task.run_if]
+        )
+        if runs:
+            out[name] = TaskStatus.FAILED if name in failing else TaskStatus.SUCCEEDED
+        elif any(bad) and task.run_if not in FAILURE_HANDLERS:
+            out[name] = TaskStatus.UPSTREAM_FAILED
+        else:
+            out[name] = TaskStatus.SKIPPED
+    return out
 
 
 @given(dags())
@@ -211,6 +244,7 @@ def test_random_dags_run_to_an_outcome_on_the_local_cloud(cloud: LocalCloud, cas
             assert name in failing and "fails on purpose" in (task.error or "")
     roots = [n for n, t in wf.tasks.items() if not t.after]
     assert all(run.tasks[n].status != TaskStatus.SKIPPED for n in roots)  # a task without dependencies always runs
+    assert {n: t.status for n, t in run.tasks.items()} == expected_statuses(wf, failing)
 
 
 @given(
