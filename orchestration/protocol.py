@@ -223,6 +223,9 @@ class JoinWait(Payload):
     repair: int = 0  # the run's pass: each has its own join items
     task: str
     needs: list[str]
+    # an awaited task that ended just before this wait, in the same branch: signalled first (one
+    # state instead of a signal state and a wait state)
+    signal: JoinSignal | None = None
 
 
 class JoinSignal(Payload):

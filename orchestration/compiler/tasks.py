@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from orchestration.compiler.layout import Entry, Exit, Fragment, Layout, Scope, connect
 from orchestration.compiler.paths import (
     REPAIR_NUMBER,
@@ -73,6 +75,8 @@ def emit_task(
     if wait is not None:
         states[f"{name}.join"] = wait
         scope.update({up: f"{join_path(name)}.{up}" for up in layout.joined(name)})
+        if previous is not None and previous in layout.signals:
+            fold_signal(states, previous, name, wait)
 
     checked = checked_at_run_time(layout, task, previous, assured)
     decides = checked and decides_run_if(layout, task)
@@ -222,6 +226,26 @@ def join_signal(layout: Layout, task: Task) -> TaskState:
         discard_result=True,
         retry=[platform_retry(), retrier([ALL_ERRORS], 1, 5, 2.0)],
     )
+
+
+def fold_signal(states: dict[str, State], previous: str, task: str, wait: TaskState) -> None:
+    """`previous` (the task just before, in this sequence) signals joins and `task` starts with a
+    join wait: one state does both, the signal first. Whatever led to the signal state leads to
+    the wait, which retries as the signal did; should it still fail, the signal state alone (its
+    own retries) runs before `task` is marked FAILED, so no waiter is left without the signal.
+
+    The signal state object the sequence connects to `task` is left out of the states: a copy
+    under its name is the fallback."""
+    name, wait_name = f"{previous}.signal", f"{task}.join"
+    signal = states[name]
+    assert isinstance(signal, TaskState)
+    for state in states.values():
+        if state.next == name:
+            state.next = wait_name
+    wait.payload = {**wait.payload, JoinWait.key("signal"): signal.payload}
+    wait.retry = signal.retry
+    wait.catch = [catch_all(result_path(task), name)]
+    states[name] = replace(signal, next=exit_state(task, TaskStatus.FAILED))
 
 
 def outcome_states(task: Task, has_deps: bool) -> dict[TaskStatus, PassState]:

@@ -25,6 +25,7 @@ from orchestration.triggers import EventTrigger, Schedule
 from orchestration.triggers.checks import trigger_problems
 from orchestration.triggers.patterns import pattern_problems
 from orchestration.validation import problems
+from tests.reference import expected_statuses
 
 TRIED: Counter[str] = Counter()
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -179,34 +180,6 @@ def dags(draw: st.DrawFn) -> tuple[Workflow, set[str]]:
 
 
 POOL = Pool("prop", slots=2)
-FAILURE_HANDLERS = {RunIf.AT_LEAST_ONE_FAILED, RunIf.ALL_FAILED}
-
-
-def expected_statuses(wf: Workflow, failing: set[str]) -> dict[str, TaskStatus]:
-    """The reference evaluation of the run-if table (docs/architecture.md), task by task in order."""
-    out: dict[str, TaskStatus] = {}
-    for name, task in wf.tasks.items():  # declared in dependency order
-        ups = [out[str(u)] for u in task.after]
-        ok = [s == TaskStatus.SUCCEEDED for s in ups]
-        bad = [s in (TaskStatus.FAILED, TaskStatus.UPSTREAM_FAILED) for s in ups]
-        runs = (
-            not ups
-            or {
-                RunIf.ALL_SUCCESS: all(ok),
-                RunIf.AT_LEAST_ONE_SUCCESS: any(ok),
-                RunIf.NONE_FAILED: any(ok) and not any(bad),
-                RunIf.ALL_DONE: True,
-                RunIf.AT_LEAST_ONE_FAILED: any(bad),
-                RunIf.ALL_FAILED: all(bad),
-            }[task.run_if]
-        )
-        if runs:
-            out[name] = TaskStatus.FAILED if name in failing else TaskStatus.SUCCEEDED
-        elif any(bad) and task.run_if not in FAILURE_HANDLERS:
-            out[name] = TaskStatus.UPSTREAM_FAILED
-        else:
-            out[name] = TaskStatus.SKIPPED
-    return out
 
 
 @given(dags())
