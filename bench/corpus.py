@@ -16,8 +16,8 @@ Shapes (the mix the benchmark needs: series-parallel and not):
 - ``n_shape``: zigzags of "N" motifs (a->c, a->d, b->d, ...) joined by short chains (never
   series-parallel)
 - ``random_dag``: every forward edge of a random order with probability p (rarely series-parallel)
-- ``lattice``: a grid filled row by row, each task after the task above it and the one to its left
-  (never series-parallel once it has two full rows)
+- ``lattice``: a grid about as wide as it is deep, filled row by row, each task after the task
+  above it and the one to its left (never series-parallel once it has two full rows)
 - ``bipartite``: a top and a bottom layer, each bottom task after 1-3 random top tasks (crossing
   edges; almost never series-parallel)
 
@@ -202,7 +202,8 @@ def _random_dag(rng: random.Random, n: int) -> set[tuple[int, int]]:
 
 
 def _lattice(rng: random.Random, n: int) -> set[tuple[int, int]]:
-    width = rng.randint(2, max(2, round(n**0.5)))
+    # about square: a narrow lattice nests one Parallel per row, deeper than moto's parser can take
+    width = rng.randint(max(2, round(n**0.5 / 2)), max(2, round(n**0.5)))
     edges: set[tuple[int, int]] = set()
     for i in range(n):
         row, col = divmod(i, width)
