@@ -16,6 +16,13 @@ Shapes (the mix the benchmark needs: series-parallel and not):
 - ``n_shape``: zigzags of "N" motifs (a->c, a->d, b->d, ...) joined by short chains (never
   series-parallel)
 - ``random_dag``: every forward edge of a random order with probability p (rarely series-parallel)
+- ``lattice``: a grid about as wide as it is deep, filled row by row, each task after the task
+  above it and the one to its left (never series-parallel once it has two full rows)
+- ``bipartite``: a top and a bottom layer, each bottom task after 1-3 random top tasks (crossing
+  edges; almost never series-parallel)
+
+The corpus is weighted toward the shapes that are not series-parallel (`PER_SHAPE`): they are the
+ones whose compiled form needs joins.
 """
 
 from __future__ import annotations
@@ -36,8 +43,13 @@ SHAPES: tuple[str, ...] = (
     "random_layered",
     "n_shape",
     "random_dag",
+    "lattice",
+    "bipartite",
 )
-PER_SHAPE = 24  # 9 shapes x 24 = 216 DAGs
+SP_PER_SHAPE = 20
+NON_SP_PER_SHAPE = 40
+# DAGs per shape: 6 series-parallel shapes x 20 + 5 other shapes x 40 = 320 DAGs
+PER_SHAPE: Mapping[str, int] = {shape: SP_PER_SHAPE if i < 6 else NON_SP_PER_SHAPE for i, shape in enumerate(SHAPES)}
 MIN_TASKS = 5
 MAX_TASKS = 200
 MAX_DURATION = 100
@@ -189,6 +201,24 @@ def _random_dag(rng: random.Random, n: int) -> set[tuple[int, int]]:
     return {(a, b) for b in range(1, n) for a in range(b) if rng.random() < p}
 
 
+def _lattice(rng: random.Random, n: int) -> set[tuple[int, int]]:
+    # about square: a narrow lattice nests one Parallel per row, deeper than moto's parser can take
+    width = rng.randint(max(2, round(n**0.5 / 2)), max(2, round(n**0.5)))
+    edges: set[tuple[int, int]] = set()
+    for i in range(n):
+        row, col = divmod(i, width)
+        if row:
+            edges.add((i - width, i))
+        if col:
+            edges.add((i - 1, i))
+    return edges
+
+
+def _bipartite(rng: random.Random, n: int) -> set[tuple[int, int]]:
+    top = max(1, min(n - 1, round(n * rng.uniform(0.3, 0.6))))
+    return {(rng.randrange(top), b) for b in range(top, n) for _ in range(rng.randint(1, 3))}
+
+
 GENERATORS: dict[str, Callable[[random.Random, int], set[tuple[int, int]]]] = {
     "chain": _chain,
     "fan_out": _fan_out,
@@ -199,6 +229,8 @@ GENERATORS: dict[str, Callable[[random.Random, int], set[tuple[int, int]]]] = {
     "random_layered": _random_layered,
     "n_shape": _n_shape,
     "random_dag": _random_dag,
+    "lattice": _lattice,
+    "bipartite": _bipartite,
 }
 
 
@@ -228,11 +260,12 @@ def make_dag(shape: str, n: int, rng: random.Random, name: str) -> Dag:
     return Dag(name=name, shape=shape, preds=preds, durations=_durations(rng, n))
 
 
-def generate_corpus(seed: int = SEED, per_shape: int = PER_SHAPE) -> list[Dag]:
-    """The benchmark corpus: `per_shape` DAGs of every shape, deterministic for a seed."""
+def generate_corpus(seed: int = SEED, per_shape: int | Mapping[str, int] = PER_SHAPE) -> list[Dag]:
+    """The benchmark corpus: `per_shape` DAGs of every shape (or per shape), deterministic for a seed."""
     corpus: list[Dag] = []
     for shape in SHAPES:
-        sizes = _sizes(random.Random(f"{seed}/{shape}/sizes"), per_shape)
+        count = per_shape if isinstance(per_shape, int) else per_shape[shape]
+        sizes = _sizes(random.Random(f"{seed}/{shape}/sizes"), count)
         for k, n in enumerate(sizes):
             rng = random.Random(f"{seed}/{shape}/{k}")
             corpus.append(make_dag(shape, n, rng, f"{shape}_{k:02d}"))

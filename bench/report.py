@@ -154,6 +154,57 @@ def _transitions(t: dict[str, Any]) -> str:
     )
 
 
+NON_SP_TARGET = 1.5  # executed transitions per task, excluding the per-run constant (issue 11)
+
+
+def _transitions_by_shape(t: dict[str, Any]) -> str:
+    """Per DAG shape and per class: static, executed (success path) and failure-path transitions per
+    task, excluding the per-run constant."""
+    st, ex, fp = t["static"], t["executed"], t["failure_path"]
+
+    def cell(group: dict[str, Any], key: str) -> str:
+        s = group.get(key)
+        return f"{s['per_task_excluding_fixed_pooled']:.3f}" if s else "-"
+
+    rows = []
+    for kind, keys in (("by_shape", list(st["by_shape"])), ("by_class", list(st["by_class"]))):
+        for key in keys:
+            s = st[kind][key]
+            kinds = ", ".join(f"{k} {v:.2f}" for k, v in s["by_kind_per_task"].items() if k != "task")
+            rows.append(
+                [
+                    key,
+                    s["dags"],
+                    s["tasks"],
+                    cell(st[kind], key),
+                    cell(ex[kind], key),
+                    cell(fp[kind], key),
+                    kinds or "-",
+                ]
+            )
+    non_sp = ex["by_class"].get("not series-parallel")
+    got = non_sp["per_task_excluding_fixed_pooled"] if non_sp else float("nan")
+    met = "PASS" if non_sp and got <= NON_SP_TARGET else "MISSED"
+    return "\n".join(
+        [
+            "== 3b. Transitions per task by DAG shape (excluding the per-run constant) ==",
+            table(
+                [
+                    "shape",
+                    "DAGs",
+                    "tasks",
+                    "static",
+                    "executed",
+                    f"failure path ({fp['failing']})",
+                    "beyond the task's own state (static, per task)",
+                ],
+                rows,
+            ),
+            f"executed on non-series-parallel DAGs: {got:.3f} per task; target <= {NON_SP_TARGET}: {met}",
+        ]
+    )
+
+
 def render(results: dict[str, Any]) -> str:
     parts = []
     if "makespan" in results:
@@ -162,6 +213,7 @@ def render(results: dict[str, Any]) -> str:
         parts.append(_overhead(results["overhead"], results["config"]["overhead_target_ms_per_task"]))
     if "transitions" in results:
         parts.append(_transitions(results["transitions"]))
+        parts.append(_transitions_by_shape(results["transitions"]))
     env = results["environment"]
     parts.append(
         f"seed {results['config']['seed']}; Python {env['python']}, moto {env['moto']}, {env['cpus']} CPUs; "

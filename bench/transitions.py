@@ -1,4 +1,4 @@
-"""Billed state transitions on the success path.
+"""Billed state transitions, on the success path and on a failure path.
 
 Standard Workflows bill one transition per state entered (every state, inside Parallel branches and
 Map iterations too). Two independent counts:
@@ -8,24 +8,31 @@ Map iterations too). Two independent counts:
   outcome = SUCCEEDED);
 - *executed*: run the workflow on LocalCloud with no-op tasks and count the ``*StateEntered``
   events of its execution history.
+
+Both are reported per DAG shape and for series-parallel DAGs against the others. The failure path
+(executed only) runs each subset DAG again with its middle task (by index) failing, no retries:
+what the run-if rules cost when part of the DAG is marked UPSTREAM_FAILED.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import logging
 import statistics
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bench.corpus import Dag
+from bench.corpus import Dag, is_series_parallel, task_name
 from bench.workflows import workflow_of
 from orchestration.compiler import compile_workflow
 from orchestration.local.cloud import LocalCloud
+from orchestration.runtime.registry import SERVICE
 
-FIXED_STATES = ("New run or repair", "Start", "Finalize", "Outcome", "Run succeeded")
+FIXED_STATES = ("New run or repair", "Start", "Finalize", "Outcome", "Run succeeded", "Run failed")
 PRICE_PER_1000_TRANSITIONS = 0.025  # USD, Standard Workflows (us-east-1)
 KINDS = ("fixed", "task", "check", "parallel", "join_wait", "join_signal", "map_item", "other")
 
@@ -46,7 +53,7 @@ def kind_of(state: str, state_type: str | None = None) -> str:
         return "map_item"
     if "." not in state:
         return "task"
-    return "other"  # .failed / .skipped / .upstream_failed: never on the success path
+    return "other"  # .failed / .skipped / .upstream_failed, bypasses: never on the success path
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,7 @@ def _row(dag: Dag, count: Count) -> dict[str, Any]:
     return {
         "name": dag.name,
         "shape": dag.shape,
+        "series_parallel": is_series_parallel(dag.preds),
         "tasks": dag.size,
         "transitions": count.total,
         "by_kind": dict(sorted(count.by_kind.items())),
@@ -191,6 +199,25 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def grouped(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Summaries per shape, and for series-parallel DAGs against the others."""
+    shapes = list(dict.fromkeys(r["shape"] for r in rows))
+    classes = {"series-parallel": True, "not series-parallel": False}
+    return {
+        "by_shape": {sh: _summary([r for r in rows if r["shape"] == sh]) for sh in shapes},
+        "by_class": {
+            label: _summary(picked)
+            for label, sp in classes.items()
+            if (picked := [r for r in rows if r["series_parallel"] == sp])
+        },
+    }
+
+
+def failing_task(dag: Dag) -> str:
+    """The task the failure path fails: the middle one by index (it has upstream and downstream tasks)."""
+    return task_name(dag.size // 2)
+
+
 HANG_SECONDS = 30.0
 HANG_SECONDS_PER_TASK = 0.3
 HANG_RETRIES = 3
@@ -216,6 +243,7 @@ def run(corpus: list[Dag], subset_per_shape: int, log: Any = None) -> dict[str, 
     static_rows = [_row(d, static_count_of(workflow_of(d))) for d in corpus]
     subset = stratified_subset(corpus, subset_per_shape)
     executed_rows: list[dict[str, Any]] = []
+    failure_rows: list[dict[str, Any]] = []
     mismatches: list[str] = []
     static_by_name = {r["name"]: r for r in static_rows}
     t0 = time.perf_counter()
@@ -223,23 +251,22 @@ def run(corpus: list[Dag], subset_per_shape: int, log: Any = None) -> dict[str, 
     with LocalCloud() as cloud:
         for dag in subset:
             wf = workflow_of(dag)
-            for _attempt in range(1 + HANG_RETRIES):
-                rid = cloud.start(wf, {})
-                if _finished_within(cloud, rid, HANG_SECONDS + HANG_SECONDS_PER_TASK * dag.size):
-                    break
-                hangs.append(f"{dag.name} ({rid})")
-                if log:
-                    log(f"  HANG: {dag.name} run {rid} did not finish; stopped it and retrying")
-            rec = cloud.wait(rid)
-            if rec.status != "SUCCEEDED":
-                raise RuntimeError(f"{wf.name}: run {rid} ended {rec.status}")
-            row = _row(dag, executed_count(cloud.execution_history(rid)))
+            status, count = _executed(cloud, wf, dag, hangs, log)
+            if status != "SUCCEEDED":
+                raise RuntimeError(f"{wf.name}: run ended {status}")
+            row = _row(dag, count)
             executed_rows.append(row)
             st = static_by_name[dag.name]
             if row["transitions"] != st["transitions"] or row["by_kind"] != st["by_kind"]:
                 mismatches.append(f"{dag.name}: executed {row['by_kind']} static {st['by_kind']}")
+            with _quiet():  # the failing task's error log
+                _, failed = _executed(cloud, workflow_of(dag, "benchfail", failing_task(dag)), dag, hangs, log)
+            failure_rows.append(_row(dag, failed))
             if log:
-                log(f"  executed {dag.name:22s} {dag.size:3d} tasks: {row['transitions']:4d} transitions")
+                log(
+                    f"  executed {dag.name:22s} {dag.size:3d} tasks: {row['transitions']:4d} transitions "
+                    f"({failed.total} with {failing_task(dag)} failing)"
+                )
     subset_static = [static_by_name[d.name] for d in subset]
     return {
         "subset": {
@@ -250,7 +277,39 @@ def run(corpus: list[Dag], subset_per_shape: int, log: Any = None) -> dict[str, 
             "mismatches": mismatches,
             "hung_runs_retried": hangs,
         },
-        "executed": {"summary": _summary(executed_rows), "dags": executed_rows},
+        "executed": {"summary": _summary(executed_rows), **grouped(executed_rows), "dags": executed_rows},
+        "failure_path": {
+            "failing": "the middle task by index, no retries",
+            "summary": _summary(failure_rows),
+            **grouped(failure_rows),
+            "dags": failure_rows,
+        },
         "static_on_subset": {"summary": _summary(subset_static)},
-        "static": {"summary": _summary(static_rows), "dags": static_rows},
+        "static": {"summary": _summary(static_rows), **grouped(static_rows), "dags": static_rows},
     }
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in ("moto", SERVICE)]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _executed(cloud: LocalCloud, wf: Any, dag: Dag, hangs: list[str], log: Any) -> tuple[str, Count]:
+    """Run `wf` to its end (stopping and retrying a hung run): its status and executed transitions."""
+    for _attempt in range(1 + HANG_RETRIES):
+        rid = cloud.start(wf, {})
+        if _finished_within(cloud, rid, HANG_SECONDS + HANG_SECONDS_PER_TASK * dag.size):
+            break
+        hangs.append(f"{dag.name} ({rid})")
+        if log:
+            log(f"  HANG: {dag.name} run {rid} did not finish; stopped it and retrying")
+    rec = cloud.wait(rid)
+    return rec.status, executed_count(cloud.execution_history(rid))

@@ -11,10 +11,19 @@ def noop() -> None:
     return None
 
 
-def workflow_of(dag: Dag, prefix: str = "bench") -> Workflow:
+def fail() -> None:
+    """The benchmark's failing task."""
+    raise RuntimeError("fails on purpose")
+
+
+def workflow_of(dag: Dag, prefix: str = "bench", failing: str | None = None) -> Workflow:
+    """No-op tasks; `failing`: one task that fails (without retries, so every transition is a state's)."""
     wf = Workflow(f"{prefix}_{dag.name}"[:48])
     for name, ups in dag.preds.items():
-        wf.task(name=name, after=list(ups))(noop)
+        if name == failing:
+            wf.task(name=name, after=list(ups), retry=0)(fail)
+        else:
+            wf.task(name=name, after=list(ups))(noop)
     return wf
 
 

@@ -186,12 +186,16 @@ class TaskEvent(Payload):
     items: int | None = None  # set when the output feeds a for-each: per-item inline limit
     item: Any = None  # for-each: the item
     index: int | None = None  # for-each: the item's index
+    # set when the task decides its run-if itself (no Choice state): each dependency's status (and
+    # output, on a condition edge)
+    upstream: dict[str, TaskResult] | None = None
 
 
 class TaskResponse(Payload):
     """Output of the task runtime."""
 
     output: Any = None
+    status: TaskStatus = TaskStatus.SUCCEEDED  # SKIPPED / UPSTREAM_FAILED: the task decided not to run
 
 
 class ArtifactRef(Payload):
@@ -225,6 +229,9 @@ class JoinWait(Payload):
     repair: int = 0  # the run's pass: each has its own join items
     task: str
     needs: list[str]
+    # an awaited task that ended just before this wait, in the same branch: signalled first (one
+    # state instead of a signal state and a wait state)
+    signal: JoinSignal | None = None
 
 
 class JoinSignal(Payload):

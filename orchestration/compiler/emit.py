@@ -216,7 +216,7 @@ class Emitter:
         deps, joins, signals = self.layout.deps, self.layout.plan.joins, self.layout.signals
         return (
             external == {previous}
-            and previous not in signals
+            and self.layout.routes_by_status(previous)
             and all(
                 self.layout.workflow.tasks[t].run_if == RunIf.ALL_SUCCESS
                 and all(d.outcome is None for d in deps[t])

@@ -49,6 +49,9 @@ class Layout:
         for task, ups in self.plan.joins.items():
             for up in ups:
                 self.signals.setdefault(up, []).append(task)
+        # tasks whose exits carry no status (a join signal ends them, or they decide their run-if
+        # themselves): what follows them is not routed by their status; emit_task adds the latter
+        self.unrouted: set[str] = set(self.signals)
         self.for_each_sources = {t.for_each for t in workflow.tasks.values() if t.for_each}
         self.limit = inline_output_limit(workflow)
         self.pools = task_pools(workflow.tasks)  # pooled task -> its pool
@@ -56,6 +59,10 @@ class Layout:
     def joined(self, task: str) -> tuple[str, ...]:
         """The dependencies `task` awaits through a join (those the plan's structure does not order)."""
         return self.plan.joins.get(task, ())
+
+    def routes_by_status(self, task: str) -> bool:
+        """Do the task's exits (emitted already) carry the status it ended with?"""
+        return task not in self.unrouted
 
     def leaves(self) -> list[str]:
         """Tasks nothing depends on."""

@@ -25,6 +25,7 @@ MAP_ITEM_INDEX = "$$.Map.Item.Index"
 
 INVOKE_RESPONSE = state_path("Payload")  # what lambda:invoke returns: the function's response
 RESPONSE_OUTPUT = f"{INVOKE_RESPONSE}.{TaskResponse.key('output')}"  # a task function's output
+RESPONSE_STATUS = f"{INVOKE_RESPONSE}.{TaskResponse.key('status')}"  # and its status (when it decides its run-if)
 RUN_ID = f"{CTX_PATH}.{RunContext.key('run_id')}"
 WORKFLOW_NAME = f"{CTX_PATH}.{RunContext.key('workflow')}"
 REPAIR_NUMBER = f"{CTX_PATH}.{RunContext.key('repair')}"

@@ -2,7 +2,8 @@
 
 `run_rule` is the Choice rule a `<task>.check` state evaluates on the results in the state;
 `runs_after` is the same rule decided at compile time for a task whose only dependency is the
-state just before it.
+state just before it, and `upstream_results` what a task deciding its rule itself receives (the
+runtime decides with `orchestration.runif`, as `runs_after` does).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from orchestration.compiler.layout import Scope
 from orchestration.compiler.paths import output_of, status_of
 from orchestration.compiler.states import Asl
 from orchestration.model import Dependency, RunIf, Task
+from orchestration.protocol import JsonPath, TaskResult
+from orchestration.runif import FAILURE_HANDLERS, rule_holds
 from orchestration.status import FAILED_LIKE, FAILED_LIKE_PATTERN, TaskStatus
-
-FAILURE_HANDLERS = frozenset({RunIf.AT_LEAST_ONE_FAILED, RunIf.ALL_FAILED})
 
 
 def handles_failure(task: Task) -> bool:
@@ -85,12 +86,15 @@ def always_runs_when_done(task: Task) -> bool:
 def runs_after(task: Task, status: TaskStatus) -> bool:
     """Does `task` run when its single dependency (a plain edge) ended in `status`?"""
     succeeded = status == TaskStatus.SUCCEEDED
-    failed = status in FAILED_LIKE
+    return rule_holds(task.run_if, [succeeded], [status in FAILED_LIKE]) and (not task.for_each or succeeded)
+
+
+def upstream_results(deps: Sequence[Dependency], scope: Scope) -> Asl:
+    """Each dependency's status (and output, on a condition edge): a `TaskEvent`'s `upstream`."""
     return {
-        RunIf.ALL_SUCCESS: succeeded,
-        RunIf.AT_LEAST_ONE_SUCCESS: succeeded,
-        RunIf.NONE_FAILED: succeeded,
-        RunIf.ALL_DONE: not task.for_each or succeeded,
-        RunIf.AT_LEAST_ONE_FAILED: failed,
-        RunIf.ALL_FAILED: failed,
-    }[task.run_if]
+        d.upstream: TaskResult.template(
+            status=JsonPath(status_of(scope[d.upstream])),
+            **({"output": JsonPath(output_of(scope[d.upstream]))} if d.outcome is not None else {}),
+        )
+        for d in deps
+    }

@@ -11,11 +11,13 @@ from orchestration.compiler.paths import (
     MAP_ITEM_INDEX,
     MAP_ITEM_VALUE,
     RESPONSE_OUTPUT,
+    RESPONSE_STATUS,
     RETRY_COUNT,
     output_of,
     result_path,
 )
 from orchestration.compiler.pool_states import pooled_item
+from orchestration.compiler.rules import upstream_results
 from orchestration.compiler.states import (
     Asl,
     Branch,
@@ -49,10 +51,15 @@ from orchestration.protocol import (
 from orchestration.status import TaskStatus
 
 
-def run_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> TaskState | MapState | ParallelState:
+def run_state(
+    layout: Layout, task: Task, scope: Scope, catch: list[Asl], decides: bool = False
+) -> TaskState | MapState | ParallelState:
+    """`decides`: the task decides its run-if itself (only a plain Lambda task can, see `task_state`)."""
     if task.subflow is not None:
         return subflow_state(layout, task, scope, catch)
-    return map_state(layout, task, scope, catch) if task.for_each else task_state(layout, task, scope, catch)
+    if task.for_each:
+        return map_state(layout, task, scope, catch)
+    return task_state(layout, task, scope, catch, decides)
 
 
 def _inputs(layout: Layout, task: Task, scope: Scope) -> Asl:
@@ -86,7 +93,12 @@ def task_retry(task: Task) -> list[Asl]:
     ]
 
 
-def task_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> TaskState:
+def task_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl], decides: bool = False) -> TaskState:
+    """A Lambda task. `decides`: its payload carries its dependencies' results and its function
+    decides whether it runs, returning its status (SKIPPED, UPSTREAM_FAILED) when it does not: no
+    Choice state before it."""
+    upstream = {"upstream": upstream_results(layout.deps[task.name], scope)} if decides else {}
+    status: TaskStatus | JsonPath = JsonPath(RESPONSE_STATUS) if decides else TaskStatus.SUCCEEDED
     return TaskState(
         function=function_placeholder(task.name),
         payload=TaskEvent.template(
@@ -96,8 +108,9 @@ def task_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> Ta
             inputs=_inputs(layout, task, scope),
             limit=layout.limit,
             **_items(layout, task),
+            **upstream,
         ),
-        result_selector=TaskResult.template(status=TaskStatus.SUCCEEDED, output=JsonPath(RESPONSE_OUTPUT)),
+        result_selector=TaskResult.template(status=status, output=JsonPath(RESPONSE_OUTPUT)),
         result_path=result_path(task.name),
         timeout_seconds=task.timeout_seconds or None,
         retry=retry_policy(task),

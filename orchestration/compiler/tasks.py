@@ -1,7 +1,8 @@
 """One task's states, in the order a run passes them (pure)::
 
 [<task>.join]    wait for the dependencies a join covers
-[<task>.check]   the run-if rule: run, skip, or mark UPSTREAM_FAILED
+[<task>.check]   the run-if rule: run, skip, or mark UPSTREAM_FAILED (a plain Lambda task decides
+                 it in its own invocation instead: `decides_run_if`)
 [<task>.acquire] a pooled task waits for a slot (`pool_states`)
 <task>           the run state: a Lambda task, or a Map for a for-each
 <task>.failed / .skipped / .upstream_failed    record how the task ended
@@ -10,6 +11,8 @@
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from orchestration.compiler.layout import Entry, Exit, Fragment, Layout, Scope, connect
 from orchestration.compiler.paths import (
@@ -72,8 +75,12 @@ def emit_task(
     if wait is not None:
         states[f"{name}.join"] = wait
         scope.update({up: f"{join_path(name)}.{up}" for up in layout.joined(name)})
+        if previous is not None and previous in layout.signals:
+            fold_signal(states, previous, name, wait)
 
-    check = run_check(layout, task, scope, start) if checked_at_run_time(layout, task, previous, assured) else None
+    checked = checked_at_run_time(layout, task, previous, assured)
+    decides = checked and decides_run_if(layout, task)
+    check = run_check(layout, task, scope, start) if checked and not decides else None
     if check is not None:
         states[f"{name}.check"] = check
     if wait is not None:
@@ -88,10 +95,12 @@ def emit_task(
 
     if pool is not None and start != name:
         states[start] = acquire_state(pool, name, name, catch)
-    run = run_state(layout, task, scope, catch)
+    run = run_state(layout, task, scope, catch, decides)
     states[name] = run
-    exits: list[Exit] = [(run, TaskStatus.SUCCEEDED)]
-    for status, state in outcome_states(task, bool(deps)).items():
+    exits: list[Exit] = [(run, None if decides else TaskStatus.SUCCEEDED)]
+    if decides:
+        layout.unrouted.add(name)
+    for status, state in outcome_states(task, bool(deps) and not decides).items():
         states[exit_state(name, status)] = state
         exits.append((state, status))
     if pool is not None:
@@ -117,7 +126,7 @@ def routed_by_predecessor(layout: Layout, task: Task, previous: str | None) -> b
         and len(deps) == 1
         and deps[0].upstream == previous
         and deps[0].outcome is None
-        and previous not in layout.signals  # a signal state's exit carries no status
+        and layout.routes_by_status(previous)
     )
 
 
@@ -144,6 +153,13 @@ def checked_at_run_time(layout: Layout, task: Task, previous: str | None, assure
         and not runs_unchecked(layout, task, assured)
         and not routed_by_predecessor(layout, task, previous)
     )
+
+
+def decides_run_if(layout: Layout, task: Task) -> bool:
+    """Can the task decide its run-if in its own invocation (no Choice state)? A plain Lambda task
+    can: its function returns SKIPPED or UPSTREAM_FAILED without running its code. Not a for-each
+    (a Map), a run_workflow task (a Parallel) or a pooled task (a skipped task takes no slot)."""
+    return task.for_each is None and task.subflow is None and task.name not in layout.pools
 
 
 def predecessor_route(task: Task, status: TaskStatus, start: str) -> str:
@@ -210,6 +226,26 @@ def join_signal(layout: Layout, task: Task) -> TaskState:
         discard_result=True,
         retry=[platform_retry(), retrier([ALL_ERRORS], 1, 5, 2.0)],
     )
+
+
+def fold_signal(states: dict[str, State], previous: str, task: str, wait: TaskState) -> None:
+    """`previous` (the task just before, in this sequence) signals joins and `task` starts with a
+    join wait: one state does both, the signal first. Whatever led to the signal state leads to
+    the wait, which retries as the signal did; should it still fail, the signal state alone (its
+    own retries) runs before `task` is marked FAILED, so no waiter is left without the signal.
+
+    The signal state object the sequence connects to `task` is left out of the states: a copy
+    under its name is the fallback."""
+    name, wait_name = f"{previous}.signal", f"{task}.join"
+    signal = states[name]
+    assert isinstance(signal, TaskState)
+    for state in states.values():
+        if state.next == name:
+            state.next = wait_name
+    wait.payload = {**wait.payload, JoinWait.key("signal"): signal.payload}
+    wait.retry = signal.retry
+    wait.catch = [catch_all(result_path(task), name)]
+    states[name] = replace(signal, next=exit_state(task, TaskStatus.FAILED))
 
 
 def outcome_states(task: Task, has_deps: bool) -> dict[TaskStatus, PassState]:

@@ -1,5 +1,8 @@
 """The task runtime: one handler wraps every user task.
 
+A task whose payload carries its dependencies' results (`upstream`: the compiler left its run-if to
+it) first decides whether it runs (`orchestration.runif`): when not, it returns SKIPPED or
+UPSTREAM_FAILED at once, without calling its code or recording an attempt (Finalize records it).
 In a repair, a task the repair reuses returns its recorded output at once (`runtime.repairs`).
 Otherwise it resolves the task's inputs (fetching large ones from the artifact bucket, only this run's), calls
 the task with its run context, encodes its output (a large one stored in the bucket, see
@@ -22,7 +25,8 @@ from orchestration.errors import OrchestrationError, TaskFailure, exception_text
 from orchestration.lineage import LineageReport
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
 from orchestration.permissions import declared_secrets
-from orchestration.protocol import PAYLOAD_LIMIT_BYTES, RunContext, TaskEvent, TaskResponse
+from orchestration.protocol import PAYLOAD_LIMIT_BYTES, RunContext, TaskEvent, TaskResponse, TaskResult
+from orchestration.runif import skipped_as
 from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.log import logger
@@ -43,6 +47,10 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     task = workflow.tasks.get(name)
     if task is None:
         raise OrchestrationError(f"workflow {workflow.name!r} has no task {name!r}: redeploy the workflow")
+    if event.upstream is not None:
+        skipped = _skipped_as(workflow, task, event.upstream)
+        if skipped is not None:
+            return TaskResponse(status=skipped).model_dump()
     plan = repair_plan(rt, event.run)
     if plan is not None and name in plan.reused:  # a repair reuses the task: its code does not run
         return TaskResponse(output=reused_output(plan, name, event.index)).model_dump()
@@ -101,6 +109,14 @@ def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     # Lambda names the error after the exception class, and its message must fit the state: raise an
     # Exception with the chosen (or BaseException's) name and the message as recorded.
     raise type(name, (TaskFailure,), {})(message or "", error_type=name) from failure
+
+
+def _skipped_as(workflow: Workflow, task: Task, upstream: dict[str, TaskResult]) -> TaskStatus | None:
+    deps = task.dependencies(workflow.tasks)
+    missing = sorted({d.upstream for d in deps} - set(upstream))
+    if missing:
+        raise OrchestrationError(f"task {task.name!r} got no result for {', '.join(missing)}: redeploy the workflow")
+    return skipped_as(task.run_if, deps, [(upstream[d.upstream].status, upstream[d.upstream].output) for d in deps])
 
 
 def _error_text(failure: BaseException) -> str:

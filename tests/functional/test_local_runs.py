@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from orchestration import Param, Retry, RunIf, TaskFailure, Workflow
+from orchestration import Param, Pool, Retry, RunIf, TaskFailure, Workflow
 from orchestration.artifacts import REF_KEY
 from orchestration.ledger import RunRecord
 from orchestration.local import LocalCloud
@@ -27,8 +27,9 @@ def outcome(record: RunRecord) -> tuple[str, dict[str, str]]:
 # -- run-if conditions ------------------------------------------------------------------------
 
 
-def run_if_workflow(run_if: RunIf, a_fails: bool, b_fails: bool) -> Workflow:
-    wf = Workflow(f"runif_{run_if.value.lower()}_{int(a_fails)}{int(b_fails)}")
+def run_if_workflow(run_if: RunIf, a_fails: bool, b_fails: bool, pooled: bool = False) -> Workflow:
+    """c decides its run-if in its own invocation; pooled, a Choice state decides it."""
+    wf = Workflow(f"runif_{run_if.value.lower()}_{int(a_fails)}{int(b_fails)}{'_pooled' if pooled else ''}")
 
     @wf.task
     def a() -> str:
@@ -42,7 +43,7 @@ def run_if_workflow(run_if: RunIf, a_fails: bool, b_fails: bool) -> Workflow:
             raise RuntimeError("b broke")
         return "b"
 
-    @wf.task(after=["a", "b"], run_if=run_if)
+    @wf.task(after=["a", "b"], run_if=run_if, pool=Pool("runif", slots=2) if pooled else None)
     def c() -> str:
         return "c"
 
@@ -65,10 +66,14 @@ RUN_IF_CASES = [
 ]
 
 
+@pytest.mark.parametrize("pooled", [False, True], ids=["decided by the task", "decided by a Choice"])
 @pytest.mark.parametrize(("run_if", "a_fails", "b_fails", "expected"), RUN_IF_CASES)
-def test_run_if_conditions(cloud: LocalCloud, run_if: RunIf, a_fails: bool, b_fails: bool, expected: str) -> None:
-    record = cloud.run(run_if_workflow(run_if, a_fails, b_fails))
+def test_run_if_conditions(
+    cloud: LocalCloud, run_if: RunIf, a_fails: bool, b_fails: bool, expected: str, pooled: bool
+) -> None:
+    record = cloud.run(run_if_workflow(run_if, a_fails, b_fails, pooled))
     got = statuses(record)
+    assert record.tasks["c"].attempts == (1 if expected == "SUCCEEDED" else 0)  # a skip runs no code
     assert got["a"] == ("FAILED" if a_fails else "SUCCEEDED")
     assert got["b"] == ("FAILED" if b_fails else "SUCCEEDED")
     assert got["c"] == expected

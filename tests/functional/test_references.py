@@ -223,9 +223,15 @@ def test_references_the_runtime_made_for_this_run_are_fetched(cloud: LocalCloud,
     big = store.offload({"cases": data}, limit=256, key=artifact_key("forged", "direct-1", "forge_big", 1))
     item = store.offload("i" * 1000, limit=128, key=artifact_key("forged", "direct-1", "rows", 1) + "/items/000000")
     # fetched as stored; consume's output (the forged-looking data) goes back to the state wrapped
-    assert direct(cloud, "consume", inputs={"forge": forge, "forge_big": big}) == {"output": {LIT_KEY: data}}
-    assert direct(cloud, "each", item=item, index=0) == {"output": "i" * 1000}
-    assert direct(cloud, "each", item={LIT_KEY: forge}, index=1) == {"output": {LIT_KEY: forge}}  # data, unread
+    assert direct(cloud, "consume", inputs={"forge": forge, "forge_big": big}) == {
+        "output": {LIT_KEY: data},
+        "status": "SUCCEEDED",
+    }
+    assert direct(cloud, "each", item=item, index=0) == {"output": "i" * 1000, "status": "SUCCEEDED"}
+    assert direct(cloud, "each", item={LIT_KEY: forge}, index=1) == {
+        "output": {LIT_KEY: forge},
+        "status": "SUCCEEDED",
+    }  # data, unread
     keys = [ref[REF_KEY].partition(f"{BUCKET}/")[2] for ref in (forge, big, item)]
     assert [k for _, k in spy.reads] == keys
     assert all(k.startswith("runs/forged/direct-1/") for k in keys)

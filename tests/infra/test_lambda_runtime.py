@@ -114,7 +114,7 @@ def test_a_task_runs_from_the_asset_alone_in_a_lambda_like_runtime(
     assert proc.returncode == 0, proc.stderr[-3000:]
     (line,) = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     result = json.loads(line.removeprefix("RESULT "))
-    assert result["response"] == {"output": "3.0 MB"}
+    assert result["response"] == {"output": "3.0 MB", "status": "SUCCEEDED"}
     origins = result["origins"]
     assert origins["humanize"].startswith(str(asset)) and origins["orchestration"].startswith(str(asset))
     assert origins["boto3"].startswith(str(lambda_python.parent.parent))  # the "runtime", not the asset

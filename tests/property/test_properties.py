@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from orchestration import OrchestrationError, Param, RunIf, Workflow, compile_workflow, to_json
+from orchestration import OrchestrationError, Param, Pool, RunIf, Workflow, compile_workflow, to_json
 from orchestration.errors import ParameterError
 from orchestration.local import LocalCloud
 from orchestration.runtime.trigger import plan_run
@@ -25,6 +25,7 @@ from orchestration.triggers import EventTrigger, Schedule
 from orchestration.triggers.checks import trigger_problems
 from orchestration.triggers.patterns import pattern_problems
 from orchestration.validation import problems
+from tests.reference import expected_statuses
 
 TRIED: Counter[str] = Counter()
 RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -155,7 +156,8 @@ def test_deliveries_are_planned_or_refused_with_a_parameter_error(payload: dict[
 
 @st.composite
 def dags(draw: st.DrawFn) -> tuple[Workflow, set[str]]:
-    """A random DAG of up to 7 tasks; each may fail; each has a random run-if."""
+    """A random DAG of up to 7 tasks; each may fail; each has a random run-if; some are pooled (a
+    pooled task's run-if is a Choice state, a plain task decides its own)."""
     n = draw(st.integers(1, 7))
     wf = Workflow(f"dag{draw(st.integers(0, 10**6))}")
     failing: set[str] = set()
@@ -172,8 +174,12 @@ def dags(draw: st.DrawFn) -> tuple[Workflow, set[str]]:
             return _name
 
         body.__name__ = name
-        wf.task(name=name, after=after, run_if=draw(st.sampled_from(list(RunIf))))(body)
+        pool = POOL if draw(st.booleans()) and draw(st.booleans()) else None
+        wf.task(name=name, after=after, run_if=draw(st.sampled_from(list(RunIf))), pool=pool)(body)
     return wf, failing
+
+
+POOL = Pool("prop", slots=2)
 
 
 @given(dags())
@@ -211,6 +217,7 @@ def test_random_dags_run_to_an_outcome_on_the_local_cloud(cloud: LocalCloud, cas
             assert name in failing and "fails on purpose" in (task.error or "")
     roots = [n for n, t in wf.tasks.items() if not t.after]
     assert all(run.tasks[n].status != TaskStatus.SKIPPED for n in roots)  # a task without dependencies always runs
+    assert {n: t.status for n, t in run.tasks.items()} == expected_statuses(wf, failing)
 
 
 @given(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestration import Retry, RunIf, Workflow, compile_workflow, load_workflow, to_json
+from orchestration import Pool, Retry, RunIf, Workflow, compile_workflow, load_workflow, to_json
 from orchestration.compiler import (
     FINALIZE_FUNCTION,
     JOIN_FUNCTION,
@@ -86,16 +86,16 @@ def test_etl_structure_and_static_routing() -> None:
     assert states["extract"]["Next"] == "transform"
     assert states["extract.failed"]["Next"] == "transform.upstream_failed"
     assert "transform.check" not in states
-    # publish joins two parallel branches: a Choice decides on both statuses
-    check = states["publish.check"]
-    assert check["Choices"][0] == {
-        "And": [
-            {"Variable": "$.res._p1.load.status", "StringEquals": "SUCCEEDED"},
-            {"Variable": "$.res._p1.quality_check.status", "StringEquals": "SUCCEEDED"},
-        ],
-        "Next": "publish",
+    # publish joins two parallel branches: no Choice, its function decides on both statuses and
+    # returns its own (SKIPPED / UPSTREAM_FAILED when it does not run)
+    assert "publish.check" not in states and "publish.skipped" not in states
+    publish = states["publish"]
+    assert publish["Parameters"]["Payload"]["upstream"] == {
+        "load": {"status.$": "$.res._p1.load.status"},
+        "quality_check": {"status.$": "$.res._p1.quality_check.status"},
     }
-    assert check["Default"] == "publish.skipped"
+    assert publish["ResultSelector"]["status.$"] == "$.Payload.status"
+    assert states["Parallel 1"]["Next"] == "publish"
     retry = states["extract"]["Retry"][1]
     assert retry == {
         "ErrorEquals": ["States.ALL"],
@@ -124,10 +124,12 @@ def test_n_shape_compiles_to_a_join_with_signal() -> None:
 
 
 def rules_of(run_if: RunIf) -> dict[str, Any]:
+    """The Choice of a pooled task (a pooled task never decides its run-if itself: a skipped task
+    takes no slot)."""
     wf = Workflow("rules")
     wf.task(name="a")(lambda: 1)
     wf.task(name="b")(lambda: 2)
-    wf.task(name="c", after=["a", "b"], run_if=run_if)(lambda: 3)
+    wf.task(name="c", after=["a", "b"], run_if=run_if, pool=Pool("p", slots=1))(lambda: 3)
     states = all_states(compile_workflow(wf))
     return states.get("c.check", {})
 
@@ -147,6 +149,26 @@ def test_run_if_rules() -> None:
     assert rules_of(RunIf.ALL_DONE) == {}  # always runs: no Choice state at all
     upstream_failed = rules_of(RunIf.ALL_SUCCESS)["Choices"][1]
     assert upstream_failed == {"Or": [bad_a, bad_b], "Next": "c.upstream_failed"}
+    assert rules_of(RunIf.ALL_SUCCESS)["Choices"][0]["Next"] == "c.acquire"
+
+
+def test_a_plain_task_decides_its_run_if_and_what_follows_it_too() -> None:
+    """A multi-dependency task decides in its own invocation; its run state's exit carries no
+    status, so the next task (one plain edge) decides too, and a condition edge passes the output."""
+    wf = Workflow("decides")
+    wf.task(name="a")(lambda: 1)
+    wf.condition(name="b")(lambda: True)
+    wf.task(name="c", after=["a", "b.true"], run_if=RunIf.NONE_FAILED)(lambda: 3)
+    wf.task(name="d", after=["c"])(lambda: 4)
+    states = all_states(compile_workflow(wf))
+    assert not [s for s in states if s.endswith((".check", ".skipped", ".upstream_failed"))]
+    assert states["c"]["Parameters"]["Payload"]["upstream"] == {
+        "a": {"status.$": "$.res._p1.a.status"},
+        "b": {"status.$": "$.res._p1.b.status", "output.$": "$.res._p1.b.output"},
+    }
+    assert states["c"]["Next"] == "d" and states["c.failed"]["Next"] == "d"
+    assert states["d"]["Parameters"]["Payload"]["upstream"] == {"c": {"status.$": "$.res.c.status"}}
+    assert states["d"]["ResultSelector"]["status.$"] == "$.Payload.status"
 
 
 def test_placeholders_and_render() -> None:
