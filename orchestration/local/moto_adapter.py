@@ -37,6 +37,8 @@ These patches, installed for the life of a LocalCloud and removed after:
    for it (the local runtime passes that on to the recorder, as EventBridge does on AWS).
 9. Choice rules on an absent path (`IsPresent`, e.g. the first state telling a repair from a new
    run): moto's answer is right, but it logs the absent path as an ERROR first; here it does not.
+10. Distributed Map: failed items fail the map run past its tolerated failures, the ResultWriter
+   writes AWS's result files, and at most 16 items run at once (`moto_distmap.py`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+import orchestration.local.moto_distmap as distmap
 import orchestration.local.moto_stops as stops
 from orchestration.status import ExecutionStatus
 
@@ -99,6 +102,16 @@ class Adapter:
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
             from moto.stepfunctions.parser.asl.component.state.choice.comparison import variable
             from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+                distributed_iteration_component as distributed,
+            )
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+                distributed_item_processor_worker as distributed_worker,
+            )
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer import result_writer_decl
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+                resource_eval_s3 as result_writer,
+            )
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_callback as callback,
@@ -106,7 +119,7 @@ class Adapter:
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_sfn as sfn_service,
             )
-            from moto.stepfunctions.parser.asl.eval import states
+            from moto.stepfunctions.parser.asl.eval import program_state, states
             from moto.stepfunctions.parser.asl.eval.environment import Environment
             from moto.stepfunctions.parser.asl.parse import asl_parser
             from moto.stepfunctions.parser.asl.utils import json_path
@@ -148,6 +161,15 @@ class Adapter:
         self._patch(child, "_normalise_response", _from_boto_response)
         self._patch(child, "_build_sync2_resolver", self._polls_child(child._build_sync2_resolver))
         self._patch(child, "_eval_sync", self._stops_child(child._eval_sync))
+        worker = distributed_worker.DistributedItemProcessorWorker
+        ended = {"ended": program_state.ProgramEnded}
+        self._patch(worker, "_eval_job", distmap.records_items(worker._eval_job, ended))
+        self._patch(worker, "_eval_input", distmap.keeps_item_input(worker._eval_input))
+        component = distributed.DistributedIterationComponent
+        self._patch(component, "_map_run", distmap.map_run(component._map_run, _failure))
+        self._patch(result_writer_decl.ResultWriter, "_eval_body", distmap.reads_state_input)
+        writer = result_writer.ResourceEvalS3
+        self._patch(writer, "_handle_put_object", staticmethod(_result_writer(writer._get_s3_client)))
 
     def uninstall(self) -> None:
         while self._saved:
@@ -226,6 +248,32 @@ class Adapter:
             self.on_child(execution_arn, status)
         except Exception:  # as on AWS, what listens to executions cannot fail the one that runs
             traceback.print_exc()
+
+
+def _failure(env: Any, error: str, cause: str) -> Exception:
+    """A States error that fails the state (Retry and Catch see it), as moto raises its own."""
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    details = EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(error=error, cause=cause))
+    name = StatesErrorName(StatesErrorNameType.from_name(error))
+    event = FailureEvent(env, name, HistoryEventType.MapRunFailed, details)
+    return FailureEventException(failure_event=event)
+
+
+def _result_writer(s3_client: Callable[..., Any]) -> Callable[..., None]:
+    def handle(env: Any, runtime_part: Any, credentials: Any) -> None:
+        distmap.write_results(env, runtime_part, credentials, s3_client)
+
+    return handle
 
 
 class _ChildPoll:
