@@ -54,7 +54,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
@@ -162,8 +162,7 @@ class Adapter:
         self._patch(child, "_build_sync2_resolver", self._polls_child(child._build_sync2_resolver))
         self._patch(child, "_eval_sync", self._stops_child(child._eval_sync))
         worker = distributed_worker.DistributedItemProcessorWorker
-        ended = {"ended": program_state.ProgramEnded}
-        self._patch(worker, "_eval_job", distmap.records_items(worker._eval_job, ended))
+        self._patch(worker, "_eval_job", distmap.records_items(worker._eval_job, program_state.ProgramEnded))
         self._patch(worker, "_eval_input", distmap.keeps_item_input(worker._eval_input))
         component = distributed.DistributedIterationComponent
         self._patch(component, "_map_run", distmap.map_run(component._map_run, _failure))
@@ -263,7 +262,7 @@ def _failure(env: Any, error: str, cause: str) -> Exception:
     )
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
-    details = EventDetails(mapRunFailedEventDetails=MapRunFailedEventDetails(error=error, cause=cause))
+    details = cast(Any, EventDetails)(mapRunFailedEventDetails=MapRunFailedEventDetails(error=error, cause=cause))
     name = StatesErrorName(StatesErrorNameType.from_name(error))
     event = FailureEvent(env, name, HistoryEventType.MapRunFailed, details)
     return FailureEventException(failure_event=event)

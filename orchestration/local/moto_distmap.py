@@ -27,7 +27,7 @@ THRESHOLD_ERROR = "States.ExceedToleratedFailureThreshold"
 _current = threading.local()  # the map run whose results the thread's ResultWriter writes
 
 
-def records_items(eval_job: Callable[..., None], program_state: dict[str, type]) -> Callable[..., None]:
+def records_items(eval_job: Callable[..., None], ended: type) -> Callable[..., None]:
     """A distributed worker's job that records its child execution for the ResultWriter."""
 
     @functools.wraps(eval_job)
@@ -40,7 +40,7 @@ def records_items(eval_job: Callable[..., None], program_state: dict[str, type])
             "StartDate": started.isoformat(),
             "StopDate": datetime.now(UTC).isoformat(),
         }
-        if isinstance(state, program_state["ended"]):
+        if isinstance(state, ended):
             entry |= {"Status": "SUCCEEDED", "Output": json.dumps(job.job_output)}
         else:
             error = getattr(state, "error", None) or {}
