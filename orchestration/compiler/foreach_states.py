@@ -137,7 +137,7 @@ def scaled_map(
             },
             max_concurrency=task.max_concurrency,
             tolerated_failure_count=s.tolerated_failure_count or None,
-            tolerated_failure_percentage=s.tolerated_failure_percentage or None,
+            tolerated_failure_percentage=float(s.tolerated_failure_percentage) or None,  # a number with a point
             item_selector=inline.item_selector,
             processor=_renamed(processor(), ".d"),
             execution_type=execution_type(layout, task),

@@ -98,6 +98,11 @@ class Adapter:
     def install(self) -> None:
         try:
             from moto.dynamodb.models import DynamoDBBackend
+            from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
+            from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+            from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+                StatesErrorNameType,
+            )
             from moto.stepfunctions.parser.asl.component.common.path import result_path
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
             from moto.stepfunctions.parser.asl.component.state.choice.comparison import variable
@@ -105,6 +110,7 @@ class Adapter:
             from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
                 distributed_iteration_component as distributed,
             )
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
             from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
                 distributed_item_processor_worker as distributed_worker,
             )
@@ -112,6 +118,7 @@ class Adapter:
             from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
                 resource_eval_s3 as result_writer,
             )
+            from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_callback as callback,
@@ -167,6 +174,9 @@ class Adapter:
         component = distributed.DistributedIterationComponent
         self._patch(component, "_map_run", distmap.map_run(component._map_run, _failure))
         self._patch(result_writer_decl.ResultWriter, "_eval_body", distmap.reads_state_input)
+        names = distmap.error_names(custom_error_name.CustomErrorName, StatesErrorName, StatesErrorNameType.from_name)
+        for module in (branches_decl, iteration_worker):
+            self._patch(module, "CustomErrorName", names)
         writer = result_writer.ResourceEvalS3
         self._patch(writer, "_handle_put_object", staticmethod(_result_writer(writer._get_s3_client)))
 

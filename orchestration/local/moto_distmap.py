@@ -8,6 +8,9 @@ moto 5.2.x runs a Distributed Map's items (ItemReader included) but:
   a manifest that lists no result files: here it writes AWS's shape,
   `<prefix>/<map run id>/manifest.json` and `SUCCEEDED_0.json` / `FAILED_0.json`, each a list of
   child executions with their `Input` and `Output` as JSON strings (`Error`, `Cause` when failed);
+- a Parallel branch or Map iteration that fails with a `States.` error (such as the threshold above)
+  dies on moto's own check that custom error names do not start with "States.": here it keeps its
+  States error name, so Catch sees it as on AWS;
 - starts one thread per allowed concurrent item (10,000 for MaxConcurrency 10000, as many as items
   for 0): here at most `LOCAL_MAP_WORKERS` run at once, which changes nothing but the speed.
 """
@@ -90,6 +93,20 @@ def map_run(original: Callable[..., None], fail: Callable[[Any, str, str], Excep
             raise fail(env, THRESHOLD_ERROR, cause)
 
     return run
+
+
+def error_names(custom: type, states: Callable[[Any], Any], lookup: Callable[[str], Any]) -> Callable[..., Any]:
+    """An error name as moto's branches and iterations rethrow it: a States one stays one."""
+
+    def name(error_name: str | None) -> Any:
+        if error_name is not None and error_name.startswith("States."):
+            try:
+                return states(lookup(error_name))
+            except ValueError:  # a States name moto does not know: kept as a custom name would be
+                pass
+        return custom(error_name)
+
+    return name
 
 
 def reads_state_input(self: Any, env: Any) -> None:

@@ -55,12 +55,10 @@ def travel(store: ArtifactStore, values: list[Any], feed: ForEachFeed, key: str,
         if feed.mode == "inline":
             consumers = ", ".join(repr(c) for c in feed.consumers)
             raise ForEachQuotaError(
-                f"task {task!r} returned {count} items for the inline for-each {consumers}: an inline Map "
-                f"runs its items in this run's execution, which holds at most {feed.max_items} items of it "
-                f"(Step Functions stops an execution at 25,000 history events) and {feed.max_bytes} bytes of its "
-                f"list and results (the state limit is 262,144 bytes); these items take {listed} bytes and their "
-                f"results up to {size - listed}. Nothing ran for them: declare mode='distributed' (or 'auto') on "
-                "the for-each, or return fewer items"
+                f"task {task!r} returned {count} items for the inline for-each {consumers}, over what one "
+                f"execution holds: {feed.max_items} items (25,000 history events) and {feed.max_bytes} bytes of "
+                "list and results (262,144-byte state); declare mode='distributed' (or 'auto') on the for-each, or "
+                f"return fewer items. The list takes {listed} bytes, its results up to {size - listed}; no item ran"
             )
     return store.put_list(f"{key}/list.json", values)
 
