@@ -15,7 +15,7 @@ either makes an "auto" for-each distributed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypedDict, TypeVar
@@ -81,10 +81,38 @@ def with_scale(add: Callable[..., _Task], fn: Any, options: Mapping[str, Any], *
     return task
 
 
-def effective_mode(task: _Scaled) -> ForEachMode:
-    """The mode the compiler emits: "auto" with tolerated failures is "distributed"."""
+def effective_mode(task: _Scaled, *, express: bool = False) -> ForEachMode:
+    """The mode the compiler emits: "auto" with tolerated failures is "distributed"; in an EXPRESS
+    workflow (where Step Functions has no Distributed Map) "auto" is "inline"."""
     mode = ForEachMode(task.scale.mode)
+    if express:
+        return ForEachMode.INLINE
     return ForEachMode.DISTRIBUTED if mode is ForEachMode.AUTO and task.scale.tolerates else mode
+
+
+def source_problems(tasks: Iterable[_Scaled], *, express: bool = False) -> list[str]:
+    """A list iterated by an inline for-each stays in the state, by a distributed one goes to S3: one list
+    cannot do both. An EXPRESS workflow has no Distributed Map."""
+    by_source: dict[str, dict[ForEachMode, list[str]]] = {}
+    out = []
+    for task in tasks:
+        if (
+            express
+            and task.for_each is not None
+            and (task.scale.mode == ForEachMode.DISTRIBUTED or task.scale.tolerates)
+        ):
+            out.append(
+                f"task {task.name!r}: an EXPRESS workflow has no Distributed Map (mode='distributed', tolerated "
+                "failures): use type='STANDARD', or mode='inline'/'auto' without tolerated failures"
+            )
+        if task.for_each is not None and task.scale.mode in set(ForEachMode):
+            by_source.setdefault(task.for_each, {}).setdefault(effective_mode(task), []).append(task.name)
+    return out + [
+        f"for-each tasks {sorted(modes[ForEachMode.INLINE])} (inline) and {sorted(modes[ForEachMode.DISTRIBUTED])} "
+        f"(distributed) iterate the same list of {source!r}: give them the same mode, or mode='auto' to the inline ones"
+        for source, modes in sorted(by_source.items())
+        if ForEachMode.INLINE in modes and ForEachMode.DISTRIBUTED in modes
+    ]
 
 
 def _whole(value: Any, low: int, high: int) -> bool:

@@ -9,7 +9,7 @@ import re
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ValidationError
-from orchestration.foreach import scale_problems
+from orchestration.foreach import scale_problems, source_problems
 from orchestration.graph import find_cycle, topological_order
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, SubWorkflow, Task, Workflow
 from orchestration.notifications import notification_problems
@@ -61,6 +61,7 @@ def problems(workflow: Workflow) -> list[str]:
     out.extend(trigger_problems(workflow))
     out.extend(notification_problems(workflow.notify))
     out.extend(pool_problems(workflow.tasks))
+    out.extend(source_problems(workflow.tasks.values(), express=workflow.type == "EXPRESS"))
     if workflow.type == "EXPRESS" and any(t.pool is not None for t in workflow.tasks.values()):
         out.append("an EXPRESS workflow cannot wait for a pool slot (no task tokens): use type='STANDARD'")
     if not workflow.tasks:

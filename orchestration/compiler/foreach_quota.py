@@ -30,6 +30,11 @@ MAP_ITEM_EVENTS = 7  # an inline Map item: iteration started/succeeded, its task
 STATE_RESERVE_BYTES = 16_384  # the run context and the Parallel/join bookkeeping around the results
 
 
+def mode_of(layout: Layout, task: Task) -> ForEachMode:
+    """How the for-each compiles (`foreach.effective_mode` in this workflow)."""
+    return effective_mode(task, express=layout.workflow.type == "EXPRESS")
+
+
 def _retries(task: Task) -> int:
     return max(0, task.retry.max_attempts)
 
@@ -52,7 +57,7 @@ def run_events(layout: Layout) -> int:
 def inline_candidates(layout: Layout) -> list[Task]:
     """The for-each tasks that may run as an inline Map."""
     tasks = layout.workflow.tasks.values()
-    return [t for t in tasks if t.for_each and effective_mode(t) is not ForEachMode.DISTRIBUTED]
+    return [t for t in tasks if t.for_each and mode_of(layout, t) is not ForEachMode.DISTRIBUTED]
 
 
 def inline_capacity(layout: Layout, task: Task) -> tuple[int, int]:
@@ -70,9 +75,9 @@ def feed(layout: Layout, source: str) -> ForEachFeed | None:
     consumers = sorted((t for t in layout.workflow.tasks.values() if t.for_each == source), key=lambda t: t.name)
     if not consumers:
         return None
-    modes = {effective_mode(t) for t in consumers}
+    modes = {mode_of(layout, t) for t in consumers}
     mode = next(m for m in (ForEachMode.DISTRIBUTED, ForEachMode.INLINE, ForEachMode.AUTO) if m in modes)
-    inline = [inline_capacity(layout, t) for t in consumers if effective_mode(t) is not ForEachMode.DISTRIBUTED]
+    inline = [inline_capacity(layout, t) for t in consumers if mode_of(layout, t) is not ForEachMode.DISTRIBUTED]
     return ForEachFeed(
         mode=mode.value,
         max_items=min((c[0] for c in inline), default=0),

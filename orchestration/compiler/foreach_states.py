@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from orchestration.artifacts import ARTIFACT_PREFIX
-from orchestration.compiler.foreach_quota import feed
+from orchestration.compiler.foreach_quota import feed, mode_of
 from orchestration.compiler.layout import Layout, Scope
 from orchestration.compiler.paths import (
     REPAIR_NUMBER,
@@ -37,7 +37,7 @@ from orchestration.compiler.states import (
     platform_retry,
     select,
 )
-from orchestration.foreach import ForEachMode, effective_mode
+from orchestration.foreach import ForEachMode
 from orchestration.model import Task
 from orchestration.protocol import (
     CTX_PATH,
@@ -112,7 +112,7 @@ def scaled_map(
 ) -> MapState | ParallelState:
     """The for-each's run state: `inline` as it is, or the Parallel described above."""
     assert task.for_each is not None
-    mode, feeds = effective_mode(task), task.name in layout.for_each_sources
+    mode, feeds = mode_of(layout, task), task.name in layout.for_each_sources
     if mode is ForEachMode.INLINE and not feeds:
         return inline
     name, source = task.name, output_of(scope[task.for_each])
