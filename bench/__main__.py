@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import makespan, operations, overhead, transitions
+from bench import foreach, makespan, operations, overhead, transitions
 from bench.corpus import SEED, generate_corpus
 from bench.report import render
 
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra runs of each overhead workflow after the first (default 1; quick 0)",
     )
     p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--skip", action="append", default=[], choices=["makespan", "overhead", "transitions", "operations"])
+    p.add_argument("--skip", action="append", default=[], choices=["makespan", "overhead", "transitions", "operations", "foreach"])
     p.add_argument(
         "--out",
         type=Path,
@@ -117,12 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         }
     if "operations" not in args.skip:
         results["operations"] = operations.run(log=_log)
+    if "foreach" not in args.skip:
+        results["foreach"] = foreach.run(foreach.QUICK if args.quick else foreach.FULL, log=_log)
     results["seconds"] = time.perf_counter() - started
     failures = check(results)
     results["correctness_failures"] = failures
     print(render(results))
     if "operations" in results:
         print("\n" + operations.render(results["operations"]))
+    if "foreach" in results:
+        print("\n" + foreach.render(results["foreach"]))
     args.out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     _log(f"wrote {args.out}")
     for failure in failures:
@@ -146,6 +150,9 @@ def check(results: dict[str, Any]) -> list[str]:
             "static transition counts differ from executed ones: "
             + "; ".join(results["transitions"]["subset"]["mismatches"][:3])
         )
+    for row in results.get("foreach", []):
+        if not (row["status"] == "SUCCEEDED" and row["results_in_order"] and row["within_history_quota"]):
+            failures.append(f"for-each of {row['items']} items ({row['mode']}): {row}")
     return failures
 
 

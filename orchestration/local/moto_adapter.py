@@ -360,12 +360,13 @@ def _cached_parse(asl_parser: Any) -> Callable[[str], tuple[Any, Any]]:
     The evaluation components moto builds from a definition hold configuration only: every
     execution keeps its state in its own Environment (checked: no component assigns to itself while
     evaluating, except per-evaluation worker objects). So the program built when the state machine
-    was created (moto validates the definition then) serves every execution of it.
+    was created (moto validates the definition then) serves every execution of it. moto's grammar
+    refuses Express child executions: they run as Standard ones (`moto_distmap.standard_children`).
     """
     cached: Callable[[str], tuple[Any, Any]] = functools.lru_cache(maxsize=64)(
         asl_parser.AmazonStateLanguageParser.parse
     )
-    return cached
+    return lambda definition: cached(distmap.standard_children(definition))
 
 
 _DYNAMODB_METHODS = (

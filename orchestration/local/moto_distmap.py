@@ -11,6 +11,9 @@ moto 5.2.x runs a Distributed Map's items (ItemReader included) but:
 - a Parallel branch or Map iteration that fails with a `States.` error (such as the threshold above)
   dies on moto's own check that custom error names do not start with "States.": here it keeps its
   States error name, so Catch sees it as on AWS;
+- its grammar refuses `"ExecutionType": "EXPRESS"` in a ProcessorConfig: here the definition moto
+  parses says STANDARD (the definition deployed is unchanged); locally both run the items the same
+  way, once each;
 - starts one thread per allowed concurrent item (10,000 for MaxConcurrency 10000, as many as items
   for 0): here at most `LOCAL_MAP_WORKERS` run at once, which changes nothing but the speed.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -26,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 LOCAL_MAP_WORKERS = 16
+_EXPRESS_CHILDREN = re.compile(r'("ExecutionType"\s*:\s*)"EXPRESS"')
 THRESHOLD_ERROR = "States.ExceedToleratedFailureThreshold"
 _current = threading.local()  # the map run whose results the thread's ResultWriter writes
 
@@ -93,6 +98,11 @@ def map_run(original: Callable[..., None], fail: Callable[[Any, str, str], Excep
             raise fail(env, THRESHOLD_ERROR, cause)
 
     return run
+
+
+def standard_children(definition: str) -> str:
+    """The definition moto parses: Distributed Map child executions as STANDARD."""
+    return _EXPRESS_CHILDREN.sub(r'\1"STANDARD"', definition)
 
 
 def error_names(custom: type, states: Callable[[Any], Any], lookup: Callable[[str], Any]) -> Callable[..., Any]:

@@ -4,7 +4,6 @@ ResultWriter, tolerated failures), auto switching, inline refusals and nesting."
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from orchestration import Retry, RunIf, Workflow
@@ -177,9 +176,8 @@ def test_a_for_each_over_a_for_each_and_a_child_workflows_for_each(cloud: LocalC
 
 
 def test_a_thousand_item_distributed_for_each(cloud: LocalCloud) -> None:
-    t0 = time.perf_counter()
-    record = cloud.run(squares("dist_thousand", 1000, mode="distributed", max_concurrency=1000))
+    # items with a 30 s timeout run as Express child executions
+    record = cloud.run(squares("dist_thousand", 1000, mode="distributed", max_concurrency=1000, timeout_seconds=30))
     assert record.status == "SUCCEEDED"
     assert received["dist_thousand"] == [i * i for i in range(1000)]
-    assert len(cloud.execution_history(record.run_id)) < 60
-    assert time.perf_counter() - t0 < 60
+    assert len(cloud.execution_history(record.run_id)) < 60  # bench/foreach.py times it

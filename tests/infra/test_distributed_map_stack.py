@@ -39,9 +39,7 @@ def test_a_for_each_workflow_runs_only_its_own_map_runs(synth: Synth, template: 
     assert not template.allowed(etl_role, "states:DescribeExecution", execution.format(f"{etl.name}/m:c"))
 
 
-def test_a_for_each_workflow_reads_its_item_lists_and_writes_its_results_only(
-    synth: Synth, template: Template
-) -> None:
+def test_a_for_each_workflow_reads_its_item_lists_and_writes_its_results_only(synth: Synth, template: Template) -> None:
     fanout = synth.stack.workflows["file_fanout"]
     role = _id(synth, fanout.state_machine.role)
     bucket = template.name(_id(synth, synth.stack.platform.artifacts.bucket))
