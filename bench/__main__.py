@@ -46,7 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra runs of each overhead workflow after the first (default 1; quick 0)",
     )
     p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--skip", action="append", default=[], choices=["makespan", "overhead", "transitions", "operations", "foreach"])
+    sections = ["makespan", "overhead", "transitions", "operations", "foreach"]
+    p.add_argument("--skip", action="append", default=[], choices=sections)
     p.add_argument(
         "--out",
         type=Path,
