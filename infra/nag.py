@@ -184,8 +184,8 @@ def acknowledge(
         if dep.map_runs is not None:
             runs = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{dep.name}/*"
             _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{runs}]", "IAM5-map-runs")
-            for objects in (ITEM_LISTS, RESULTS):
-                key = f"<{bucket}.Arn>/{workflow_prefix(dep.workflow.name)}{objects}"
+            for pattern in (ITEM_LISTS, RESULTS):
+                key = f"<{bucket}.Arn>/{workflow_prefix(dep.workflow.name)}{pattern}"
                 _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{key}]", "IAM5-map-items")
         triggers = dep.triggers
         if triggers is not None and triggers.schedule_role is not None:
