@@ -171,6 +171,7 @@ class Adapter:
         worker = distributed_worker.DistributedItemProcessorWorker
         self._patch(worker, "_eval_job", distmap.records_items(worker._eval_job, program_state.ProgramEnded))
         self._patch(worker, "_eval_input", distmap.keeps_item_input(worker._eval_input))
+        self._patch(worker, "_eval_pool", distmap.eval_pool)
         component = distributed.DistributedIterationComponent
         self._patch(component, "_map_run", distmap.map_run(component._map_run, _failure))
         self._patch(result_writer_decl.ResultWriter, "_eval_body", distmap.reads_state_input)

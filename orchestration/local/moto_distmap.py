@@ -14,6 +14,8 @@ moto 5.2.x runs a Distributed Map's items (ItemReader included) but:
 - its grammar refuses `"ExecutionType": "EXPRESS"` in a ProcessorConfig: here the definition moto
   parses says STANDARD (the definition deployed is unchanged); locally both run the items the same
   way, once each;
+- a worker evaluates its items by recursion (one level per item: past about 1,000 items per worker
+  the run dies of a RecursionError): here by a loop doing the same steps;
 - starts one thread per allowed concurrent item (10,000 for MaxConcurrency 10000, as many as items
   for 0): here at most `LOCAL_MAP_WORKERS` run at once, which changes nothing but the speed.
 """
@@ -98,6 +100,25 @@ def map_run(original: Callable[..., None], fail: Callable[[Any, str, str], Excep
             raise fail(env, THRESHOLD_ERROR, cause)
 
     return run
+
+
+def eval_pool(self: Any, job: Any, worker_frame: Any) -> None:
+    """DistributedItemProcessorWorker._eval_pool as a loop (moto recurses once per item)."""
+    while job is not None:
+        job_frame = worker_frame.open_inner_frame()
+        self._eval_job(env=job_frame, job=job)
+        worker_frame.delete_frame(job_frame)
+        if isinstance(job.job_output, Exception) or self.stopped():
+            break
+        next_job = self._job_pool.next_job()
+        if next_job is None:
+            break
+        self._job_pool.close_job(job)
+        job = next_job
+    # the frame is closed before the job: the Map waits for its jobs, not its workers
+    self._env.delete_frame(worker_frame)
+    if job is not None:
+        self._job_pool.close_job(job)
 
 
 def standard_children(definition: str) -> str:
