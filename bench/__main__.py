@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, deploy_scale, makespan, onetask, operations, overhead, peers, transitions
+from bench import coldstart, deploy_scale, foreach, makespan, onetask, operations, overhead, peers, transitions
 from bench.corpus import SEED, generate_corpus
 from bench.report import render
 
@@ -50,7 +50,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--skip",
         action="append",
         default=[],
-        choices=["makespan", "overhead", "transitions", "operations", "coldstart", "onetask", "peers", "deploy"],
+        choices=[
+            *("makespan", "overhead", "transitions", "operations", "coldstart"),
+            *("onetask", "peers", "deploy", "foreach"),
+        ],
     )
     p.add_argument(
         "--out",
@@ -134,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         results["peers"] = peers.run([args.n], log=_log)
     if "deploy" not in args.skip:  # quick: a 100-task workflow and 40 small ones (two nested stacks)
         results["deploy"] = deploy_scale.run(100 if args.quick else 700, 40 if args.quick else 200, log=_log)
+    if "foreach" not in args.skip:
+        results["foreach"] = foreach.run(foreach.QUICK if args.quick else foreach.FULL, log=_log)
     results["seconds"] = time.perf_counter() - started
     failures = check(results)
     results["correctness_failures"] = failures
@@ -148,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + peers.render(results["peers"], args.n, results.get("overhead", {})))
     if "deploy" in results:
         print("\n" + deploy_scale.render(results["deploy"]))
+    if "foreach" in results:
+        print("\n" + foreach.render(results["foreach"]))
     args.out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     _log(f"wrote {args.out}")
     for failure in failures:
@@ -173,6 +180,9 @@ def check(results: dict[str, Any]) -> list[str]:
             "static transition counts differ from executed ones: "
             + "; ".join(results["transitions"]["subset"]["mismatches"][:3])
         )
+    for row in results.get("foreach", []):
+        if not (row["status"] == "SUCCEEDED" and row["results_in_order"] and row["within_history_quota"]):
+            failures.append(f"for-each of {row['items']} items ({row['mode']}): {row}")
     return failures
 
 

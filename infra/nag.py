@@ -18,6 +18,7 @@ from constructs import IConstruct
 
 from infra.constructs.artifacts import Artifacts
 from infra.constructs.backfill import BackfillRunner
+from infra.constructs.distributed import ITEM_LISTS, RESULTS
 from infra.constructs.notifications import Notifications
 from infra.constructs.timers import Timers
 from infra.constructs.workflow import WorkflowDeployment, sub_template
@@ -60,6 +61,16 @@ REASONS = {
         "startExecution.sync:2 follows and stops the child executions a run starts (states:DescribeExecution, "
         "states:StopExecution), whose names are child run ids made at run time: the wildcard covers the "
         "executions of that one child state machine of this stack."
+    ),
+    "IAM5-map-runs": (
+        "A Distributed Map starts, follows and stops its map run's child executions (states:DescribeExecution, "
+        "states:StopExecution), named <state machine>/<map run>:<id> at run time: the wildcard covers only "
+        "the executions of this one state machine."
+    ),
+    "IAM5-map-items": (
+        "A Distributed Map reads the item list its source task stored (ItemReader) and writes its results "
+        f"(ResultWriter) under keys made at run time: only .../list.json and .../results-r<pass>/ objects "
+        f"within the workflow's own {ARTIFACT_PREFIX}<workflow>/ prefix of this stack's artifact bucket."
     ),
     "IAM5-backfill-executions": (
         "The backfill state machine follows and stops (startExecution.sync:2) the runs it starts, executions "
@@ -170,6 +181,12 @@ def acknowledge(
         for machine in dep.child_machines:
             executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine}:*"
             _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{executions}]", "IAM5-child-executions")
+        if dep.map_runs is not None:
+            runs = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{dep.name}/*"
+            _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{runs}]", "IAM5-map-runs")
+            for pattern in (ITEM_LISTS, RESULTS):
+                key = f"<{bucket}.Arn>/{workflow_prefix(dep.workflow.name)}{pattern}"
+                _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{key}]", "IAM5-map-items")
         triggers = dep.triggers
         if triggers is not None and triggers.schedule_role is not None:
             rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"

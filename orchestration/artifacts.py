@@ -105,6 +105,13 @@ class ArtifactStore:
             raise ArtifactError(f"could not write s3://{self.bucket}/{key}: {exc}") from exc
         return ArtifactRef(uri=f"s3://{self.bucket}/{key}", bytes=len(body)).model_dump(by_alias=True)
 
+    def put_list(self, key: str, values: list[Any]) -> dict[str, Any]:
+        """Encoded `values` stored as one JSON list at `key`: a list reference (with its length, bucket
+        and key, which a Distributed Map's ItemReader reads); resolving it decodes each element."""
+        ref = self.put(key, dumps(values))
+        listed = {**ref, "items": len(values), "bucket": self.bucket, "object_key": key}
+        return ArtifactRef.model_validate(listed).model_dump(by_alias=True)
+
     def get(self, key: str) -> Any:
         """The JSON document at `key`."""
         try:
@@ -130,7 +137,14 @@ class ArtifactStore:
         """An encoded output (or item) of run `run_id` decoded, references fetched. A reference to
         anything but an artifact of this run in this bucket is refused, never fetched: `consumer`
         (e.g. "task 'load', input 'extract'") names what received it in the error."""
-        return unwrap(value, lambda ref: self.get(self._own_key(ref, workflow, run_id, consumer)))
+
+        def fetch(ref: dict[str, Any]) -> Any:
+            found = self.get(self._own_key(ref, workflow, run_id, consumer))
+            if ref.get("items") is None or not isinstance(found, list):
+                return found
+            return [unwrap(v, fetch) for v in found]  # a list reference's elements are encoded outputs
+
+        return unwrap(value, fetch)
 
     def _own_key(self, ref: dict[str, Any], workflow: str, run_id: str, consumer: str) -> str:
         prefix = run_prefix(workflow, run_id)

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ParameterError, WorkflowDefinitionError
-from orchestration.lineage import DatasetOptions, with_datasets
+from orchestration.foreach import DEFAULT_SCALE, ForEachScale, ScaleOptions, with_scale
+from orchestration.lineage import DatasetOptions
 from orchestration.permissions import Permission, permission_list
 from orchestration.pools import Pool
 from orchestration.subworkflow import OutputRef, ParamRef, child_params_function
@@ -45,10 +46,7 @@ class RunIf(StrEnum):
 
 @dataclass(frozen=True)
 class Retry:
-    """Retry policy of a task attempt (maps onto an ASL Retrier).
-
-    `max_attempts` counts retries after the first attempt, as Step Functions does.
-    """
+    """Retry policy of a task attempt (an ASL Retrier): `max_attempts` counts retries after the first."""
 
     max_attempts: int = 2
     interval_seconds: int = 1
@@ -122,6 +120,7 @@ class Task:
     condition: bool = False
     for_each: str | None = None
     max_concurrency: int = 10
+    scale: ForEachScale = DEFAULT_SCALE  # for-each mode and tolerated failures (orchestration.foreach)
     description: str = ""
     permissions: tuple[Permission, ...] = ()  # what its function may touch on AWS (orchestration.permissions)
     env: dict[str, str] = field(default_factory=dict)  # environment variables of its function
@@ -181,7 +180,7 @@ class TaskOptions(DatasetOptions, total=False):
     pool: Pool | str | None
 
 
-class ForEachOptions(TaskOptions, total=False):
+class ForEachOptions(TaskOptions, ScaleOptions, total=False):
     """`@workflow.task` also runs a task once per item of an upstream task's list."""
 
     for_each: str | Task | None
@@ -312,8 +311,8 @@ class Workflow:
                 + ", ".join(sorted(allowed))
             )
 
-        def register(f: TaskFn) -> Task:
-            return with_datasets(self._add, f, options, condition=condition)  # reads=, writes=: orchestration.lineage
+        def register(f: TaskFn) -> Task:  # for-each mode= (orchestration.foreach), reads=, writes= (lineage)
+            return with_scale(self._add, f, options, condition=condition)
 
         return register(fn) if fn is not None else register
 

@@ -175,6 +175,17 @@ RES_PATH = state_path("res")
 # -- task function -----------------------------------------------------------------------------------
 
 
+class ForEachFeed(Payload):
+    """How a list feeding for-each tasks travels (`orchestration.foreach`): in the state while it fits
+    the inline Map's quotas (`max_items` for the history, `max_bytes` for the list and its results),
+    else ("auto", "distributed") as a list in the artifact bucket that a Distributed Map reads."""
+
+    mode: Literal["inline", "auto", "distributed"]
+    max_items: int
+    max_bytes: int
+    consumers: list[str]  # the for-each tasks iterating it
+
+
 class TaskEvent(Payload):
     """Input of the task runtime (one task attempt, or one item of a for-each)."""
 
@@ -184,6 +195,7 @@ class TaskEvent(Payload):
     inputs: dict[str, Any] = Field(default_factory=dict)  # upstream task -> its output (or a ref)
     limit: int = MAX_INLINE_OUTPUT  # largest output kept inline, in bytes of JSON
     items: int | None = None  # set when the output feeds a for-each: per-item inline limit
+    feed: ForEachFeed | None = None  # set when the output feeds a for-each: where its list travels
     item: Any = None  # for-each: the item
     index: int | None = None  # for-each: the item's index
     # set when the task decides its run-if itself (no Choice state): each dependency's status (and
@@ -204,6 +216,11 @@ class ArtifactRef(Payload):
 
     uri: str = Field(alias="__orch_ref__")
     bytes: int
+    # A list feeding a Distributed Map: its length, and its bucket and key for the Map's ItemReader
+    # (its elements are encoded outputs, decoded one by one).
+    items: int | None = Field(default=None, exclude_if=_is_none)
+    bucket: str | None = Field(default=None, exclude_if=_is_none)
+    object_key: str | None = Field(default=None, exclude_if=_is_none)
 
 
 class LiteralOutput(Payload):
@@ -211,6 +228,20 @@ class LiteralOutput(Payload):
     that it travels as data and reaches its consumers exactly as the task returned it."""
 
     value: Any = Field(alias="__orch_lit__")
+
+
+class ForEachCollect(Payload):
+    """After a for-each's Map: its results in item order (an inline Map's `outputs`, or a Distributed
+    Map's ResultWriter `manifest` for `count` items), kept inline or stored as a list reference."""
+
+    step: Literal["collect"] = "collect"
+    run: RunContext
+    task: str
+    outputs: list[Any] | None = None
+    manifest: dict[str, Any] | None = None  # {"Bucket", "Key"} of the map run's manifest.json
+    count: int | None = None
+    limit: int = MAX_INLINE_OUTPUT
+    feed: ForEachFeed | None = None  # when the for-each's own results feed another for-each
 
 
 REF_KEY = ArtifactRef.key("uri")

@@ -9,6 +9,7 @@ import re
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.errors import ValidationError
+from orchestration.foreach import scale_problems, source_problems
 from orchestration.graph import find_cycle, topological_order
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, SubWorkflow, Task, Workflow
 from orchestration.notifications import notification_problems
@@ -20,7 +21,6 @@ from orchestration.triggers.schedules import int_in
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 WORKFLOW_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")
 RESERVED_TASK_NAMES = frozenset({"Start", "Finalize", "Outcome", *CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME})
-INLINE_MAP_MAX_CONCURRENCY = 40
 LAMBDA_MAX_TIMEOUT = 900
 ASL_MAX_INT = 99_999_999
 WORKFLOW_TYPES = ("STANDARD", "EXPRESS")
@@ -61,6 +61,7 @@ def problems(workflow: Workflow) -> list[str]:
     out.extend(trigger_problems(workflow))
     out.extend(notification_problems(workflow.notify))
     out.extend(pool_problems(workflow.tasks))
+    out.extend(source_problems(workflow.tasks.values(), express=workflow.type == "EXPRESS"))
     if workflow.type == "EXPRESS" and any(t.pool is not None for t in workflow.tasks.values()):
         out.append("an EXPRESS workflow cannot wait for a pool slot (no task tokens): use type='STANDARD'")
     if not workflow.tasks:
@@ -188,11 +189,7 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
             out.append(f"{t} runs for each item of unknown task {task.for_each!r} (known tasks: {known})")
         elif task.for_each == task.name:
             out.append(f"{t} runs for each item of itself: name an upstream task that returns a list")
-        if not int_in(task.max_concurrency, 1, INLINE_MAP_MAX_CONCURRENCY):
-            out.append(
-                f"{t}: max_concurrency={task.max_concurrency!r} is out of range: an inline Map runs 1 to "
-                f"{INLINE_MAP_MAX_CONCURRENCY} items at once"
-            )
+    out.extend(scale_problems(task))
     if task.condition and task.for_each:
         out.append(f"{t} cannot be both a condition and a for-each task")
     out.extend(_env_problems(task))

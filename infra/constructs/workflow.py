@@ -17,6 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.artifacts import Artifacts
+from infra.constructs.distributed import grant_map_runs, uses_distributed_map
 from infra.constructs.functions import PlatformFunctions
 from infra.constructs.ledger import Ledger
 from infra.constructs.triggers import WorkflowTriggers
@@ -186,6 +187,15 @@ class WorkflowDeployment(Construct):
         self.arn_literal = self._arn("stateMachine", self.name)
         if children:
             self._allow_child_runs(children)
+        self.map_runs = self._arn("execution", f"{self.name}/*") if uses_distributed_map(item.definition) else None
+        if self.map_runs is not None:  # Distributed Map for-each tasks: their child executions, lists, results
+            grant_map_runs(
+                self.state_machine,
+                own_arn=self.arn_literal,
+                executions_arn=self.map_runs,
+                artifacts=artifacts,
+                workflow=wf.name,
+            )
         found = triggers_of(wf)
         # CDK leaves an id "Default" out of logical ids: the triggers keep those they had as children of this.
         self.triggers = (

@@ -3,6 +3,10 @@ workflow a Parallel state whose one branch is an attempt: start, the child's exe
 
 from __future__ import annotations
 
+from typing import Any
+
+from orchestration.compiler.foreach_quota import feed
+from orchestration.compiler.foreach_states import scaled_map
 from orchestration.compiler.layout import Layout, Scope
 from orchestration.compiler.paths import (
     ENTERED_TIME,
@@ -30,6 +34,7 @@ from orchestration.compiler.states import (
     retrier,
     select,
 )
+from orchestration.foreach import INLINE_MAP_MAX_CONCURRENCY
 from orchestration.model import Task
 from orchestration.protocol import (
     CTX_PATH,
@@ -67,9 +72,10 @@ def _inputs(layout: Layout, task: Task, scope: Scope) -> Asl:
     return select({d.upstream: output_of(scope[d.upstream]) for d in layout.deps[task.name] if d.data})
 
 
-def _items(layout: Layout, task: Task) -> dict[str, int]:
-    """For a task whose output a for-each iterates: keep its list in the state, offload big items."""
-    return {"items": FOR_EACH_ITEM_INLINE} if task.name in layout.for_each_sources else {}
+def _items(layout: Layout, task: Task) -> dict[str, Any]:
+    """For a task whose output a for-each iterates: offload big items, and where the list travels."""
+    fed = feed(layout, task.name)
+    return {} if fed is None else {"items": FOR_EACH_ITEM_INLINE, "feed": fed.model_dump()}
 
 
 def retry_policy(task: Task) -> list[Asl]:
@@ -118,10 +124,30 @@ def task_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl], decid
     )
 
 
-def map_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> MapState:
-    """A for-each: an inline Map calling the task's function once per item of its source's output.
-    Each item's input is a `TaskEvent` without the task and attempt, which the item state adds."""
+def map_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> MapState | ParallelState:
+    """A for-each: an inline Map calling the task's function once per item of its source's output,
+    or beyond it a Distributed Map (`foreach_states.scaled_map`). Each item's input is a `TaskEvent`
+    without the task and attempt, which the item state adds."""
     assert task.for_each is not None
+    inline = MapState(
+        items_path=output_of(scope[task.for_each]),
+        max_concurrency=min(task.max_concurrency, INLINE_MAP_MAX_CONCURRENCY),
+        item_selector=TaskEvent.template(
+            run=JsonPath(CTX_PATH),
+            item=JsonPath(MAP_ITEM_VALUE),
+            index=JsonPath(MAP_ITEM_INDEX),
+            inputs=_inputs(layout, task, scope),
+        ),
+        processor=_item_processor(layout, task),
+        result_selector=TaskResult.template(status=TaskStatus.SUCCEEDED, output=JsonPath("$")),
+        result_path=result_path(task.name),
+        catch=catch,
+    )
+    return scaled_map(layout, task, scope, catch, inline, lambda: _item_processor(layout, task))
+
+
+def _item_processor(layout: Layout, task: Task) -> Branch:
+    """What a for-each runs per item: the task's function (between a pool's acquire and release)."""
     item_input = {name: JsonPath(state_path(TaskEvent.key(name))) for name in ("run", "inputs", "item", "index")}
     item = TaskState(
         function=function_placeholder(task.name),
@@ -129,8 +155,7 @@ def map_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> Map
             run=item_input["run"],
             task=task.name,
             attempt=JsonPath(RETRY_COUNT),
-            limit=FOR_EACH_ITEM_INLINE,
-            **_items(layout, task),
+            limit=FOR_EACH_ITEM_INLINE,  # each item's output is one item of the for-each's list
             inputs=item_input["inputs"],
             item=item_input["item"],
             index=item_input["index"],
@@ -141,21 +166,7 @@ def map_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> Map
         end=True,
     )
     pool = layout.pools.get(task.name)
-    processor = pooled_item(pool, task.name, item) if pool else Branch(f"{task.name}.item", {f"{task.name}.item": item})
-    return MapState(
-        items_path=output_of(scope[task.for_each]),
-        max_concurrency=task.max_concurrency,
-        item_selector=TaskEvent.template(
-            run=JsonPath(CTX_PATH),
-            item=JsonPath(MAP_ITEM_VALUE),
-            index=JsonPath(MAP_ITEM_INDEX),
-            inputs=_inputs(layout, task, scope),
-        ),
-        processor=processor,
-        result_selector=TaskResult.template(status=TaskStatus.SUCCEEDED, output=JsonPath("$")),
-        result_path=result_path(task.name),
-        catch=catch,
-    )
+    return pooled_item(pool, task.name, item) if pool else Branch(f"{task.name}.item", {f"{task.name}.item": item})
 
 
 def subflow_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) -> ParallelState:

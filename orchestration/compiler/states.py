@@ -215,26 +215,40 @@ class ParallelState(State):
 
 @dataclass(kw_only=True)
 class MapState(State):
-    """An inline Map over the list at `items_path`, each item through `processor`."""
+    """An inline Map over the list at `items_path`, each item through `processor`; with
+    `item_reader` a Distributed Map (one child execution of `execution_type` per item) over the list
+    it reads, writing its results with `result_writer`."""
 
-    items_path: str
+    items_path: str | None = None
     max_concurrency: int
     item_selector: Asl
     processor: Branch
-    result_selector: Asl
+    result_selector: Asl | None = None
     result_path: str
-    catch: list[Asl]
+    catch: list[Asl] | None = None
+    item_reader: Asl | None = None
+    execution_type: str = "STANDARD"  # of a Distributed Map's child executions
+    tolerated_failure_count: int | None = None
+    tolerated_failure_percentage: float | None = None
+    result_writer: Asl | None = None
 
     def fields(self) -> Asl:
+        config = {"Mode": "INLINE"} if self.item_reader is None else {"Mode": "DISTRIBUTED"}
+        if self.item_reader is not None:
+            config["ExecutionType"] = self.execution_type
         return {
             "Type": "Map",
-            "ItemsPath": self.items_path,
+            **_present(ItemsPath=self.items_path, ItemReader=self.item_reader),
             "MaxConcurrency": self.max_concurrency,
+            **_present(
+                ToleratedFailureCount=self.tolerated_failure_count,
+                ToleratedFailurePercentage=self.tolerated_failure_percentage,
+            ),
             "ItemSelector": self.item_selector,
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **self.processor.to_dict()},
-            "ResultSelector": self.result_selector,
+            "ItemProcessor": {"ProcessorConfig": config, **self.processor.to_dict()},
+            **_present(ResultWriter=self.result_writer, ResultSelector=self.result_selector),
             "ResultPath": self.result_path,
-            "Catch": self.catch,
+            **_present(Catch=self.catch),
         }
 
 

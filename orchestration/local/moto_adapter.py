@@ -41,28 +41,30 @@ These patches, installed for the life of a LocalCloud and removed after:
    run): moto's answer is right, but it logs the absent path as an ERROR first; here it does not.
 10. Import time: the interpreter's Batch integration imports an enum from `moto.batch`, whose package
    imports moto's EC2 model (about 0.7 s); the package's `__init__` waits until a name is read from it.
+11. Distributed Map: failed items fail the map run past its tolerated failures, the ResultWriter
+   writes AWS's result files, and at most 16 items run at once (`moto_distmap.py`).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import importlib.util
 import json
 import marshal
-import sys
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from types import ModuleType, SimpleNamespace
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
+import orchestration.local.moto_distmap as distmap
 import orchestration.local.moto_stops as stops
+from orchestration.local.moto_imports import defer_batch_package
 from orchestration.local.moto_paths import fast_parse
 from orchestration.status import ExecutionStatus
 
@@ -100,14 +102,31 @@ class Adapter:
         self.handlers[arn.rsplit(":", 1)[-1]] = handler
 
     def install(self) -> None:
-        _defer_batch_package()
+        defer_batch_package()
         try:
             from moto.dynamodb.models import DynamoDBBackend
+            from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
+            from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+            from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+                StatesErrorNameType,
+            )
             from moto.stepfunctions.parser.asl.component.common.path import result_path
             from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
             from moto.stepfunctions.parser.asl.component.common.string import string_expression
             from moto.stepfunctions.parser.asl.component.state.choice.comparison import variable
             from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+                distributed_iteration_component as distributed,
+            )
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import iteration_worker
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (
+                distributed_item_processor_worker as distributed_worker,
+            )
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer import result_writer_decl
+            from moto.stepfunctions.parser.asl.component.state.exec.state_map.result_writer.resource_eval import (
+                resource_eval_s3 as result_writer,
+            )
+            from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
             from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_callback as callback,
@@ -115,7 +134,7 @@ class Adapter:
             from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
                 state_task_service_sfn as sfn_service,
             )
-            from moto.stepfunctions.parser.asl.eval import states
+            from moto.stepfunctions.parser.asl.eval import program_state, states
             from moto.stepfunctions.parser.asl.eval.environment import Environment
             from moto.stepfunctions.parser.asl.parse import asl_parser
             from moto.stepfunctions.parser.asl.utils import json_path
@@ -157,6 +176,18 @@ class Adapter:
         self._patch(child, "_normalise_response", _from_boto_response)
         self._patch(child, "_build_sync2_resolver", self._polls_child(child._build_sync2_resolver))
         self._patch(child, "_eval_sync", self._stops_child(child._eval_sync))
+        worker = distributed_worker.DistributedItemProcessorWorker
+        self._patch(worker, "_eval_job", distmap.records_items(worker._eval_job, program_state.ProgramEnded))
+        self._patch(worker, "_eval_input", distmap.keeps_item_input(worker._eval_input))
+        self._patch(worker, "_eval_pool", distmap.eval_pool)
+        component = distributed.DistributedIterationComponent
+        self._patch(component, "_map_run", distmap.map_run(component._map_run, _failure))
+        self._patch(result_writer_decl.ResultWriter, "_eval_body", distmap.reads_state_input)
+        names = distmap.error_names(custom_error_name.CustomErrorName, StatesErrorName, StatesErrorNameType.from_name)
+        for module in (branches_decl, iteration_worker):
+            self._patch(module, "CustomErrorName", names)
+        writer = result_writer.ResourceEvalS3
+        self._patch(writer, "_handle_put_object", staticmethod(_result_writer(writer._get_s3_client)))
 
     def uninstall(self) -> None:
         while self._saved:
@@ -237,6 +268,32 @@ class Adapter:
             traceback.print_exc()
 
 
+def _failure(env: Any, error: str, cause: str) -> Exception:
+    """A States error that fails the state (Retry and Catch see it), as moto raises its own."""
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    details = cast(Any, EventDetails)(mapRunFailedEventDetails=MapRunFailedEventDetails(error=error, cause=cause))
+    name = StatesErrorName(StatesErrorNameType.from_name(error))
+    event = FailureEvent(env, name, HistoryEventType.MapRunFailed, details)
+    return FailureEventException(failure_event=event)
+
+
+def _result_writer(s3_client: Callable[..., Any]) -> Callable[..., None]:
+    def handle(env: Any, runtime_part: Any, credentials: Any) -> None:
+        distmap.write_results(env, runtime_part, credentials, s3_client)
+
+    return handle
+
+
 class _ChildPoll:
     """moto's poll of a child execution's status, pausing longer each time it finds it running."""
 
@@ -312,12 +369,13 @@ def _cached_parse(asl_parser: Any) -> Callable[[str], tuple[Any, Any]]:
     The evaluation components moto builds from a definition hold configuration only: every
     execution keeps its state in its own Environment (checked: no component assigns to itself while
     evaluating, except per-evaluation worker objects). So the program built when the state machine
-    was created (moto validates the definition then) serves every execution of it.
+    was created (moto validates the definition then) serves every execution of it. moto's grammar
+    refuses Express child executions: they run as Standard ones (`moto_distmap.standard_children`).
     """
     cached: Callable[[str], tuple[Any, Any]] = functools.lru_cache(maxsize=64)(
         asl_parser.AmazonStateLanguageParser.parse
     )
-    return cached
+    return lambda definition: cached(distmap.standard_children(definition))
 
 
 _DYNAMODB_METHODS = (
@@ -355,35 +413,6 @@ def _quiet_variable(no_such_variable: type) -> Callable[[Any, Any], None]:
         env.stack.append(value)
 
     return eval_body
-
-
-class _DeferredInit(ModuleType):
-    """A package whose `__init__` runs when a name is first read from it (submodules import as usual)."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        self.__class__ = ModuleType  # type: ignore[assignment]  # once: a plain module from here on
-        spec = self.__spec__
-        assert spec is not None and spec.loader is not None
-        spec.loader.exec_module(self)
-        return getattr(self, name)
-
-
-def _defer_batch_package() -> None:
-    """The interpreter's Batch integration imports `moto.batch.utils` (an enum), whose package's
-    `__init__` imports moto's whole EC2 model (about 0.7 s of CPU). The package is registered with its
-    `__init__` deferred until a name is read from it (moto's backend lookup does, should a run use Batch)."""
-    if "moto.batch" in sys.modules:
-        return
-    spec = importlib.util.find_spec("moto.batch")
-    if spec is None:  # pragma: no cover - depends on the installed moto
-        return
-    package = importlib.util.module_from_spec(spec)
-    package.__class__ = _DeferredInit
-    sys.modules[spec.name] = package
-    parent, _, name = spec.name.rpartition(".")
-    setattr(sys.modules[parent], name, package)  # as the import system does for a submodule
 
 
 def json_copy(value: Any, memo: Any = None) -> Any:

@@ -25,10 +25,11 @@ from orchestration.errors import OrchestrationError, TaskFailure, exception_text
 from orchestration.lineage import LineageReport
 from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Task, Workflow
 from orchestration.permissions import declared_secrets
-from orchestration.protocol import PAYLOAD_LIMIT_BYTES, RunContext, TaskEvent, TaskResponse, TaskResult
+from orchestration.protocol import RunContext, TaskEvent, TaskResponse, TaskResult
 from orchestration.runif import skipped_as
 from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
+from orchestration.runtime.foreach import collect, source_output
 from orchestration.runtime.log import logger
 from orchestration.runtime.repairs import attempt_number, repair_plan, reused_output
 from orchestration.status import TaskStatus
@@ -42,6 +43,8 @@ MAX_ERROR_MESSAGE_BYTES = 4_096  # of a task's error message, recorded and repor
 
 def run_task(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     workflow = rt.need_workflow()
+    if payload.get("step") == "collect":  # after a for-each's Map: its results in item order
+        return collect(payload, rt)
     event = TaskEvent.model_validate(payload)
     run_id, name = event.run.run_id, event.task
     task = workflow.tasks.get(name)
@@ -222,12 +225,4 @@ def _call(workflow: Workflow, task: Task, event: TaskEvent, rt: Runtime, attempt
         ) from exc
     key = artifact_key(event.run.workflow, event.run.run_id, task.name, attempt, event.index)
     value = artifacts.offload(result, limit=event.limit, key=key, item_limit=event.items)
-    if event.items is not None:  # a for-each's list stays in the state, however long: it must fit there
-        size = len(dumps(value).encode())
-        if size > PAYLOAD_LIMIT_BYTES:
-            raise ValueError(
-                f"task {task.name!r} returned {len(value)} items for a for-each: as the run's state holds them "
-                f"(large items as references) they take {size} bytes, over Step Functions' limit of "
-                f"{PAYLOAD_LIMIT_BYTES}: return fewer items, e.g. batches of items"
-            )
-    return value
+    return source_output(artifacts, event, value)  # a for-each's list: in the state while it fits, else stored

@@ -78,20 +78,26 @@ def test_wait_returns_what_the_ledger_records(
     check_outputs(cloud, run_id)
 
 
-def test_a_for_each_list_too_long_for_the_state_fails_its_task(cloud: LocalCloud) -> None:
-    wf = Workflow("too_many_items")
+@pytest.mark.parametrize("mode", ["inline", "auto"])
+def test_a_for_each_list_too_long_for_the_state_fails_inline_and_goes_to_s3_in_auto(
+    cloud: LocalCloud, mode: str
+) -> None:
+    wf = Workflow(f"too_many_items_{mode}")
 
     @wf.task
     def rows() -> list[str]:
         return ["r" * 100] * (PAYLOAD_LIMIT_BYTES // 100)
 
-    @wf.task(for_each="rows")
+    @wf.task(for_each="rows", mode=mode)
     def each(item: str) -> int:
         return len(item)
 
     record = cloud.run(wf)
+    if mode == "auto":  # a Distributed Map read the list from the artifact bucket
+        assert record.tasks["each"].status == "SUCCEEDED" and record.tasks["each"].items == 2621
+        return
     assert record.tasks["rows"].status == "FAILED"
     error = record.tasks["rows"].error or ""
-    assert error.startswith("ValueError: task 'rows' returned 2621 items for a for-each")
-    assert "over Step Functions' limit of 262144" in error
+    assert error.startswith("ForEachQuotaError: task 'rows' returned 2621 items for the inline for-each 'each'")
+    assert "262,144-byte state" in error
     assert record.tasks["each"].status == "UPSTREAM_FAILED"

@@ -178,15 +178,16 @@ def test_two_workflows_share_a_pool(cloud: LocalCloud) -> None:
     assert len(attempts) == 18 and max_overlap(attempts) == 2
 
 
-def test_each_item_of_a_for_each_takes_a_slot(cloud: LocalCloud) -> None:
+@pytest.mark.parametrize("mode", ["auto", "distributed"])  # auto runs this short list inline
+def test_each_item_of_a_for_each_takes_a_slot(cloud: LocalCloud, mode: str) -> None:
     pool = Pool("items", slots=2)
-    wf = Workflow("pooled_for_each")
+    wf = Workflow(f"pooled_for_each_{mode}")
 
     @wf.task
     def numbers() -> list[int]:
         return list(range(6))
 
-    @wf.task(for_each=numbers, pool=pool)
+    @wf.task(for_each=numbers, pool=pool, mode=mode)
     def square(item: int) -> int:
         time.sleep(SLEEP)
         return item * item

@@ -252,28 +252,31 @@ def test_an_aborted_run_is_repaired_from_the_task_it_stopped(cloud: LocalCloud) 
 
 # -- for-each: a failed item reruns its task; a reused for-each returns each item's recorded output ----
 
-fan = Workflow("repair_fan")
+
+def fan_workflow(mode: str) -> Workflow:
+    fan = Workflow(f"repair_fan_{mode}")
+
+    @fan.task
+    def files() -> list[str]:
+        _call("files")
+        return ["a", "b", "c"]
+
+    @fan.task(for_each="files", mode=mode)
+    def size(item: str) -> int:
+        _call(f"size:{item}")
+        return len(item) * 10
+
+    @fan.task
+    def total(size: list[int]) -> int:
+        _call("total")
+        return sum(size)
+
+    return fan
 
 
-@fan.task
-def files() -> list[str]:
-    _call("files")
-    return ["a", "b", "c"]
-
-
-@fan.task(for_each="files")
-def size(item: str) -> int:
-    _call(f"size:{item}")
-    return len(item) * 10
-
-
-@fan.task
-def total(size: list[int]) -> int:
-    _call("total")
-    return sum(size)
-
-
-def test_a_for_each_task_is_repaired_and_reused(cloud: LocalCloud) -> None:
+@pytest.mark.parametrize("mode", ["auto", "distributed"])
+def test_a_for_each_task_is_repaired_and_reused(cloud: LocalCloud, mode: str) -> None:
+    fan = fan_workflow(mode)
     CALLS.clear()
     BROKEN.add("size:b")
     first = cloud.run(fan)

@@ -190,14 +190,15 @@ def test_a_for_each_whose_collected_outputs_overflow(cloud: LocalCloud) -> None:
 
 
 def test_a_for_each_list_too_large_for_the_state(cloud: LocalCloud) -> None:
-    """A list of items must stay in the state: past the limit, its task fails with the reason."""
+    """A list an inline for-each iterates must stay in the state: past the limit, its task fails with
+    the reason (mode="auto" would run it as a Distributed Map)."""
 
     def items() -> list[str]:
         return [f"item-{i:06d}" for i in range(40_000)]
 
     wf = Workflow(f"hostile_fe_{next(_counter)}")
     wf.task(name="items")(items)
-    wf.task(name="each", for_each="items")(lambda item: item)
+    wf.task(name="each", for_each="items", mode="inline")(lambda item: item)
     run = cloud.run(wf)
     assert run.status == RunStatus.FAILED
     assert run.tasks["items"].status == TaskStatus.FAILED

@@ -240,9 +240,17 @@ def test_iam_is_scoped_to_named_resources(synth: Synth) -> None:
             if any(a.startswith("dynamodb:") for a in actions):
                 text = json.dumps(res)
                 assert "index/*" not in text and "PlatformLedger" in text
-            if any(a.startswith("s3:") for a in actions):
-                assert sorted(actions) == ["s3:GetObject", "s3:PutObject"]
-                assert re.search(r'/runs/[A-Za-z0-9_-]+/\*"', json.dumps(res)), res  # one workflow's prefix
+            if any(
+                a.startswith("s3:") for a in actions
+            ):  # one workflow's prefix (a Distributed Map: its lists, results)
+                shapes = {
+                    ("s3:GetObject", "s3:PutObject"): r'/runs/[A-Za-z0-9_-]+/\*"',
+                    ("s3:GetObject",): r'/runs/[A-Za-z0-9_-]+/\*/list\.json"',
+                    ("s3:AbortMultipartUpload", "s3:ListMultipartUploadParts", "s3:PutObject"): (
+                        r'/runs/[A-Za-z0-9_-]+/\*/results-r\*"'
+                    ),
+                }
+                assert re.search(shapes[tuple(sorted(actions))], json.dumps(res)), res
     for role in resources(synth.raw, "AWS::IAM::Role").values():
         assert not role["Properties"].get("ManagedPolicyArns"), "no managed policies"
 

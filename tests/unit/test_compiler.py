@@ -196,7 +196,8 @@ def test_inline_output_limit_keeps_the_state_under_the_payload_limit() -> None:
 def test_for_each_map_state() -> None:
     wf = load_workflow(example_file("fanout"))
     states = all_states(compile_workflow(wf))
-    m = states["process"]
+    assert states["process"]["Type"] == "Parallel"  # mode "auto": inline or distributed (test_foreach_scale)
+    m = states["process.inline"]
     assert m["Type"] == "Map"
     assert m["MaxConcurrency"] == 4
     assert m["ItemsPath"] == "$.res.list_files.output"
@@ -205,6 +206,7 @@ def test_for_each_map_state() -> None:
     assert item["Retry"][1]["MaxAttempts"] == 2
     # the producer keeps its list in the state so the Map can iterate it; big items become refs
     assert states["list_files"]["Parameters"]["Payload"]["items"] == 128
+    assert states["list_files"]["Parameters"]["Payload"]["feed"]["mode"] == "auto"
 
 
 def test_retry_zero_means_no_user_retrier() -> None:

@@ -109,7 +109,7 @@ def test_validation_reports_every_problem_at_once() -> None:
     @wf.task(name="bad name")
     def spaced(): ...
 
-    @wf.task(for_each="extract", max_concurrency=100)
+    @wf.task(for_each="extract", max_concurrency=100, mode="inline")
     def each(): ...
 
     @wf.task(after=["load.true"])
@@ -127,7 +127,7 @@ def test_validation_reports_every_problem_at_once() -> None:
         "depends on unknown task 'nope'",
         "memory_mb=64 must be an integer from 128 to 10240",
         "task name 'bad name' is not allowed",
-        "max_concurrency=100 is out of range: an inline Map runs 1 to 40 items at once",
+        "max_concurrency=100 is out of range: an inline Map runs 1 to 40 items at once (mode='distributed' or",
         "has no 'item' parameter: add one",
         "depends on load.true, but 'load' is not a condition task",
     ]
