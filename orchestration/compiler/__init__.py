@@ -15,8 +15,15 @@ limits), `definition` (canonical JSON, hash, substitutions).
 """
 
 from orchestration.compiler.definition import child_workflows, definition_hash, placeholders, render, to_json
-from orchestration.compiler.emit import compile_workflow
 from orchestration.compiler.quotas import MAX_DEFINITION_BYTES, inline_output_limit
+from orchestration.compiler.split import (
+    Machines,
+    Part,
+    compile_machines,
+    compile_workflow,
+    part_machine_name,
+    part_placeholder,
+)
 from orchestration.compiler.states import LAMBDA_CALLBACK, LAMBDA_INVOKE, START_EXECUTION_SYNC
 from orchestration.protocol import (
     FINALIZE_FUNCTION,
@@ -44,11 +51,16 @@ __all__ = [
     "RESULT_OVERHEAD_BYTES",
     "START_EXECUTION_SYNC",
     "STATE_BUDGET_BYTES",
+    "Machines",
+    "Part",
     "child_workflows",
+    "compile_machines",
     "compile_workflow",
     "definition_hash",
     "function_placeholder",
     "inline_output_limit",
+    "part_machine_name",
+    "part_placeholder",
     "placeholders",
     "render",
     "to_json",
