@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import makespan, operations, overhead, transitions
+from bench import makespan, operations, overhead, scale, transitions
 from bench.corpus import SEED, generate_corpus
 from bench.report import render
 
@@ -46,7 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="extra runs of each overhead workflow after the first (default 1; quick 0)",
     )
     p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--skip", action="append", default=[], choices=["makespan", "overhead", "transitions", "operations"])
+    p.add_argument(
+        "--skip", action="append", default=[], choices=["makespan", "overhead", "transitions", "operations", "scale"]
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -117,12 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         }
     if "operations" not in args.skip:
         results["operations"] = operations.run(log=_log)
+    if "scale" not in args.skip:
+        results["scale"] = scale.run(args.quick, log=_log)
     results["seconds"] = time.perf_counter() - started
     failures = check(results)
     results["correctness_failures"] = failures
     print(render(results))
     if "operations" in results:
         print("\n" + operations.render(results["operations"]))
+    if "scale" in results:
+        print("\n" + scale.render(results["scale"]))
     args.out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     _log(f"wrote {args.out}")
     for failure in failures:

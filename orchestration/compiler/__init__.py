@@ -11,7 +11,8 @@ docs/architecture.md for the state layout.
 Modules: `emit` (the plan as states, and `compile_workflow`), `tasks` (one task's states),
 `run_state` (a task's Lambda task or Map), `rules` (run-if rules), `layout` (what the emitters
 share), `states` (one builder per ASL state), `paths` (JSONPaths), `quotas` (Step Functions
-limits), `definition` (canonical JSON, hash, substitutions).
+limits), `definition` (canonical JSON, hash, substitutions), `split` (a parent and parts for a
+workflow too big for one state machine).
 """
 
 from orchestration.compiler.definition import child_workflows, definition_hash, placeholders, render, to_json

@@ -76,6 +76,7 @@ class Part:
     definition: dict[str, Any]
     awaited: int  # dependencies on tasks of other parts (each a join)
     size: int  # bytes of its definition
+    digest: str  # its definition_hash
 
 
 @dataclass(frozen=True)
@@ -109,14 +110,14 @@ def compile_machines(workflow: Workflow, *, part_tasks: int | None = None) -> Ma
     raises CompileError when even parts cannot fit (an EXPRESS workflow cannot be split: it has no
     .sync)."""
     validate(workflow)
-    if part_tasks is None:
+    express = workflow.type == "EXPRESS"  # never split: an Express state machine has no .sync
+    if part_tasks is None or express:
         fits = worst_state_bytes(len(workflow.tasks), 0) <= PAYLOAD_LIMIT_BYTES
         definition = Emitter(workflow).definition() if fits else None
-        if definition is not None and len(to_json(definition).encode()) <= MAX_DEFINITION_BYTES:
-            check_quotas(workflow, definition)
+        if express or (definition is not None and len(to_json(definition).encode()) <= MAX_DEFINITION_BYTES):
+            check_quotas(workflow, definition or {})  # the payload check fails first when there is none
+            assert definition is not None
             return Machines(definition)
-    if workflow.type == "EXPRESS":
-        check_quotas(workflow, Emitter(workflow).definition())  # raises: too big for one state machine
     size = part_tasks or PART_TASKS
     while True:
         parts = _split(workflow, size)
@@ -134,7 +135,7 @@ def _parent(workflow: Workflow, parts: list[Part]) -> dict[str, Any]:
     states, starts = run_start(workflow)
     branches = []
     for p in parts:
-        branches.append(part_branch(p.number, f"{len(p.tasks)} tasks, definition {definition_hash(p.definition)}"))
+        branches.append(part_branch(p.number, f"{len(p.tasks)} tasks, definition {p.digest}"))
     outcomes = "$.parts"
     states["Parts"] = ParallelState(
         comment=f"{len(parts)} parts of {len(workflow.tasks)} tasks, each its own state machine",
@@ -246,7 +247,8 @@ def _part(
     comment = f"Workflow {workflow.name}, part {number}: {len(chunk)} tasks ({chunk[0]} ... {chunk[-1]})"
     definition = state_machine(comment, Branch("Start", states), None)
     prune_unreachable(definition)
-    return Part(number, tuple(chunk), definition, awaited, len(to_json(definition).encode()))
+    text = to_json(definition)
+    return Part(number, tuple(chunk), definition, awaited, len(text.encode()), definition_hash(text))
 
 
 @dataclass(kw_only=True)
