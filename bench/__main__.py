@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, deploy_scale, foreach, makespan, onetask, operations, overhead, peers, transitions
+from bench import coldstart, deploy_scale, foreach, makespan, onetask, operations, overhead, peers, scale, transitions
 from bench.corpus import SEED, generate_corpus
 from bench.report import render
 
@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=[],
         choices=[
             *("makespan", "overhead", "transitions", "operations", "coldstart"),
-            *("onetask", "peers", "deploy", "foreach"),
+            *("onetask", "peers", "deploy", "foreach", "scale"),
         ],
     )
     p.add_argument(
@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         results["deploy"] = deploy_scale.run(100 if args.quick else 700, 40 if args.quick else 200, log=_log)
     if "foreach" not in args.skip:
         results["foreach"] = foreach.run(foreach.QUICK if args.quick else foreach.FULL, log=_log)
+    if "scale" not in args.skip:
+        results["scale"] = scale.run(args.quick, log=_log)
     results["seconds"] = time.perf_counter() - started
     failures = check(results)
     results["correctness_failures"] = failures
@@ -155,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + deploy_scale.render(results["deploy"]))
     if "foreach" in results:
         print("\n" + foreach.render(results["foreach"]))
+    if "scale" in results:
+        print("\n" + scale.render(results["scale"]))
     args.out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     _log(f"wrote {args.out}")
     for failure in failures:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from infra.asset import asset_path
 from infra.settings import InfraError
-from orchestration.compiler import LAMBDA_CALLBACK, compile_workflow, to_json
+from orchestration.compiler import LAMBDA_CALLBACK, compile_machines, compile_workflow, to_json
 from orchestration.errors import WorkflowLoadError
 from orchestration.loader import load_file
 from orchestration.model import Workflow
@@ -26,6 +26,7 @@ class Discovered:
     file: str  # path relative to the code asset root (ORCH_WORKFLOW_FILE)
     source: Path  # absolute path of the file
     definition: str  # to_json(compile_workflow(workflow)): the deployed definition, byte for byte
+    parts: tuple[str, ...] = ()  # a split workflow's parts' definitions (`compiler.split`), part 1 first
 
 
 def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
@@ -72,9 +73,11 @@ def discover(root: Path, setting: str) -> tuple[Path, list[Discovered]]:
             continue
         for warning in warnings(wf):  # allowed, but shown at every synth
             print(f"warning: {wf.name} ({file.name}): {warning}", file=sys.stderr)
-        definition = to_json(compile_workflow(wf))
+        machines = compile_machines(wf)
+        definition = to_json(machines.definition)
         errors.extend(deploy_problems(wf, definition))
-        out.append(Discovered(wf, asset_path(root, file), file, definition))
+        parts = tuple(to_json(p.definition) for p in machines.parts)
+        out.append(Discovered(wf, asset_path(root, file), file, definition, parts))
     if not errors:  # on_workflow triggers name workflows of this stack, without a cycle
         errors.extend(chain_problems(d.workflow for d in out))
     if errors:

@@ -5,10 +5,14 @@ edges that nested Parallel states cannot express (any "N" shape a->c, a->d, b->d
 every task structurally waits only for its real ancestors, and every real dependency is either
 implied by the structure or covered by a join. So a task starts as soon as its own dependencies are
 done, whatever the shape of the DAG.
+
+Everything here is iterative (explicit stacks, no recursion limit); ancestor sets are bitsets.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -47,6 +51,8 @@ def find_cycle(preds: Edges) -> list[str] | None:
         for up in ups:
             if up in succs:
                 succs[up].append(node)
+    for children in succs.values():
+        children.sort()
     color: dict[str, int] = dict.fromkeys(succs, 0)
     for root in sorted(succs):
         if color[root]:
@@ -58,7 +64,7 @@ def find_cycle(preds: Edges) -> list[str] | None:
             if idx == 0:
                 color[node] = 1
                 path.append(node)
-            children = sorted(succs[node])
+            children = succs[node]
             if idx < len(children):
                 stack.append((node, idx + 1))
                 child = children[idx]
@@ -74,43 +80,27 @@ def find_cycle(preds: Edges) -> list[str] | None:
 
 def topological_order(preds: Edges) -> list[str]:
     """Kahn's algorithm with name order among ready tasks: deterministic. Assumes no cycle."""
-    remaining = {n: {u for u in ups if u in preds} for n, ups in preds.items()}
+    remaining = {n: len({u for u in ups if u in preds}) for n, ups in preds.items()}
     succs: dict[str, set[str]] = {n: set() for n in preds}
-    for node, ups in remaining.items():
+    for node, ups in preds.items():
         for up in ups:
-            succs[up].add(node)
-    ready = sorted(n for n, ups in remaining.items() if not ups)
+            if up in succs:
+                succs[up].add(node)
+    ready = [n for n, count in remaining.items() if not count]
+    heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        node = ready.pop(0)
+        node = heapq.heappop(ready)
         order.append(node)
-        newly = []
         for child in succs[node]:
-            remaining[child].discard(node)
+            remaining[child] -= 1
             if not remaining[child]:
-                newly.append(child)
-        ready = sorted(ready + newly)
+                heapq.heappush(ready, child)
     return order
 
 
-def transitive_reduction(preds: Edges) -> dict[str, set[str]]:
-    """Drop edges implied by longer paths (they add no ordering)."""
-    order = topological_order(preds)
-    index = {n: i for i, n in enumerate(order)}
-    anc = _ancestor_bits(preds, order, index)
-    reduced: dict[str, set[str]] = {}
-    for node in order:
-        ups = set(preds[node])
-        keep = set()
-        for up in ups:
-            implied = any(other != up and anc[index[other]] >> index[up] & 1 for other in ups)
-            if not implied:
-                keep.add(up)
-        reduced[node] = keep
-    return reduced
-
-
 def _ancestor_bits(preds: Edges, order: Sequence[str], index: Mapping[str, int]) -> list[int]:
+    """Per task (by position in `order`, a topological order): the bitset of its ancestors."""
     anc = [0] * len(order)
     for node in order:
         bits = 0
@@ -121,138 +111,301 @@ def _ancestor_bits(preds: Edges, order: Sequence[str], index: Mapping[str, int])
     return anc
 
 
+def transitive_reduction(preds: Edges) -> dict[str, set[str]]:
+    """Drop edges implied by longer paths (they add no ordering)."""
+    order = topological_order(preds)
+    index = {n: i for i, n in enumerate(order)}
+    anc = _ancestor_bits(preds, order, index)
+    reduced: dict[str, set[str]] = {}
+    for node in order:
+        ups = set(preds[node])
+        implied = 0  # an upstream that is an ancestor of another upstream is implied by it
+        for up in ups:
+            implied |= anc[index[up]]
+        reduced[node] = {up for up in ups if not implied >> index[up] & 1}
+    return reduced
+
+
 def build_plan(preds: Edges) -> Plan:
-    """Decompose an acyclic DAG into nested sequences and parallel blocks plus joins (exact)."""
+    """Decompose an acyclic DAG into nested sequences and parallel blocks plus joins (exact).
+
+    A part of the DAG that is not connected becomes parallel branches (its weakly connected
+    components); a connected part splits into a sequence wherever every task before a point of the
+    topological order precedes every task after it. A connected part with neither (it contains an
+    "N") has in-edges dropped, first multi-parent task first, each keeping its latest in-edge, until
+    it falls apart. Every dropped dependency the structure does not order becomes a join."""
     reduced = transitive_reduction(preds)
     order = topological_order(reduced)
     index = {n: i for i, n in enumerate(order)}
-    live: dict[str, set[str]] = {n: set(ups) for n, ups in reduced.items()}
+    block = _Decomposer(order, reduced, index).block() if order else Seq(())
+    # Every direct dependency the structure does not already order becomes a join: the task waits
+    # for it (it is a real ancestor, so this adds no delay) and receives its result through it.
+    structural = _structural_ancestors(block, index)
+    joins: dict[str, tuple[str, ...]] = {}
+    for n in order:
+        bits = structural[n]
+        missing = sorted({index[u] for u in preds[n] if not bits >> index[u] & 1})
+        if missing:
+            joins[n] = tuple(order[i] for i in missing)
+    return Plan(block, joins)
 
-    def inner_edges(nodes: Sequence[str]) -> list[tuple[str, str]]:
-        """(upstream, task) for each live edge between two of `nodes`."""
-        members = set(nodes)
-        return [(up, n) for n in nodes for up in live[n] if up in members]
 
-    def succ_map(nodes: Sequence[str]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {n: set() for n in nodes}
-        for up, n in inner_edges(nodes):
-            out[up].add(n)
-        return out
+class _Open:  # a Seq or Par whose children are still being built
+    def __init__(self, kind: type[Seq] | type[Par], size: int) -> None:
+        self.kind = kind
+        self.children: list[Block | _Open | None] = [None] * size
+        self.built: Block | None = None
 
-    def components(nodes: Sequence[str]) -> list[list[str]]:
-        adj: dict[str, set[str]] = {n: set() for n in nodes}
-        for up, n in inner_edges(nodes):
-            adj[n].add(up)
-            adj[up].add(n)
-        seen: set[str] = set()
-        comps = []
-        for n in nodes:
-            if n in seen:
+
+def _built(child: Block | _Open | None) -> Block:
+    assert child is not None and (not isinstance(child, _Open) or child.built is not None)
+    return child.built if isinstance(child, _Open) else child  # type: ignore[return-value]
+
+
+class _Decomposer:
+    """The decomposition of `build_plan` on task positions in topological order (ints), with live
+    in-edges (`parents`) that cuts remove. Each step is linear in the part it works on."""
+
+    def __init__(self, order: Sequence[str], reduced: Mapping[str, set[str]], index: Mapping[str, int]) -> None:
+        self.order = order
+        self.parents = [{index[u] for u in reduced[n]} for n in order]
+        self.children: list[set[int]] = [set() for _ in order]
+        for v, ups in enumerate(self.parents):
+            for u in ups:
+                self.children[u].add(v)
+        self.member = [0] * len(order)  # the stamp of the part a task is in at the current step
+        self.seen, self.where = [0] * len(order), [0] * len(order)  # where: its position in the part
+        self.stamp = 0
+
+    def enter(self, nodes: Sequence[int]) -> int:
+        self.stamp += 1
+        for v in nodes:
+            self.member[v] = self.stamp
+        return self.stamp
+
+    def block(self) -> Block:
+        root = _Open(Seq, 1)  # holds the result
+        # (tasks in topological order, where the result goes, connected?, may split in series?)
+        todo: list[tuple[list[int], _Open, int, bool, bool]] = [(list(range(len(self.order))), root, 0, False, True)]
+        opened: list[_Open] = []
+        while todo:
+            nodes, holder, slot, connected, series = todo.pop()
+            if len(nodes) == 1:
+                holder.children[slot] = Node(self.order[nodes[0]])
                 continue
-            comp, todo = [], [n]
-            seen.add(n)
+            parts = [nodes] if connected else self.components(nodes)
+            if len(parts) == 1:
+                points = self.series_points(nodes) if series else []
+                if points:
+                    bounds = [0, *points, len(nodes)]
+                    segments = [nodes[a:b] for a, b in itertools.pairwise(bounds)]
+                    # a segment has no series point of its own (the first point is the smallest)
+                    holder.children[slot] = opened_block = _Open(Seq, len(segments))
+                    opened.append(opened_block)
+                    todo += [(seg, opened_block, i, False, False) for i, seg in enumerate(segments)]
+                    continue
+                parts = self.cut(nodes)
+            holder.children[slot] = opened_block = _Open(Par, len(parts))
+            opened.append(opened_block)
+            todo += [(part, opened_block, i, True, True) for i, part in enumerate(parts)]
+        for o in reversed(opened):  # children were opened after their parents
+            o.built = o.kind(tuple(_built(c) for c in o.children))
+        return _built(root.children[0])
+
+    def components(self, nodes: Sequence[int]) -> list[list[int]]:
+        """Weakly connected components over live edges, each in topological order, by first task."""
+        stamp = self.enter(nodes)
+        member, seen = self.member, self.seen
+        comps: list[list[int]] = []
+        for start in nodes:
+            if seen[start] == stamp:
+                continue
+            seen[start] = stamp
+            comp, todo = [], [start]
             while todo:
                 cur = todo.pop()
                 comp.append(cur)
-                for nxt in adj[cur]:
-                    if nxt not in seen:
-                        seen.add(nxt)
+                for nxt in (*self.parents[cur], *self.children[cur]):
+                    if member[nxt] == stamp and seen[nxt] != stamp:
+                        seen[nxt] = stamp
                         todo.append(nxt)
-            comps.append(sorted(comp, key=index.__getitem__))
+            comp.sort()
+            comps.append(comp)
         return comps
 
-    def series_split(nodes: Sequence[str]) -> int | None:
-        """Smallest k such that every task in nodes[:k] precedes every task in nodes[k:]."""
-        local = {n: i for i, n in enumerate(nodes)}
-        succs = succ_map(nodes)
-        desc = [0] * len(nodes)
-        for n in reversed(nodes):
-            bits = 0
-            for child in succs[n]:
-                j = local[child]
-                bits |= desc[j] | (1 << j)
-            desc[local[n]] = bits
-        full = (1 << len(nodes)) - 1
-        common = full
-        for k in range(1, len(nodes)):
-            common &= desc[k - 1]
-            rest = full & ~((1 << k) - 1)
-            if common & rest == rest:
-                return k
-        return None
+    def series_points(self, nodes: Sequence[int]) -> list[int]:
+        """Every k such that each of nodes[:k] precedes each of nodes[k:] (a connected part).
 
-    def cut(nodes: Sequence[str]) -> None:
-        """Drop all but the latest in-edge of the first multi-parent task (a join covers them)."""
-        members = set(nodes)
-        for n in nodes:
-            ups = sorted((u for u in live[n] if u in members), key=index.__getitem__)
-            if len(ups) >= 2:
-                live[n] -= set(ups[:-1])
-                return
-        raise AssertionError("a connected DAG without a multi-parent task is a tree")  # pragma: no cover
+        With P = nodes[:k] and S = nodes[k:], that holds exactly when every sink of P has an edge
+        to every source of S (any task of P reaches a sink of P, any task of S is reached from a
+        source of S). A task is a sink of P for k in (its position, its first child's], a source
+        of S for k in (its last parent's, its position], and an edge u->v joins such a pair for k
+        in (v's last parent's, u's first child's]: counted for all k at once (difference arrays)."""
+        stamp = self.enter(nodes)
+        member, where, parents, children = self.member, self.where, self.parents, self.children
+        size = len(nodes)
+        last = size - 1
+        for p, v in enumerate(nodes):
+            where[v] = p
+        first_child = [last] * size
+        last_parent = [-1] * size
+        inner: list[tuple[int, int]] = []
+        for p, v in enumerate(nodes):
+            for c in children[v]:
+                if member[c] == stamp and where[c] < first_child[p]:
+                    first_child[p] = where[c]
+            for u in parents[v]:
+                if member[u] == stamp:
+                    q = where[u]
+                    inner.append((q, p))
+                    if q > last_parent[p]:
+                        last_parent[p] = q
+        # difference arrays over k: +1 where a range starts, -1 after it ends (ranges cut to 1..size-1)
+        sinks, sources, pairs = [0] * (size + 1), [0] * (size + 1), [0] * (size + 1)
+        for p in range(size):
+            sinks[p + 1] += 1
+            sinks[first_child[p] + 1] -= 1
+            lo = max(last_parent[p] + 1, 1)
+            if lo <= p:
+                sources[lo] += 1
+                sources[p + 1] -= 1
+        for u, v in inner:
+            lo, hi = max(last_parent[v] + 1, 1), first_child[u]
+            if lo <= hi:
+                pairs[lo] += 1
+                pairs[hi + 1] -= 1
+        points: list[int] = []
+        n_sinks = n_sources = n_pairs = 0
+        for k in range(1, size):
+            n_sinks += sinks[k]
+            n_sources += sources[k]
+            n_pairs += pairs[k]
+            if n_pairs == n_sinks * n_sources:
+                points.append(k)
+        return points
 
-    def build(nodes: Sequence[str]) -> Block:
-        if len(nodes) == 1:
-            return Node(nodes[0])
-        comps = components(nodes)
-        if len(comps) > 1:
-            return Par(tuple(build(c) for c in comps))
-        k = series_split(nodes)
-        if k is None:
-            cut(nodes)
-            return build(nodes)
-        head, tail = build(nodes[:k]), build(nodes[k:])
-        items = [*(head.items if isinstance(head, Seq) else (head,))]
-        items += [*(tail.items if isinstance(tail, Seq) else (tail,))]
-        return Seq(tuple(items))
+    def cut(self, nodes: Sequence[int]) -> list[list[int]]:
+        """A connected part without series point: drop all but the latest in-edge of each
+        multi-parent task in order until the part falls apart; return its components. Dropping
+        edges only removes reachability (never creates a series point), so only connectivity is
+        checked: union-find adds the dropped edges back from the last cut to the first."""
+        stamp = self.enter(nodes)
+        member = self.member
+        drops: list[tuple[int, list[int]]] = []
+        kept: list[tuple[int, int]] = []
+        for v in nodes:
+            ups = sorted(u for u in self.parents[v] if member[u] == stamp)
+            kept += [(ups[-1], v)] if len(ups) > 1 else [(u, v) for u in ups]
+            if len(ups) > 1:
+                drops.append((v, ups[:-1]))
+        root = {v: v for v in nodes}
 
-    block = build(order) if order else Seq(())
-    # Every direct dependency the structure does not already order becomes a join: the task waits
-    # for it (it is a real ancestor, so this adds no delay) and receives its result through it.
-    structural = ancestors(structural_edges(block))
-    joins = {n: tuple(sorted(set(preds[n]) - structural[n], key=index.__getitem__)) for n in order}
-    return Plan(block, {n: ups for n, ups in joins.items() if ups})
+        def find(v: int) -> int:
+            while root[v] != v:
+                root[v] = root[root[v]]
+                v = root[v]
+            return v
+
+        def union(a: int, b: int) -> bool:
+            ra, rb = find(a), find(b)
+            root[ra] = rb
+            return ra != rb
+
+        parts = len(nodes) - sum(union(u, v) for u, v in kept)
+        after = [0] * (len(drops) + 1)  # after[j]: components once the first j cuts are made
+        for j in range(len(drops), 0, -1):
+            after[j] = parts
+            v, ups = drops[j - 1]
+            parts -= sum(union(u, v) for u in ups)
+        last = next(j for j in range(1, len(drops) + 1) if after[j] > 1)
+        for v, ups in drops[:last]:
+            for u in ups:
+                self.parents[v].discard(u)
+                self.children[u].discard(v)
+        return self.components(nodes)
+
+
+def _task_bits(block: Block, index: Mapping[str, int]) -> dict[int, int]:
+    """id(block) -> the bitset of its tasks, for every block of the tree."""
+    preorder: list[Block] = []
+    todo = [block]
+    while todo:
+        b = todo.pop()
+        preorder.append(b)
+        if not isinstance(b, Node):
+            todo += b.items if isinstance(b, Seq) else b.branches
+    bits: dict[int, int] = {}
+    for b in reversed(preorder):
+        if isinstance(b, Node):
+            bits[id(b)] = 1 << index[b.task]
+        else:
+            acc = 0
+            for child in b.items if isinstance(b, Seq) else b.branches:
+                acc |= bits[id(child)]
+            bits[id(b)] = acc
+    return bits
+
+
+def _structural_ancestors(block: Block, index: Mapping[str, int]) -> dict[str, int]:
+    """task -> the bitset of the tasks it waits for because of the block structure alone."""
+    bits = _task_bits(block, index)
+    out: dict[str, int] = {}
+    todo: list[tuple[Block, int]] = [(block, 0)]
+    while todo:
+        b, before = todo.pop()
+        if isinstance(b, Node):
+            out[b.task] = before
+        elif isinstance(b, Par):
+            todo += [(br, before) for br in b.branches]
+        else:
+            for item in b.items:
+                todo.append((item, before))
+                before |= bits[id(item)]
+    return out
+
+
+def _flatten(block: Block, pick: str) -> list[str]:  # all its tasks, or its entries or exits
+    out: list[str] = []
+    todo = [block]
+    while todo:
+        b = todo.pop()
+        if isinstance(b, Node):
+            out.append(b.task)
+        elif isinstance(b, Par):
+            todo += reversed(b.branches)
+        elif pick == "all":
+            todo += reversed(b.items)
+        elif b.items:
+            todo.append(b.items[0] if pick == "entries" else b.items[-1])
+    return out
 
 
 def entries(block: Block) -> list[str]:
-    if isinstance(block, Node):
-        return [block.task]
-    if isinstance(block, Seq):
-        return entries(block.items[0]) if block.items else []
-    return [t for b in block.branches for t in entries(b)]
+    return _flatten(block, "entries")
 
 
 def exits(block: Block) -> list[str]:
-    if isinstance(block, Node):
-        return [block.task]
-    if isinstance(block, Seq):
-        return exits(block.items[-1]) if block.items else []
-    return [t for b in block.branches for t in exits(b)]
+    return _flatten(block, "exits")
 
 
 def tasks_of(block: Block) -> list[str]:
-    if isinstance(block, Node):
-        return [block.task]
-    children = block.items if isinstance(block, Seq) else block.branches
-    return [t for c in children for t in tasks_of(c)]
+    return _flatten(block, "all")
 
 
 def structural_edges(block: Block) -> dict[str, set[str]]:
     """task -> tasks it directly waits for because of the block structure alone."""
     edges: dict[str, set[str]] = {t: set() for t in tasks_of(block)}
-
-    def walk(b: Block) -> None:
+    todo = [block]
+    while todo:
+        b = todo.pop()
         if isinstance(b, Seq):
             for prev, nxt in zip(b.items, b.items[1:], strict=False):
+                before = exits(prev)
                 for e in entries(nxt):
-                    edges[e].update(exits(prev))
-            for item in b.items:
-                walk(item)
+                    edges[e].update(before)
+            todo += b.items
         elif isinstance(b, Par):
-            for br in b.branches:
-                walk(br)
-
-    walk(block)
+            todo += b.branches
     return edges
 
 
@@ -264,32 +417,34 @@ def effective_predecessors(plan: Plan) -> dict[str, set[str]]:
     return edges
 
 
-def ancestors(preds: Edges) -> dict[str, set[str]]:
-    """task -> every task that finishes before it starts (transitive)."""
-    order = topological_order(preds)
-    result: dict[str, set[str]] = {}
-    for n in order:
-        acc: set[str] = set()
-        for up in preds[n]:
-            acc |= result[up] | {up}
-        result[n] = acc
-    return result
-
-
 def is_exact(plan: Plan, preds: Edges) -> bool:
     """True when every task waits for exactly its real ancestors under the plan."""
-    return ancestors(effective_predecessors(plan)) == ancestors(preds)
+    order = topological_order(preds)
+    index = {n: i for i, n in enumerate(order)}
+    effective = effective_predecessors(plan)
+    effective_order = topological_order(effective)
+    if sorted(effective_order) != sorted(order) or len(effective_order) != len(effective):
+        return False
+    return _ancestor_bits(effective, effective_order, index) == _ancestor_bits(preds, order, index)
 
 
 def describe(block: Block, indent: int = 0) -> list[str]:
     """Human-readable outline of a plan block."""
-    pad = "  " * indent
-    if isinstance(block, Node):
-        return [f"{pad}{block.task}"]
-    if isinstance(block, Seq):
-        return [line for item in block.items for line in describe(item, indent)]
-    lines = [f"{pad}parallel:"]
-    for i, br in enumerate(block.branches, 1):
-        lines.append(f"{pad}  branch {i}:")
-        lines += describe(br, indent + 2)
+    lines: list[str] = []
+    todo: list[tuple[Block, int] | str] = [(block, indent)]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            lines.append(item)
+            continue
+        b, depth = item
+        pad = "  " * depth
+        if isinstance(b, Node):
+            lines.append(f"{pad}{b.task}")
+        elif isinstance(b, Seq):
+            todo += [(i, depth) for i in reversed(b.items)]
+        else:
+            lines.append(f"{pad}parallel:")
+            for i in range(len(b.branches), 0, -1):
+                todo += [(b.branches[i - 1], depth + 2), f"{pad}  branch {i}:"]
     return lines

@@ -6,8 +6,9 @@ Pure Python: declaring a workflow runs nothing and imports no AWS SDK. The compi
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypedDict, Unpack, overload
@@ -139,7 +140,7 @@ class Task:
         """Dependency on this condition task returning False."""
         return Outcome(self.name, False)
 
-    @property
+    @functools.cached_property
     def signature(self) -> inspect.Signature:
         return inspect.signature(self.fn)
 
@@ -155,9 +156,9 @@ class Task:
         """Upstream tasks whose outputs this task receives (parameter names naming tasks)."""
         return [n for n in self.argument_names() if n != self.name]
 
-    def dependencies(self, known: Iterable[str]) -> list[Dependency]:
+    def dependencies(self, known: Container[str]) -> list[Dependency]:
         """Every edge into this task, sorted by upstream name; unknown names are left to validation."""
-        data = set(self.data_inputs()) & set(known)
+        data = {name for name in self.data_inputs() if name in known}
         outcomes = {ref.task: ref.value for ref in self.after if isinstance(ref, Outcome)}
         order = {ref for ref in self.after if isinstance(ref, str)}
         if self.for_each:
@@ -426,8 +427,7 @@ class Workflow:
     # -- graph helpers ------------------------------------------------------------------------
 
     def dependencies(self) -> dict[str, list[Dependency]]:
-        names = list(self.tasks)
-        return {name: task.dependencies(names) for name, task in self.tasks.items()}
+        return {name: task.dependencies(self.tasks) for name, task in self.tasks.items()}
 
     def __repr__(self) -> str:
         return f"Workflow({self.name!r}, tasks={list(self.tasks)})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +21,7 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
+    @functools.cache  # the compiler asks for the same keys of every task
     def key(cls, name: str) -> str:
         """The wire name of field `name` (raises KeyError for a field the model does not have)."""
         field = cls.model_fields[name]

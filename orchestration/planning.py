@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestration.compiler.emit import Emitter
-from orchestration.compiler.quotas import MAX_DEFINITION_BYTES, worst_state_bytes
+from orchestration.compiler.quotas import MAX_DEFINITION_BYTES, inline_output_limit, worst_state_bytes
+from orchestration.compiler.split import Machines, compile_machines, part_machine_name
+from orchestration.errors import CompileError
 from orchestration.grouping import function_groups
 from orchestration.model import Workflow
 from orchestration.protocol import PAYLOAD_LIMIT_BYTES, task_of_placeholder
@@ -122,11 +124,31 @@ class WorkflowPlan:
         }
 
 
-def state_machines(workflow: Workflow) -> list[tuple[str, dict[str, Any]]]:
-    """The state machines a workflow deploys as, with their definitions (not checked against the
-    quotas: the plan reports them). One today; a split workflow would list its parent and children."""
+def _compiled(workflow: Workflow) -> Machines | None:
+    """The workflow's state machines (split if it must be), or None when even parts cannot fit."""
     validate(workflow)
-    return [(workflow.name, Emitter(workflow).definition())]
+    try:
+        return compile_machines(workflow)
+    except CompileError:
+        return None
+
+
+def state_machines(workflow: Workflow, machines: Machines | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The state machines a workflow deploys as, with their definitions: one, or a split workflow's
+    parent and parts. One that cannot fit even split is listed whole (the plan reports its quotas)."""
+    machines = machines or _compiled(workflow)
+    if machines is None:
+        return [(workflow.name, Emitter(workflow).definition())]
+    parts = [(part_machine_name(workflow.name, p.number), p.definition) for p in machines.parts]
+    return [(workflow.name, machines.definition), *parts]
+
+
+def worst_state(workflow: Workflow, machines: Machines | None) -> int:
+    """The largest state a run can carry: the whole workflow's, or when split its largest part's
+    (its tasks' results and the results its joins bring from other parts)."""
+    if machines is None or not machines.parts:
+        return worst_state_bytes(len(workflow.tasks), inline_output_limit(workflow))
+    return max(worst_state_bytes(len(p.tasks) + p.awaited, 0) for p in machines.parts)
 
 
 def count_states(scope: Mapping[str, Any]) -> int:
@@ -215,7 +237,8 @@ def plan_workflow(
     total = Tally()
     problems: list[str] = []
     warnings: list[str] = []
-    for name, definition in state_machines(workflow):
+    compiled = _compiled(workflow)
+    for name, definition in state_machines(workflow, compiled):
         tally = walk(definition, items)
         size = len(json.dumps(definition, separators=(",", ":"), ensure_ascii=False).encode())
         events = tally.events + EXECUTION_EVENTS
@@ -246,7 +269,7 @@ def plan_workflow(
                 f"state machine {name}: with every retry exhausted a run could write {machine.events_worst:,} "
                 f"history events, over {MAX_HISTORY_EVENTS:,}"
             )
-    state = worst_state_bytes(workflow)
+    state = worst_state(workflow, compiled)
     if state > PAYLOAD_LIMIT_BYTES:
         problems.append(
             f"its state could reach {state:,} bytes with {len(workflow.tasks)} tasks' results, over Step "

@@ -159,6 +159,8 @@ class ExecutionInput(Payload):
     started_by: str | None = Field(
         default=None, alias="AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", exclude_if=_is_none
     )
+    # A part of a split workflow, started by its parent's execution (not a run: the recorder skips it).
+    part: int | None = Field(default=None, exclude_if=_is_none)
     # A run started outside orch's starter (a backfill on the stack): what the recorder records.
     trigger: dict[str, Any] | None = Field(default=None, exclude_if=_is_none)
     definition_hash: str | None = Field(default=None, exclude_if=_is_none)
@@ -364,10 +366,23 @@ def parse_child_request(payload: Any) -> ChildStart | ChildEnd | ChildReuse:
 # -- end of a run ------------------------------------------------------------------------------------
 
 
+class PartOutcome(Payload):
+    """What a part of a split workflow (`compiler.split`) returns to its parent: the outcome of its
+    tasks by `run_outcome`, and which of them failed."""
+
+    status: RunStatus
+    error: str | None = None
+
+
 class FinalizeEvent(Payload):
     run: RunContext
     leaves: list[str]
     tasks: dict[str, TaskResult]
+    # A part of a split workflow: record its tasks' summaries, return its PartOutcome (the run's
+    # status is its parent's to record).
+    part: int | None = Field(default=None, exclude_if=_is_none)
+    # The parent of a split workflow: the run's outcome from its parts' (`tasks` is empty).
+    parts: list[PartOutcome] | None = Field(default=None, exclude_if=_is_none)
 
 
 class TaskSummary(Payload):

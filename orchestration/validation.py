@@ -150,7 +150,10 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
         )
     elif task.name in RESERVED_TASK_NAMES:
         out.append(f"task name {task.name!r} is reserved: rename the task")
-    known = ", ".join(sorted(names)) or "none"
+
+    def known() -> str:  # only for a message: sorting every name per task is slow on big workflows
+        return ", ".join(sorted(names)) or "none"
+
     sig = task.signature
     for param in sig.parameters.values():
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
@@ -162,7 +165,7 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
             out.append(f"{t} takes its own output as parameter {param.name!r}: a task cannot depend on itself")
         elif param.name not in names and param.default is inspect.Parameter.empty:
             out.append(
-                f"{t}: parameter {param.name!r} names no task (known tasks: {known}); rename it to the "
+                f"{t}: parameter {param.name!r} names no task (known tasks: {known()}); rename it to the "
                 "task whose output it receives, or give it a default value"
             )
     if task.for_each and ITEM_PARAM_NAME not in sig.parameters:
@@ -171,7 +174,7 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
     for ref in task.after:
         ref_name = ref.task if isinstance(ref, Outcome) else ref
         if ref_name not in names:
-            out.append(f"{t} depends on unknown task {ref_name!r} (known tasks: {known})")
+            out.append(f"{t} depends on unknown task {ref_name!r} (known tasks: {known()})")
         elif ref_name == task.name:
             out.append(f"{t} lists itself in after=: a task cannot depend on itself")
         elif isinstance(ref, Outcome):
@@ -186,7 +189,7 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
             out.append(f"{t} depends on both {cond}.true and {cond}.false: keep one (or depend on {cond!r})")
     if task.for_each is not None:
         if task.for_each not in names:
-            out.append(f"{t} runs for each item of unknown task {task.for_each!r} (known tasks: {known})")
+            out.append(f"{t} runs for each item of unknown task {task.for_each!r} (known tasks: {known()})")
         elif task.for_each == task.name:
             out.append(f"{t} runs for each item of itself: name an upstream task that returns a list")
     out.extend(scale_problems(task))

@@ -23,7 +23,7 @@ from infra.constructs.ledger import Ledger
 from infra.constructs.triggers import WorkflowTriggers
 from infra.discovery import Discovered
 from orchestration.artifacts import workflow_prefix
-from orchestration.compiler import placeholders
+from orchestration.compiler import part_machine_name, part_placeholder, placeholders
 from orchestration.grouping import function_groups
 from orchestration.model import Workflow
 from orchestration.permissions import PSEUDO_RE, Statement
@@ -160,22 +160,27 @@ class WorkflowDeployment(Construct):
         if self.uses_pool:
             assert functions.pool is not None, "the stack adds the pool function before the workflows using it"
             arns[POOL_FUNCTION] = functions.pool.function_arn
-        self.children = {child: self._arn("stateMachine", machine) for child, machine in (children or {}).items()}
-        self.child_machines = sorted((children or {}).values())
-        arns.update({workflow_placeholder(child): arn for child, arn in self.children.items()})
+        # A split workflow's parts: state machines named after its own, started by it like children.
+        parts = {part_placeholder(k): part_machine_name(self.name, k) for k in range(1, len(item.parts) + 1)}
+        children = {**(children or {}), **parts}
+        self.children = {child: self._arn("stateMachine", machine) for child, machine in children.items()}
+        self.child_machines = sorted(children.values())
+        arns.update({workflow_placeholder(child): arn for child, arn in self.children.items() if child not in parts})
+        arns.update({placeholder: self.children[placeholder] for placeholder in parts})
+        self.parts = [self._part(k, text, functions, arns, artifacts) for k, text in enumerate(item.parts, 1)]
         log_group = functions.log_group(self, "ExecutionLogs", name=f"/aws/vendedlogs/states/{self.name}")
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
             state_machine_name=self.name,
             definition_body=definition_body(self, item.definition),
-            definition_substitutions={placeholder: arns[placeholder] for placeholder in placeholders(wf)},
+            definition_substitutions={p: arns[p] for p in [*placeholders(wf), *parts]},
             state_machine_type=sfn.StateMachineType.EXPRESS if wf.type == "EXPRESS" else sfn.StateMachineType.STANDARD,
             logs=execution_logging(wf, log_group),
             tracing_enabled=True,
         )
         cdk.Tags.of(self.state_machine).add(WORKFLOW_TAG, wf.name)
-        self.uses_join = "${" + JOIN_FUNCTION + "}" in item.definition
+        self.uses_join = any("${" + JOIN_FUNCTION + "}" in text for text in (item.definition, *item.parts))
         invoked = [*self.functions.values(), functions.finalize, *([functions.join] if self.uses_join else [])]
         invoked += [functions.pool] if functions.pool and self.uses_pool else []
         # Exactly the functions the definition names, unqualified (the ARNs the substitutions hold).
@@ -218,10 +223,38 @@ class WorkflowDeployment(Construct):
             ledger.grant_concurrency_writes(self.triggers.function, wf.name)  # queue its runs, take slots
 
     def grant_task_response(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Complete this state machine's waiting tasks (what the join function does to release them)."""
+        """Complete this state machine's (and its parts') waiting tasks (what the join function does)."""
+        parts = [self._arn("stateMachine", part_machine_name(self.name, k)) for k in range(1, len(self.parts) + 1)]
         return iam.Grant.add_to_principal(
-            grantee=grantee, actions=list(TASK_RESPONSE_ACTIONS), resource_arns=[self.arn_literal]
+            grantee=grantee, actions=list(TASK_RESPONSE_ACTIONS), resource_arns=[self.arn_literal, *parts]
         )
+
+    def _part(
+        self, number: int, text: str, functions: PlatformFunctions, arns: Mapping[str, str], artifacts: Artifacts
+    ) -> sfn.StateMachine:
+        """Part `number` of a split workflow: its state machine, invoking only the functions it names."""
+        name = part_machine_name(self.name, number)
+        used = [p for p in arns if "${" + p + "}" in text]
+        machine = sfn.StateMachine(
+            self,
+            f"Part{number}",
+            state_machine_name=name,
+            definition_body=definition_body(self, text),
+            definition_substitutions={p: arns[p] for p in used},
+            logs=execution_logging(
+                self.workflow, functions.log_group(self, f"Part{number}Logs", name=f"/aws/vendedlogs/states/{name}")
+            ),
+            tracing_enabled=True,
+        )
+        cdk.Tags.of(machine).add(WORKFLOW_TAG, self.workflow.name)
+        invoked = list(dict.fromkeys(arns[p] for p in used))  # tasks sharing a function name it once
+        machine.add_to_role_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
+        if uses_distributed_map(text):
+            own, executions = self._arn("stateMachine", name), self._arn("execution", f"{name}/*")
+            grant_map_runs(
+                machine, own_arn=own, executions_arn=executions, artifacts=artifacts, workflow=self.workflow.name
+            )
+        return machine
 
     def _arn(self, resource: str, name: str) -> str:
         return cdk.Stack.of(self).format_arn(

@@ -16,8 +16,8 @@ from orchestration.cli.common import (
     guarded,
     workflows_in,
 )
-from orchestration.compiler import compile_workflow, definition_hash, to_json
-from orchestration.errors import OrchestrationError
+from orchestration.compiler import compile_machines, definition_hash, to_json
+from orchestration.errors import CompileError, OrchestrationError
 from orchestration.loader import load_workflow
 from orchestration.model import Workflow
 from orchestration.render import render_graph
@@ -33,7 +33,7 @@ def validate(file: str, workflow: str | None) -> None:
     """Check workflows for errors (all problems at once)."""
     bad = 0
     for wf in workflows_in(file, workflow):
-        found = problems(wf)
+        found = problems(wf) or _compile_problems(wf)  # what `orch compile` would refuse, refused here too
         if found:
             bad += 1
             err_console.print(f"[red]✗[/] {wf.name}: {len(found)} problem{'s' if len(found) > 1 else ''}")
@@ -63,21 +63,34 @@ def compile_cmd(file: str, workflow: str | None, out: str, pretty: bool) -> None
             f"-o {out!r}: cannot create the output directory ({exc.strerror}): pass a writable directory"
         ) from None
     for wf in found:
-        definition = compile_workflow(wf)
+        machines = compile_machines(wf)
         show_warnings(wf)
-        deployed = to_json(definition)
-        path = target / f"{wf.name}.asl.json"
-        try:
-            path.write_text(to_json(definition, indent=2) if pretty else deployed, encoding="utf-8")
-        except OSError as exc:
-            what = "a directory is in the way" if path.is_dir() else exc.strerror
-            raise OrchestrationError(
-                f"cannot write {str(path)!r} ({what}): pass another -o directory or remove what is there"
-            ) from None
-        click.echo(
-            f"{path}  ({_count_states(definition)} states, {len(deployed.encode())} bytes deployed, "
-            f"{definition_hash(deployed)})"
-        )
+        named = [(wf.name, machines.definition)] + [(f"{wf.name}.part{p.number}", p.definition) for p in machines.parts]
+        for name, definition in named:  # a split workflow: its parent, then each part
+            _write(target / f"{name}.asl.json", definition, pretty)
+
+
+def _compile_problems(wf: Workflow) -> list[str]:
+    try:
+        compile_machines(wf)
+    except CompileError as exc:
+        return [str(exc)]
+    return []
+
+
+def _write(path: Path, definition: dict[str, Any], pretty: bool) -> None:
+    deployed = to_json(definition)
+    try:
+        path.write_text(to_json(definition, indent=2) if pretty else deployed, encoding="utf-8")
+    except OSError as exc:
+        what = "a directory is in the way" if path.is_dir() else exc.strerror
+        raise OrchestrationError(
+            f"cannot write {str(path)!r} ({what}): pass another -o directory or remove what is there"
+        ) from None
+    click.echo(
+        f"{path}  ({_count_states(definition)} states, {len(deployed.encode())} bytes deployed, "
+        f"{definition_hash(deployed)})"
+    )
 
 
 def show_warnings(wf: Workflow) -> None:
@@ -87,13 +100,11 @@ def show_warnings(wf: Workflow) -> None:
 
 
 def _count_states(definition: dict[str, Any]) -> int:
-    total = 0
-    for state in definition.get("States", {}).values():
-        total += 1
-        for branch in state.get("Branches", []):
-            total += _count_states(branch)
-        if "ItemProcessor" in state:
-            total += _count_states(state["ItemProcessor"])
+    total, todo = 0, [definition]
+    while todo:
+        for state in todo.pop().get("States", {}).values():
+            total += 1
+            todo += [*state.get("Branches", []), *([state["ItemProcessor"]] if "ItemProcessor" in state else [])]
     return total
 
 
@@ -107,3 +118,8 @@ def graph(file: str, workflow: str | None, fmt: str) -> None:
     wf = load_workflow(file, workflow)
     check_workflow(wf)
     click.echo(render_graph(wf, fmt))
+    parts = compile_machines(wf).parts
+    if parts and fmt == "text":  # too big for one state machine: which tasks run in which part
+        click.echo(f"split into {len(parts)} state machines, started at once by the workflow's:")
+        for p in parts:
+            click.echo(f"  part {p.number}: {len(p.tasks)} tasks: {', '.join(p.tasks)}")

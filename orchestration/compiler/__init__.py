@@ -11,12 +11,20 @@ docs/architecture.md for the state layout.
 Modules: `emit` (the plan as states, and `compile_workflow`), `tasks` (one task's states),
 `run_state` (a task's Lambda task or Map), `rules` (run-if rules), `layout` (what the emitters
 share), `states` (one builder per ASL state), `paths` (JSONPaths), `quotas` (Step Functions
-limits), `definition` (canonical JSON, hash, substitutions).
+limits), `definition` (canonical JSON, hash, substitutions), `split` (a parent and parts for a
+workflow too big for one state machine).
 """
 
 from orchestration.compiler.definition import child_workflows, definition_hash, placeholders, render, to_json
-from orchestration.compiler.emit import compile_workflow
 from orchestration.compiler.quotas import MAX_DEFINITION_BYTES, inline_output_limit
+from orchestration.compiler.split import (
+    Machines,
+    Part,
+    compile_machines,
+    compile_workflow,
+    part_machine_name,
+    part_placeholder,
+)
 from orchestration.compiler.states import LAMBDA_CALLBACK, LAMBDA_INVOKE, START_EXECUTION_SYNC
 from orchestration.protocol import (
     FINALIZE_FUNCTION,
@@ -44,11 +52,16 @@ __all__ = [
     "RESULT_OVERHEAD_BYTES",
     "START_EXECUTION_SYNC",
     "STATE_BUDGET_BYTES",
+    "Machines",
+    "Part",
     "child_workflows",
+    "compile_machines",
     "compile_workflow",
     "definition_hash",
     "function_placeholder",
     "inline_output_limit",
+    "part_machine_name",
+    "part_placeholder",
     "placeholders",
     "render",
     "to_json",

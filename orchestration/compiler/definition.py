@@ -53,24 +53,26 @@ def render(definition: Mapping[str, Any] | str, arns: Mapping[str, str]) -> str:
     return text
 
 
-def prune_unreachable(scope: dict[str, Any]) -> None:
+def prune_unreachable(definition: dict[str, Any]) -> None:
     """Drop states no transition reaches (Step Functions rejects them), e.g. the SKIPPED path of a
-    task whose only upstream can never be skipped. Recurses into Parallel branches and Map processors."""
-    states: dict[str, dict[str, Any]] = scope["States"]
-    seen: set[str] = set()
-    todo = [scope["StartAt"]]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        state = states[name]
-        todo += [state[k] for k in ("Next", "Default") if k in state]
-        todo += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
-    for name in [n for n in states if n not in seen]:
-        del states[name]
-    for state in states.values():
-        for branch in state.get("Branches", []):
-            prune_unreachable(branch)
-        if "ItemProcessor" in state:
-            prune_unreachable(state["ItemProcessor"])
+    task whose only upstream can never be skipped; in Parallel branches and Map processors too."""
+    scopes = [definition]
+    while scopes:
+        scope = scopes.pop()
+        states: dict[str, dict[str, Any]] = scope["States"]
+        seen: set[str] = set()
+        todo = [scope["StartAt"]]
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            state = states[name]
+            todo += [state[k] for k in ("Next", "Default") if k in state]
+            todo += [c["Next"] for c in state.get("Choices", []) + state.get("Catch", [])]
+        for name in [n for n in states if n not in seen]:
+            del states[name]
+        for state in states.values():
+            scopes += state.get("Branches", [])
+            if "ItemProcessor" in state:
+                scopes.append(state["ItemProcessor"])

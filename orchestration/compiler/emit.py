@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from orchestration.compiler.definition import prune_unreachable
@@ -15,7 +16,6 @@ from orchestration.compiler.paths import (
     relative_to_res,
     result_path,
 )
-from orchestration.compiler.quotas import check_quotas
 from orchestration.compiler.states import (
     ALL_ERRORS,
     Branch,
@@ -47,80 +47,90 @@ from orchestration.protocol import (
     state_path,
 )
 from orchestration.status import RunStatus, TaskStatus
-from orchestration.validation import validate
+
+# A nested block to emit (block, states, scope, previous, assured), and a block's emission, which
+# yields such requests, receives their fragments and returns its own.
+Request = tuple[Block, dict[str, State], Scope, str | None, frozenset[str]]
+Step = Generator[Request, Fragment, Fragment]
 
 
-def compile_workflow(workflow: Workflow) -> dict[str, Any]:
-    """Validate and compile; raises ValidationError listing every problem, CompileError when the
-    compiled workflow would exceed a Step Functions quota."""
-    validate(workflow)
-    definition = Emitter(workflow).definition()
-    check_quotas(workflow, definition)
+def run_start(workflow: Workflow) -> tuple[dict[str, State], list[PassState]]:
+    """The first states of a run's state machine: a new run or a repair, each building the run's
+    context and an empty result map. Returns the states and those whose Next leads to the body."""
+    states: dict[str, State] = {}
+    repair = state_path(ExecutionInput.key("repair"))
+    states["New run or repair"] = ChoiceState(
+        choices=[({"Variable": repair, "IsPresent": True}, "Start repair")], default="Start"
+    )
+    start = states["Start"] = _start(workflow, "Run context and an empty result map", JsonPath(EXECUTION_NAME), 0)
+    start_repair = states["Start repair"] = _start(
+        workflow,
+        "A repair of a run: its run id and repair number (another pass on the same state machine)",
+        JsonPath(f"{repair}.{RepairInput.key('run_id')}"),
+        JsonPath(f"{repair}.{RepairInput.key('number')}"),
+    )
+    return states, [start, start_repair]
+
+
+def _start(workflow: Workflow, comment: str, run_id: JsonPath, repair: JsonPath | int) -> PassState:
+    """A first state: the run context from the execution input, and an empty result map."""
+    return PassState(
+        comment=comment,
+        parameters=StateDocument.template(
+            ctx=RunContext.template(
+                run_id=run_id,
+                workflow=workflow.name,
+                params=JsonPath(state_path(ExecutionInput.key("params"))),
+                logical_date=JsonPath(state_path(ExecutionInput.key("logical_date"))),
+                repair=repair,
+            ),
+            res={},
+        ),
+    )
+
+
+def run_end(workflow: Workflow, states: dict[str, State], finalize: dict[str, Any]) -> dict[str, Any]:
+    """Finalize (with `finalize` as its payload), the outcome, and the whole definition."""
+    states["Finalize"] = TaskState(
+        comment="Record skipped tasks and the run outcome in the run ledger",
+        function=FINALIZE_FUNCTION,
+        payload=finalize,
+        output_path=INVOKE_RESPONSE,
+        retry=[platform_retry(), retrier([ALL_ERRORS], 2, 3, 2.0)],
+        next="Outcome",
+    )
+    states["Outcome"] = ChoiceState(
+        choices=[({"Variable": RUN_STATUS, "StringEquals": RunStatus.FAILED}, "Run failed")],
+        default="Run succeeded",
+    )
+    states["Run failed"] = FailState(
+        error="WorkflowFailed",
+        cause="A task failed and no run-if path handled it; the run ledger has each task's error.",
+    )
+    states["Run succeeded"] = SucceedState()
+    comment = f"Workflow {workflow.name}" + (f": {workflow.description}" if workflow.description else "")
+    definition = state_machine(comment, Branch("New run or repair", states), workflow.timeout_seconds)
+    prune_unreachable(definition)
     return definition
 
 
 class Emitter:
-    def __init__(self, workflow: Workflow) -> None:
-        self.layout = Layout(workflow)
+    def __init__(self, workflow: Workflow, layout: Layout | None = None) -> None:
+        self.layout = layout or Layout(workflow)
         self.parallel_count = 0
 
     def definition(self) -> dict[str, Any]:
         wf = self.layout.workflow
-        states: dict[str, State] = {}
-        repair = state_path(ExecutionInput.key("repair"))
-        states["New run or repair"] = ChoiceState(
-            choices=[({"Variable": repair, "IsPresent": True}, "Start repair")], default="Start"
-        )
-        start = states["Start"] = self.start("Run context and an empty result map", JsonPath(EXECUTION_NAME), 0)
-        start_repair = states["Start repair"] = self.start(
-            "A repair of a run: its run id and repair number (another pass on the same state machine)",
-            JsonPath(f"{repair}.{RepairInput.key('run_id')}"),
-            JsonPath(f"{repair}.{RepairInput.key('number')}"),
-        )
+        states, starts = run_start(wf)
         body = self.block(self.layout.plan.block, states, {}, previous=None)
-        connect([(start, None), (start_repair, None)], body.entry)
+        connect([(start, None) for start in starts], body.entry)
         connect(body.exits, "Finalize")
-        states["Finalize"] = TaskState(
-            comment="Record skipped tasks and the run outcome in the run ledger",
-            function=FINALIZE_FUNCTION,
-            payload=FinalizeEvent.template(
-                run=JsonPath(CTX_PATH),
-                leaves=self.layout.leaves(),
-                tasks=select({t: body.produced[t] for t in sorted(wf.tasks)}),
-            ),
-            output_path=INVOKE_RESPONSE,
-            retry=[platform_retry(), retrier([ALL_ERRORS], 2, 3, 2.0)],
-            next="Outcome",
+        finalize = FinalizeEvent.template(
+            run=JsonPath(CTX_PATH),
+            leaves=self.layout.leaves(),
+            tasks=select({t: body.produced[t] for t in sorted(wf.tasks)}),
         )
-        states["Outcome"] = ChoiceState(
-            choices=[({"Variable": RUN_STATUS, "StringEquals": RunStatus.FAILED}, "Run failed")],
-            default="Run succeeded",
-        )
-        states["Run failed"] = FailState(
-            error="WorkflowFailed",
-            cause="A task failed and no run-if path handled it; the run ledger has each task's error.",
-        )
-        states["Run succeeded"] = SucceedState()
-        comment = f"Workflow {wf.name}" + (f": {wf.description}" if wf.description else "")
-        definition = state_machine(comment, Branch("New run or repair", states), wf.timeout_seconds)
-        prune_unreachable(definition)
-        return definition
-
-    def start(self, comment: str, run_id: JsonPath, repair: JsonPath | int) -> PassState:
-        """A first state: the run context from the execution input, and an empty result map."""
-        return PassState(
-            comment=comment,
-            parameters=StateDocument.template(
-                ctx=RunContext.template(
-                    run_id=run_id,
-                    workflow=self.layout.workflow.name,
-                    params=JsonPath(state_path(ExecutionInput.key("params"))),
-                    logical_date=JsonPath(state_path(ExecutionInput.key("logical_date"))),
-                    repair=repair,
-                ),
-                res={},
-            ),
-        )
+        return run_end(wf, states, finalize)
 
     def block(
         self,
@@ -131,21 +141,46 @@ class Emitter:
         assured: frozenset[str] = frozenset(),
     ) -> Fragment:
         """Emit a block. `previous`: the task whose exits lead here (statuses known per exit);
-        `assured`: tasks known to have SUCCEEDED on every path into this block."""
-        if isinstance(block, Node):
-            return emit_task(self.layout, self.layout.workflow.tasks[block.task], states, scope, previous, assured)
-        if isinstance(block, Seq):
-            return self.sequence(block, states, scope, assured)
-        return self.parallel(block, states, scope, previous, assured)
+        `assured`: tasks known to have SUCCEEDED on every path into this block.
 
-    def sequence(self, seq: Seq, states: dict[str, State], scope: Scope, assured: frozenset[str]) -> Fragment:
+        Plans nest deeply, so nested blocks are emitted from an explicit stack of generators (each
+        yields the blocks inside it and receives their fragments), not by recursion."""
+        stack: list[Step] = []
+        request: Request = (block, states, scope, previous, assured)
+        while True:
+            inner, into, seen, before, known = request
+            if isinstance(inner, Node):
+                done = emit_task(self.layout, self.layout.workflow.tasks[inner.task], into, seen, before, known)
+            else:
+                stack.append(
+                    self.sequence(inner, into, seen, known)
+                    if isinstance(inner, Seq)
+                    else self.parallel(inner, into, seen, before, known)
+                )
+                try:
+                    request = next(stack[-1])
+                    continue
+                except StopIteration as stop:
+                    stack.pop()
+                    done = stop.value
+            while True:  # hand the fragment to the block waiting for it
+                if not stack:
+                    return done
+                try:
+                    request = stack[-1].send(done)
+                    break
+                except StopIteration as stop:
+                    stack.pop()
+                    done = stop.value
+
+    def sequence(self, seq: Seq, states: dict[str, State], scope: Scope, assured: frozenset[str]) -> Step:
         local = dict(scope)
         produced: dict[str, str] = {}
         first: Fragment | None = None
         exits: list[Exit] = []
         previous: str | None = None
         for item in seq.items:
-            frag = self.block(item, states, local, previous, assured)
+            frag = yield (item, states, local, previous, assured)
             if first is None:
                 first = frag
             else:
@@ -159,7 +194,7 @@ class Emitter:
 
     def parallel(
         self, par: Par, states: dict[str, State], scope: Scope, previous: str | None, assured: frozenset[str]
-    ) -> Fragment:
+    ) -> Step:
         self.parallel_count += 1
         name = f"Parallel {self.parallel_count}"
         result = parallel_path(self.parallel_count)
@@ -174,7 +209,7 @@ class Emitter:
         produced: dict[str, str] = {}
         for i, branch in enumerate(par.branches):
             body: dict[str, State] = {}
-            frag = self.block(branch, body, {t: result_path(t) for t in needed}, None, inside)
+            frag = yield (branch, body, {t: result_path(t) for t in needed}, None, inside)
             for state, _ in frag.exits:
                 state.next = None
                 state.end = True

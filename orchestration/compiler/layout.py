@@ -9,7 +9,7 @@ from orchestration.compiler.quotas import inline_output_limit
 from orchestration.compiler.states import State
 from orchestration.graph import Plan, build_plan
 from orchestration.model import Dependency, Workflow
-from orchestration.pools import task_pools
+from orchestration.pools import Pool, task_pools
 from orchestration.status import TaskStatus
 
 # An open exit: a state whose Next is not set yet, with the status of the task it ends (None: any).
@@ -40,10 +40,19 @@ def connect(exits: list[Exit], target: Entry) -> None:
 class Layout:
     """The workflow, its dependencies and its plan, as the emitters read them."""
 
-    def __init__(self, workflow: Workflow) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        *,
+        deps: dict[str, list[Dependency]] | None = None,
+        plan: Plan | None = None,
+        limit: int | None = None,
+        pools: dict[str, Pool] | None = None,
+    ) -> None:
+        """`deps`, `plan`, `limit`, `pools`: given for one part of a split workflow (`compiler.split`)."""
         self.workflow = workflow
-        self.deps: dict[str, list[Dependency]] = workflow.dependencies()
-        self.plan: Plan = build_plan({t: [d.upstream for d in ds] for t, ds in self.deps.items()})
+        self.deps: dict[str, list[Dependency]] = deps if deps is not None else workflow.dependencies()
+        self.plan: Plan = plan or build_plan({t: [d.upstream for d in ds] for t, ds in self.deps.items()})
         # task -> the tasks whose join waits for it (it signals them when it ends)
         self.signals: dict[str, list[str]] = {}
         for task, ups in self.plan.joins.items():
@@ -53,8 +62,8 @@ class Layout:
         # themselves): what follows them is not routed by their status; emit_task adds the latter
         self.unrouted: set[str] = set(self.signals)
         self.for_each_sources = {t.for_each for t in workflow.tasks.values() if t.for_each}
-        self.limit = inline_output_limit(workflow)
-        self.pools = task_pools(workflow.tasks)  # pooled task -> its pool
+        self.limit = limit or inline_output_limit(workflow)
+        self.pools = pools if pools is not None else task_pools(workflow.tasks)  # pooled task -> its pool
 
     def joined(self, task: str) -> tuple[str, ...]:
         """The dependencies `task` awaits through a join (those the plan's structure does not order)."""

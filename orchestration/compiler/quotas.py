@@ -26,14 +26,25 @@ def inline_output_limit(workflow: Workflow) -> int:
     return max(MIN_INLINE_OUTPUT, min(MAX_INLINE_OUTPUT, share))
 
 
-def worst_state_bytes(workflow: Workflow) -> int:
-    """The largest state a run can carry: every task's result at its inline limit, plus the reserve."""
-    return len(workflow.tasks) * (inline_output_limit(workflow) + RESULT_OVERHEAD_BYTES) + STATE_RESERVE_BYTES
+HISTORY_EVENTS_LIMIT = 25_000  # events in a Standard execution's history
+HISTORY_EVENTS_PER_TASK = 14  # measured: 9 to 14 per plain task (entered, scheduled, started, succeeded, exited...)
+HISTORY_EVENTS_PER_JOIN = 12  # a join wait (a callback task) and its share of a signal
+
+
+def worst_state_bytes(results: int, limit: int) -> int:
+    """The largest state holding `results` task results of at most `limit` bytes of output each
+    (0: the smallest inline output limit)."""
+    return results * (max(limit, MIN_INLINE_OUTPUT) + RESULT_OVERHEAD_BYTES) + STATE_RESERVE_BYTES
+
+
+def history_estimate(tasks: int, joins: int) -> int:
+    """Events a state machine running `tasks` plain tasks and `joins` join edges writes, about."""
+    return tasks * HISTORY_EVENTS_PER_TASK + joins * HISTORY_EVENTS_PER_JOIN
 
 
 def check_quotas(workflow: Workflow, definition: Mapping[str, Any]) -> None:
     """Raise CompileError for a limit a run would otherwise hit at run time."""
-    worst_state = worst_state_bytes(workflow)
+    worst_state = worst_state_bytes(len(workflow.tasks), inline_output_limit(workflow))
     if worst_state > PAYLOAD_LIMIT_BYTES:
         raise CompileError(
             f"workflow {workflow.name!r} has {len(workflow.tasks)} tasks: even with every output above "

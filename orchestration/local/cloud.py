@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.artifacts import ArtifactStore
-from orchestration.compiler import child_workflows, compile_workflow, definition_hash, render, to_json
+from orchestration.compiler import child_workflows, compile_machines, definition_hash, render, to_json
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.lineage import LineageTarget
@@ -27,6 +27,7 @@ from orchestration.local.chains import Followers
 from orchestration.local.environ import TaskEnvironment
 from orchestration.local.moto_adapter import Adapter
 from orchestration.local.notify import LocalNotifier
+from orchestration.local.parts import deploy_parts
 from orchestration.local.queueing import StoreSlots, wait_admitted
 from orchestration.local.secrets import LocalSecrets, SecretsSource, forget_cached
 from orchestration.local.timers import LocalTimers
@@ -87,8 +88,9 @@ class LocalCloud:
         secrets: SecretsSource = None,  # a JSON file (name -> value) or a mapping; default $ORCH_SECRETS_FILE
         store: LocalStore | None = None,  # keep runs there (`orch` commands); None: forget them at exit
         echo_task_output: bool = True,  # let the tasks' own output through to the terminal too
+        part_tasks: int | None = None,  # split every workflow into parts of at most this many tasks (tests)
     ) -> None:
-        self.region = region
+        self.region, self.part_tasks = region, part_tasks
         self.table_name = table_name
         self.bucket_name = bucket_name
         self.adapter = Adapter()
@@ -208,7 +210,7 @@ class LocalCloud:
                     "give each workflow a unique name"
                 )
             return existing
-        text = to_json(compile_workflow(workflow))
+        text = to_json((machines := compile_machines(workflow, part_tasks=self.part_tasks)).definition)
         stack_pools([*(d.workflow for d in self.deployments.values()), workflow])  # one slot count per pool
         rt = self._runtime(artifacts=self.artifacts, workflow=workflow, secret_hint=self.secrets.hint)
         arns = dict(self._platform_arns)
@@ -226,6 +228,7 @@ class LocalCloud:
             )
             handler = self._environ.wrap(task, self.adapter.handlers[fn_arn])
             self.adapter.register(fn_arn, self.logs.wrap(workflow.name, name, handler))
+        arns.update(deploy_parts(self.sfn, self.role_arn, workflow.name, machines.parts, arns))  # split: its parts
         arn = self.sfn.create_state_machine(
             name=workflow.name, definition=render(text, arns), roleArn=self.role_arn, type=workflow.type
         )["stateMachineArn"]

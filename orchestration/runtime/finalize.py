@@ -5,10 +5,11 @@ they fit in CARRIED_OUTPUTS_BYTES, so a reader of the execution need not read th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from orchestration.ledger import RunRecord
-from orchestration.protocol import STATE_BUDGET_BYTES, FinalizeEvent, FinalizeResult, TaskSummary
+from orchestration.protocol import STATE_BUDGET_BYTES, FinalizeEvent, FinalizeResult, PartOutcome, TaskSummary
 from orchestration.runtime import metrics
 from orchestration.runtime.deps import Runtime
 from orchestration.runtime.redact import parsed
@@ -26,6 +27,12 @@ def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     statuses = {name: r.status for name, r in event.tasks.items()}
     status = run_outcome(statuses, event.leaves)
     at = now_iso()
+    if event.part is not None:  # a part of a split workflow: its tasks; the parent records the run
+        outcomes = {name: {"status": r.status, "error": r.error, "output": r.output} for name, r in event.tasks.items()}
+        rt.ledger.finalize_tasks(run.workflow, run.run_id, outcomes, at)
+        return PartOutcome(status=status, error=_failed(statuses)).model_dump(mode="json")
+    if event.parts is not None:  # the parent of a split workflow: the worst of its parts' outcomes
+        status = next((s for s in SPLIT_OUTCOMES if any(p.status == s for p in event.parts)), RunStatus.SUCCEEDED)
     # A run started outside `orch` / the trigger function (e.g. from the console) has no record yet.
     rt.ledger.create_run(
         RunRecord(
@@ -39,18 +46,28 @@ def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
         )
     )
     outcomes = {name: {"status": r.status, "error": r.error, "output": r.output} for name, r in event.tasks.items()}
-    records = rt.ledger.finalize_tasks(run.workflow, run.run_id, outcomes, at)
-    failed = sorted(n for n, s in statuses.items() if is_failed_like(s))
-    error = None if status != RunStatus.FAILED else "tasks failed: " + ", ".join(failed)
+    records = rt.ledger.finalize_tasks(run.workflow, run.run_id, outcomes, at) if outcomes else {}
+    error = None if status != RunStatus.FAILED else _failed(statuses)
+    if event.parts is not None and status == RunStatus.FAILED:
+        error = "; ".join(p.error for p in event.parts if p.status == RunStatus.FAILED and p.error)
     if rt.ledger.set_run_status(run.workflow, run.run_id, status, at=at, error=error, repair=run.repair):
         metrics.run_ended(run.workflow, status, duration_ms=_duration_ms(rt, run.workflow, run.run_id, run.repair, at))
     # Also the execution's output: the run's summary, as the ledger now holds it.
     tasks = {name: TaskSummary.model_validate(rec, from_attributes=True) for name, rec in records.items()}
-    result = FinalizeResult(status=status, error=error, tasks=tasks, outputs=True)
+    # (a split workflow's parent has no task results: its parts recorded them)
+    result = FinalizeResult(status=status, error=error, tasks=tasks, outputs=event.parts is None)
     if len(result.model_dump_json().encode()) > CARRIED_OUTPUTS_BYTES:
         bare = {name: summary.model_copy(update={"output": None}) for name, summary in tasks.items()}
         result = FinalizeResult(status=status, error=error, tasks=bare)
     return result.model_dump(mode="json")
+
+
+SPLIT_OUTCOMES = (RunStatus.FAILED, RunStatus.SUCCEEDED_WITH_FAILURES)  # the worst first
+
+
+def _failed(statuses: Mapping[str, str]) -> str | None:
+    failed = sorted(n for n, s in statuses.items() if is_failed_like(s))
+    return "tasks failed: " + ", ".join(failed) if failed else None
 
 
 def _duration_ms(rt: Runtime, workflow: str, run_id: str, repair: int, ended_at: str) -> int | None:

@@ -72,6 +72,8 @@ def record_status(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
         return {"action": "ignored"}
     status, arn = detail.status, detail.executionArn
     start = _start_input(detail)
+    if start.part is not None:  # a part of a split workflow: its parent's execution is the run's
+        return {"action": "ignored", "part": start.part}
     run_id, repair = (start.repair.run_id, start.repair.number) if start.repair else parse_execution_name(detail.name)
     machine = str(detail.stateMachineArn or "").rsplit(":", 1)[-1]
     if rt.state_machines and machine not in rt.state_machines:  # the rule matches a name prefix: not ours

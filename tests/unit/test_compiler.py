@@ -223,10 +223,10 @@ def test_retry_zero_means_no_user_retrier() -> None:
     ]
 
 
-def test_quota_check_rejects_a_workflow_whose_results_cannot_fit_the_state() -> None:
+def test_quota_check_rejects_an_express_workflow_whose_results_cannot_fit_the_state() -> None:
     from orchestration import CompileError
 
-    wf = Workflow("huge")
+    wf = Workflow("huge", type="EXPRESS")  # a STANDARD one is split (tests/unit/test_split.py)
     for i in range(900):
         wf.task(name=f"t{i}")(lambda: None)
     with pytest.raises(CompileError, match=r"workflow 'huge' has 900 tasks: .* over the 262144-byte"):

@@ -1,0 +1,90 @@
+"""A split workflow (parts started by a parent) runs as the same workflow unsplit: same task
+statuses and outputs on random DAGs with failures, data edges and run-if rules; a repair re-runs
+only what needs it."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from orchestration import RunIf, Workflow
+from orchestration.local import LocalCloud
+from orchestration.status import RunStatus, TaskStatus
+
+FAILING = {"on": True}  # the failing tasks fail while this is on (off for the repair)
+
+
+def random_workflow(seed: int, n: int = 14, name: str = "split") -> tuple[Workflow, set[str]]:
+    rng = random.Random(seed)
+    wf = Workflow(f"{name}{seed}")
+    failing: set[str] = set()
+    for i in range(n):
+        name = f"t{i:02d}"
+        ups = sorted(rng.sample([f"t{j:02d}" for j in range(i)], k=min(i, rng.randint(0, 3))))
+        data = [u for u in ups if rng.random() < 0.6]
+        fails = rng.random() < 0.15
+        if fails:
+            failing.add(name)
+        # the task returns what it received, so outputs crossing parts are compared too
+        source = (
+            f"def {name}({', '.join(data)}):\n"
+            f"    if {fails} and FAILING['on']:\n"
+            f"        raise RuntimeError('{name} fails on purpose')\n"
+            f"    return [{name!r}, {', '.join(data)}]\n"
+        )
+        scope: dict[str, Any] = {"FAILING": FAILING}
+        exec(source, scope)  # a task whose parameters name its data upstreams
+        run_if = rng.choice(
+            [RunIf.ALL_SUCCESS, RunIf.ALL_SUCCESS, RunIf.ALL_DONE, RunIf.NONE_FAILED, RunIf.AT_LEAST_ONE_FAILED]
+        )
+        wf.task(name=name, after=[u for u in ups if u not in data], run_if=run_if if ups else RunIf.ALL_SUCCESS)(
+            scope[name]
+        )
+    return wf, failing
+
+
+@pytest.fixture(scope="module")
+def cloud(quiet_logs: None) -> Iterator[LocalCloud]:
+    with LocalCloud() as c:
+        yield c
+
+
+def deploy(cloud: LocalCloud, wf: Workflow, part_tasks: int | None) -> Workflow:
+    cloud.part_tasks = part_tasks  # workflows deploy split into parts of at most this many tasks
+    cloud.deploy(wf)
+    return wf
+
+
+def outcome(run: Any) -> dict[str, tuple[str, Any]]:
+    return {name: (t.status, t.output) for name, t in sorted(run.tasks.items())}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_split_run_ends_as_the_unsplit_one(cloud: LocalCloud, seed: int) -> None:
+    whole = deploy(cloud, random_workflow(seed, name="whole")[0], None)
+    split = deploy(cloud, random_workflow(seed)[0], 5)
+    assert sum(placeholder.startswith("part_") for placeholder in cloud.deployments[split.name].function_arns) == 3
+    FAILING["on"] = True
+    expected, got = cloud.run(whole), cloud.run(split)
+    assert outcome(got) == outcome(expected)
+    assert got.status == expected.status
+
+
+def test_a_repair_of_a_split_run_reruns_only_what_failed_or_was_skipped(cloud: LocalCloud) -> None:
+    wf, failing = random_workflow(11, n=16)
+    deploy(cloud, wf, 5)
+    assert failing
+    FAILING["on"] = True
+    first = cloud.run(wf)
+    assert first.status == RunStatus.FAILED or any(t.status == TaskStatus.FAILED for t in first.tasks.values())
+    done = {n for n, t in first.tasks.items() if t.status == TaskStatus.SUCCEEDED}
+    FAILING["on"] = False
+    repaired = cloud.repair(first.run_id)
+    assert repaired.status == RunStatus.SUCCEEDED, {n: t.status for n, t in repaired.tasks.items()}
+    assert all(repaired.tasks[n].attempts == first.tasks[n].attempts for n in done)  # not run again
+    rerun = {n for n, t in first.tasks.items() if t.status == TaskStatus.FAILED}
+    assert rerun and all(repaired.tasks[n].attempts > first.tasks[n].attempts for n in rerun if n in failing)
+    assert not any(t.status == TaskStatus.FAILED for t in repaired.tasks.values())
