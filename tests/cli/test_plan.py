@@ -47,7 +47,7 @@ def items() -> list[int]:
     return [1, 2, 3]
 
 
-@wf.task(for_each="items")
+@wf.task(for_each="items", mode="inline")  # one Map: the count below walks every state
 def each(item: int) -> int:
     return item
 """
@@ -145,13 +145,21 @@ def test_a_workflow_over_a_quota_exits_2_naming_it_and_the_fix(small: Path, tmp_
     assert code == 2
     assert "history events, over the 25,000 of a Standard execution" in err and "run_workflow" in err
     assert "history events" in out  # the table is shown as well
-    wide = tmp_path / "wide.py"
-    wide.write_text(
-        "from orchestration import Workflow\nwf = Workflow('wide')\n"
+    source = (
+        "from orchestration import Workflow\nwf = Workflow('wide'{kind})\n"
         "def _noop() -> None:\n    return None\n"
-        "for i in range(800):\n    wf.task(name=f't{i}')(_noop)\n"
+        "for i in range(800):\n    wf.task(name=f't{{i}}')(_noop)\n"
     )
+    wide = tmp_path / "wide.py"
+    wide.write_text(source.format(kind=""))  # too many results for one state: split into parts
     code, out, err = invoke("plan", str(wide), "--no-synth", "--json")
+    assert code == 0, err
+    machines = json.loads(out)["workflows"][0]["state_machines"]
+    assert [m["name"] for m in machines[:2]] == ["wide", "wide-part1"] and len(machines) >= 3
+    assert all(m["definition_bytes"] < 1_048_576 and m["events"] < 25_000 for m in machines)
+    express = tmp_path / "wide_express.py"
+    express.write_text(source.format(kind=", type='EXPRESS'"))  # an Express state machine cannot be split
+    code, out, err = invoke("plan", str(express), "--no-synth", "--json")
     assert code == 2
     (problem,) = json.loads(out)["problems"]
     assert problem.startswith("wide: ") and "262,144-byte payload limit" in problem and "split it" in problem
