@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"peers at N={args.n}")
         results["peers"] = peers.run([args.n], log=_log)
     if "deploy" not in args.skip:  # quick: a 100-task workflow and 40 small ones (two nested stacks)
-        results["deploy"] = deploy_scale.run(100 if args.quick else 700, 40 if args.quick else 200, log=_log)
+        results["deploy"] = deploy_scale.run(100 if args.quick else 10_000, 40 if args.quick else 200, log=_log)
     if "foreach" not in args.skip:
         results["foreach"] = foreach.run(foreach.QUICK if args.quick else foreach.FULL, log=_log)
     if "scale" not in args.skip:

@@ -44,6 +44,14 @@ def b(a: int) -> int:
 """
 
 
+def write_project(project: Path, tasks: int, workflows: int) -> None:
+    """A project folder: `workflows/wide.py` (`tasks` tasks, two configurations) and `workflows` small ones."""
+    (project / "workflows").mkdir()
+    (project / "workflows" / "wide.py").write_text(WIDE.format(tasks=tasks))
+    for i in range(workflows):
+        (project / "workflows" / f"w{i:03d}.py").write_text(SMALL.format(name=f"w{i:03d}"))
+
+
 def run(tasks: int, workflows: int, log: Any = None) -> dict[str, Any]:
     from infra.quotas import check_template
     from infra.settings import Settings
@@ -53,10 +61,7 @@ def run(tasks: int, workflows: int, log: Any = None) -> dict[str, Any]:
         log(f"deploy at scale: a {tasks}-task workflow and {workflows} small ones, one synth")
     with tempfile.TemporaryDirectory(prefix="orch-bench-scale-") as tmp:
         project = Path(tmp)
-        (project / "workflows").mkdir()
-        (project / "workflows" / "wide.py").write_text(WIDE.format(tasks=tasks))
-        for i in range(workflows):
-            (project / "workflows" / f"w{i:03d}.py").write_text(SMALL.format(name=f"w{i:03d}"))
+        write_project(project, tasks, workflows)
         (wide,) = load_file(project / "workflows" / "wide.py").values()
         plan = plan_workflow(wide)
         t0 = time.perf_counter()
@@ -105,12 +110,14 @@ def render(result: dict[str, Any]) -> str:
         "|---|---|---|",
     ]
     lines += [f"| {r['template']} | {r['resources']} | {r['bytes']:,} |" for r in result["templates"]]
-    (machine,) = result["wide_plan"]["state_machines"]
+    machines = result["wide_plan"]["state_machines"]
     cost = result["wide_plan"]["cost_per_run_usd"]
+    largest = max(machines, key=lambda m: m["definition_bytes"])
     lines += [
         "",
-        f"orch plan of the wide workflow: {machine['states']:,} states, {machine['definition_bytes']:,} definition "
-        f"bytes, {machine['events']:,} history events ({machine['events_worst']:,} with retries), "
-        f"{machine['transitions']:,} transitions, ${cost['total']:.4f} per run at task timeouts",
+        f"orch plan of the wide workflow: {len(machines)} state machine(s) ({max(0, len(machines) - 1)} parts), "
+        f"{sum(m['states'] for m in machines):,} states; the largest {largest['definition_bytes']:,} "
+        f"definition bytes and {largest['events']:,} history events ({largest['events_worst']:,} with retries); "
+        f"{sum(m['transitions'] for m in machines):,} transitions, ${cost['total']:.4f} per run at task timeouts",
     ]
     return "\n".join(lines)

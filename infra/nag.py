@@ -174,28 +174,30 @@ def acknowledge(
             _ack(backfill.state_machine.role, f"AwsSolutions-IAM5[Resource::{executions}]", "IAM5-backfill-executions")
     bucket = _logical_id(artifacts.bucket)
     for dep in workflows:
-        objects = f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/{workflow_prefix(dep.workflow.name)}*]"
-        _ack(dep.state_machine.role, "AwsSolutions-IAM5[Resource::*]", "IAM5-sfn")
-        if not dep.workflow.log_execution_data:
-            _ack(dep.state_machine, "AwsSolutions-SF1", "SF1")
-        for machine in dep.child_machines:
-            executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine}:*"
-            _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{executions}]", "IAM5-child-executions")
-        if dep.map_runs is not None:
-            runs = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{dep.name}/*"
-            _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{runs}]", "IAM5-map-runs")
+        bucket_arn = f"<{bucket}.Arn>"
+        if cdk.Stack.of(dep) is not cdk.Stack.of(artifacts):  # a nested stack gets the bucket as a parameter
+            resource = artifacts.bucket.node.default_child
+            assert resource is not None
+            bucket_arn = f"<referenceto{cdk.Names.unique_id(resource)}Arn>"
+        objects = f"AwsSolutions-IAM5[Resource::{bucket_arn}/{workflow_prefix(dep.workflow.name)}*]"
+        for sm in [dep.state_machine, *dep.parts]:  # a split workflow's parts are state machines like it
+            _ack(sm.role, "AwsSolutions-IAM5[Resource::*]", "IAM5-sfn")
+            if not dep.workflow.log_execution_data:
+                _ack(sm, "AwsSolutions-SF1", "SF1")
+        for name, sm in dep.map_machines.items():
+            runs = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}/*"
+            _ack(sm.role, f"AwsSolutions-IAM5[Resource::{runs}]", "IAM5-map-runs")
             for pattern in (ITEM_LISTS, RESULTS):
-                key = f"<{bucket}.Arn>/{workflow_prefix(dep.workflow.name)}{pattern}"
-                _ack(dep.state_machine.role, f"AwsSolutions-IAM5[Resource::{key}]", "IAM5-map-items")
+                key = f"{bucket_arn}/{workflow_prefix(dep.workflow.name)}{pattern}"
+                _ack(sm.role, f"AwsSolutions-IAM5[Resource::{key}]", "IAM5-map-items")
+        for machine in dep.child_machines:  # the parent's, and a part's running run_workflow tasks
+            executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{machine}:*"
+            for sm in [dep.state_machine, *dep.parts]:
+                _ack(sm.role, f"AwsSolutions-IAM5[Resource::{executions}]", "IAM5-child-executions")
         triggers = dep.triggers
         if triggers is not None and triggers.schedule_role is not None:
             rule = f"AwsSolutions-IAM5[Resource::<{_logical_id(triggers.function)}.Arn>:*]"
             _ack(triggers.schedule_role, rule, "IAM5-scheduler")
-        if cdk.Stack.of(dep) is not cdk.Stack.of(artifacts):  # a nested stack gets the bucket as a parameter
-            resource = artifacts.bucket.node.default_child
-            assert resource is not None
-            parameter = f"referenceto{cdk.Names.unique_id(resource)}Arn"
-            objects = objects.replace(f"<{bucket}.Arn>", f"<{parameter}>")
         for name, fn in dep.functions.items():  # a shared function's tasks declare the same permissions
             assert fn.role is not None
             _ack(fn.role, objects, "IAM5-artifacts")

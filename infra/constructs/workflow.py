@@ -167,6 +167,7 @@ class WorkflowDeployment(Construct):
         self.child_machines = sorted(children.values())
         arns.update({workflow_placeholder(child): arn for child, arn in self.children.items() if child not in parts})
         arns.update({placeholder: self.children[placeholder] for placeholder in parts})
+        self.map_machines: dict[str, sfn.StateMachine] = {}  # name -> a state machine holding a Distributed Map
         self.parts = [self._part(k, text, functions, arns, artifacts) for k, text in enumerate(item.parts, 1)]
         log_group = functions.log_group(self, "ExecutionLogs", name=f"/aws/vendedlogs/states/{self.name}")
         self.state_machine = sfn.StateMachine(
@@ -181,8 +182,11 @@ class WorkflowDeployment(Construct):
         )
         cdk.Tags.of(self.state_machine).add(WORKFLOW_TAG, wf.name)
         self.uses_join = any("${" + JOIN_FUNCTION + "}" in text for text in (item.definition, *item.parts))
-        invoked = [*self.functions.values(), functions.finalize, *([functions.join] if self.uses_join else [])]
-        invoked += [functions.pool] if functions.pool and self.uses_pool else []
+        # A split workflow's parent starts its parts and runs Finalize: the parts invoke the tasks.
+        tasks = [] if item.parts else list(self.functions.values())
+        joins = "${" + JOIN_FUNCTION + "}" in item.definition
+        invoked = [*tasks, functions.finalize, *([functions.join] if joins else [])]
+        invoked += [functions.pool] if functions.pool and self.uses_pool and not item.parts else []
         # Exactly the functions the definition names, unqualified (the ARNs the substitutions hold).
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn.function_arn for fn in invoked])
@@ -192,8 +196,13 @@ class WorkflowDeployment(Construct):
         self.arn_literal = self._arn("stateMachine", self.name)
         if children:
             self._allow_child_runs(children)
+        for part, text in zip(self.parts, item.parts, strict=True):  # a part running run_workflow tasks
+            started = {c: m for c, m in children.items() if "${" + workflow_placeholder(c) + "}" in text}
+            if started:
+                self._allow_child_runs(started, part)
         self.map_runs = self._arn("execution", f"{self.name}/*") if uses_distributed_map(item.definition) else None
         if self.map_runs is not None:  # Distributed Map for-each tasks: their child executions, lists, results
+            self.map_machines[self.name] = self.state_machine
             grant_map_runs(
                 self.state_machine,
                 own_arn=self.arn_literal,
@@ -250,6 +259,7 @@ class WorkflowDeployment(Construct):
         invoked = list(dict.fromkeys(arns[p] for p in used))  # tasks sharing a function name it once
         machine.add_to_role_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
         if uses_distributed_map(text):
+            self.map_machines[name] = machine
             own, executions = self._arn("stateMachine", name), self._arn("execution", f"{name}/*")
             grant_map_runs(
                 machine, own_arn=own, executions_arn=executions, artifacts=artifacts, workflow=self.workflow.name
@@ -261,9 +271,10 @@ class WorkflowDeployment(Construct):
             service="states", resource=resource, resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
         )
 
-    def _allow_child_runs(self, children: Mapping[str, str]) -> None:
-        """What startExecution.sync:2 of the child state machines needs, and nothing more."""
-        executions = [self._arn("execution", f"{machine}:*") for machine in self.child_machines]
+    def _allow_child_runs(self, children: Mapping[str, str], machine: sfn.StateMachine | None = None) -> None:
+        """What startExecution.sync:2 of the child state machines needs, and nothing more (for the
+        workflow's state machine, or one of its parts)."""
+        executions = [self._arn("execution", f"{children[c]}:*") for c in sorted(children)]
         rule = cdk.Stack.of(self).format_arn(
             service="events", resource="rule", resource_name=SYNC_RULE, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
         )
@@ -272,4 +283,6 @@ class WorkflowDeployment(Construct):
             (CHILD_EXECUTION_ACTIONS, executions),
             (SYNC_RULE_ACTIONS, [rule]),
         ):
-            self.state_machine.add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=resources))
+            (machine or self.state_machine).add_to_role_policy(
+                iam.PolicyStatement(actions=list(actions), resources=resources)
+            )

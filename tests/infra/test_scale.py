@@ -1,5 +1,5 @@
 """A stack at scale stays within CloudFormation's quotas: one synth (cdk-nag on) of a project with a
-700-task workflow (about the largest that compiles before the planner's splitting) and 200 small
+1,000-task workflow (split into a parent and parts: too many results for one state) and 200 small
 workflows. Tasks of one configuration share a function, large definitions deploy from S3, workflows
 past 30 go to nested stacks, and the recorder's rule matches a name prefix."""
 
@@ -13,43 +13,50 @@ from typing import Any
 
 import pytest
 
+from bench.deploy_scale import write_project
 from infra.quotas import MAX_RESOURCES, MAX_TEMPLATE_BYTES, check_template
 from orchestration.protocol import STATUS_CHANGE_SOURCE
 
 pytestmark = pytest.mark.infra
 
-WIDE_TASKS = 700
+WIDE_TASKS = 1_000
 SMALL_WORKFLOWS = 200
 STACK = "scale"
 
-WIDE = f"""
-from orchestration import Resources, Workflow
 
-wf = Workflow("wide")
+SPLIT_MIX = """
+from orchestration import Workflow
+
+child = Workflow("mixchild")
+
+
+@child.task
+def one() -> int:
+    return 1
+
+
+wf = Workflow("splitmix")
 
 
 def _noop() -> None:
     return None
 
 
-for i in range({WIDE_TASKS}):  # every 100th task has more memory: a second configuration
-    wf.task(name=f"t{{i:05d}}", resources=Resources(memory_mb=1024) if i % 100 == 0 else Resources())(_noop)
-"""
-
-SMALL = """
-from orchestration import Workflow
-
-wf = Workflow("{name}")
+for i in range(800):
+    wf.task(name=f"t{i:04d}")(_noop)
 
 
 @wf.task
-def a() -> int:
-    return 1
+def items() -> list[int]:
+    return [1, 2]
 
 
-@wf.task
-def b(a: int) -> int:
-    return a + 1
+@wf.task(for_each="items", mode="distributed")
+def each(item: int) -> int:
+    return item
+
+
+wf.run_workflow("kid", workflow=child)
 """
 
 
@@ -68,10 +75,8 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Scaled:
     from infra.stack import build_app
 
     project = tmp_path_factory.mktemp("scale")
-    (project / "workflows").mkdir()
-    (project / "workflows" / "wide.py").write_text(WIDE)
-    for i in range(SMALL_WORKFLOWS):
-        (project / "workflows" / f"w{i:03d}.py").write_text(SMALL.format(name=f"w{i:03d}"))
+    write_project(project, WIDE_TASKS, SMALL_WORKFLOWS)
+    (project / "workflows" / "splitmix.py").write_text(SPLIT_MIX)
     out = project / "cdk.out"
     t0 = time.perf_counter()
     app, stack = build_app(Settings(stack_name=STACK, workflows="workflows"), outdir=str(out), root=project)
@@ -108,12 +113,26 @@ def test_tasks_of_one_configuration_share_a_function(scaled: Scaled) -> None:
     subs = machine["Properties"]["DefinitionSubstitutions"]
     targets = {v["Fn::GetAtt"][0] for k, v in subs.items() if k.startswith("fn_t")}
     assert len([k for k in subs if k.startswith("fn_t")]) == WIDE_TASKS and len(targets) == 2
-    assert "DefinitionS3Location" in machine["Properties"] and "DefinitionString" not in machine["Properties"]
+    # the parent (small: it starts the parts) is inline; each part is a state machine of its own,
+    # from S3, naming only the functions of its tasks
+    parts = {
+        r["Properties"]["StateMachineName"]: r
+        for r in nested["Resources"].values()
+        if r["Type"] == "AWS::StepFunctions::StateMachine"
+        and r["Properties"]["StateMachineName"].startswith(f"{STACK}-wide-part")
+    }
+    assert len(parts) == len(wide.parts) >= 2
+    for part in parts.values():
+        assert "DefinitionS3Location" in part["Properties"]
+        assert {
+            v["Fn::GetAtt"][0] for k, v in part["Properties"]["DefinitionSubstitutions"].items() if k.startswith("fn_t")
+        } <= targets
 
 
-def _has(template: dict[str, Any]) -> bool:
+def _has(template: dict[str, Any], workflow: str = "wide") -> bool:
     return any(
-        r["Type"] == "AWS::StepFunctions::StateMachine" and r["Properties"].get("StateMachineName") == f"{STACK}-wide"
+        r["Type"] == "AWS::StepFunctions::StateMachine"
+        and r["Properties"].get("StateMachineName") == f"{STACK}-{workflow}"
         for r in template.get("Resources", {}).values()
     )
 
@@ -128,4 +147,32 @@ def test_the_recorder_rule_does_not_grow_with_the_workflows(scaled: Scaled) -> N
     assert len(pattern) < 400 and '"prefix"' in pattern
     recorder = scaled.root["Resources"][rule["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]]
     env = recorder["Properties"]["Environment"]["Variables"]
-    assert len(env["ORCH_WORKFLOWS"].split(",")) == SMALL_WORKFLOWS + 1
+    assert len(env["ORCH_WORKFLOWS"].split(",")) == SMALL_WORKFLOWS + 3  # wide, splitmix and mixchild
+
+
+def test_a_split_workflows_parts_get_what_their_tasks_need(scaled: Scaled) -> None:
+    import aws_cdk as cdk
+
+    dep = scaled.stack.workflows["splitmix"]
+    assert len(dep.parts) >= 2
+    names = {p.node.default_child.state_machine_name: p for p in dep.parts}
+    # the part holding the distributed for-each may run its own map runs; the parent holds none
+    assert set(dep.map_machines) <= set(names) and len(dep.map_machines) == 1
+    template = next(t for t in scaled.templates.values() if _has(t, "splitmix"))
+
+    def policies_of(machine: Any) -> str:
+        role = cdk.Stack.of(machine).get_logical_id(machine.role.node.default_child)
+        return json.dumps(
+            [
+                r["Properties"]["PolicyDocument"]
+                for r in template["Resources"].values()
+                if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+            ]
+        )
+
+    (mapper,) = dep.map_machines.values()
+    assert "s3:PutObject" in policies_of(mapper) and "list.json" in policies_of(mapper)
+    starters = [p for p in dep.parts if "mixchild" in policies_of(p)]
+    assert len(starters) == 1 and "states:StartExecution" in policies_of(starters[0])
+    parent = policies_of(dep.state_machine)
+    assert "lambda:InvokeFunction" in parent and "s3:PutObject" not in parent
