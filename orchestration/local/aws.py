@@ -7,6 +7,7 @@ named and holds as code.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -38,8 +39,11 @@ class EmbeddedAws:
 
     def start(self) -> Any:
         """Start moto; returns a boto3 Session for the region."""
-        import boto3
         from moto import mock_aws
+
+        from orchestration.local.moto_imports import share_model_loader
+
+        share_model_loader()
 
         for key, value in {**FAKE_ENV, "AWS_DEFAULT_REGION": self.region}.items():
             self._saved_env[key] = os.environ.get(key)
@@ -48,7 +52,7 @@ class EmbeddedAws:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
-        return boto3.session.Session(region_name=self.region)
+        return _session(self.region)
 
     def stop(self) -> None:
         if self._mock is not None:
@@ -60,6 +64,19 @@ class EmbeddedAws:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+
+@functools.cache
+def _session(region: str) -> Any:
+    """The process's boto3 session for the region. Its service models come through the loader of the
+    session moto lists each service's regions with: each model file is read and parsed once."""
+    import boto3
+    import botocore.session
+    from moto.core.base_backend import AccountSpecificBackend
+
+    core = botocore.session.get_session()
+    core.register_component("data_loader", AccountSpecificBackend.get_session()._session.get_component("data_loader"))
+    return boto3.session.Session(botocore_session=core, region_name=region)
 
 
 def status_change_event(execution_arn: str, desc: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.artifacts import ArtifactStore
 from orchestration.compiler import child_workflows, compile_machines, definition_hash, render, to_json
+from orchestration.compiler.states import substitution
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
 from orchestration.lineage import LineageTarget
@@ -131,7 +132,6 @@ class LocalCloud:
         self.notifier = LocalNotifier(self.sfn, self.adapter.handlers)
         # the runs trigger functions start here (continuous chains) are followed to their end
         self.followers = Followers(lambda wf, run_id: self.wait(run_id, workflow=wf), self.ledger, self.sfn)
-        self._deploy_platform()
         if self.store is not None:  # other processes may work on the store's workflows at once
             self._shared_slots = StoreSlots.share(self.store.root, self.ledger)
         return self
@@ -187,13 +187,13 @@ class LocalCloud:
             **fields,
         )
 
-    def _deploy_platform(self) -> None:
+    def _platform(self, texts: Sequence[str]) -> dict[str, str]:
+        """The platform functions' ARNs, each created when a definition first calls it."""
         rt = self._runtime(artifacts=self.artifacts, stepfunctions=self.sfn)
-        self._platform_arns = {
-            JOIN_FUNCTION: self._function("orch-join", JOIN, rt),
-            FINALIZE_FUNCTION: self._function("orch-finalize", FINALIZE, rt),
-            POOL_FUNCTION: self._function("orch-pool", POOL, rt),
-        }
+        for key, fn in ((JOIN_FUNCTION, JOIN), (FINALIZE_FUNCTION, FINALIZE), (POOL_FUNCTION, POOL)):
+            if key not in self._platform_arns and any(substitution(key) in text for text in texts):
+                self._platform_arns[key] = self._function(f"orch-{fn.name}", fn, rt)
+        return dict(self._platform_arns)
 
     def deploy(self, workflow: Workflow) -> Deployment:
         """Compile the workflow and create its functions and state machine (once per workflow), after
@@ -213,7 +213,7 @@ class LocalCloud:
         text = to_json((machines := compile_machines(workflow, part_tasks=self.part_tasks)).definition)
         stack_pools([*(d.workflow for d in self.deployments.values()), workflow])  # one slot count per pool
         rt = self._runtime(artifacts=self.artifacts, workflow=workflow, secret_hint=self.secrets.hint)
-        arns = dict(self._platform_arns)
+        arns = self._platform([text, *(to_json(part.definition) for part in machines.parts)])
         self._environ.add(workflow)
         for name, child in child_workflows(workflow).items():
             arns[workflow_placeholder(name)] = self.deploy(child).state_machine_arn

@@ -41,6 +41,7 @@ These patches, installed for the life of a LocalCloud and removed after:
    run): moto's answer is right, but it logs the absent path as an ERROR first; here it does not.
 10. Import time: the interpreter's Batch integration imports an enum from `moto.batch`, whose package
    imports moto's EC2 model (about 0.7 s); the package's `__init__` waits until a name is read from it.
+   moto's service model loader is shared by all its model reads (`share_model_loader`, as moto starts).
 11. Distributed Map: failed items fail the map run past its tolerated failures, the ResultWriter
    writes AWS's result files, and at most 16 items run at once (`moto_distmap.py`).
 """

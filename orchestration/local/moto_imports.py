@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 from types import ModuleType
@@ -35,3 +36,14 @@ def defer_batch_package() -> None:
     sys.modules[spec.name] = package
     parent, _, name = spec.name.rpartition(".")
     setattr(sys.modules[parent], name, package)  # as the import system does for a submodule
+
+
+def share_model_loader() -> None:
+    """moto builds a new model loader for every service model it reads (each one lists botocore's
+    hundreds of service folders again: about 30 ms a service); one loader serves them all (it reads
+    the same files, and caches what it listed and loaded)."""
+    import moto.core.utils as utils
+
+    create = getattr(utils, "create_loader")  # noqa: B009  # moto does not export it
+    if not hasattr(create, "cache_info"):  # once
+        setattr(utils, "create_loader", functools.cache(create))  # noqa: B010
