@@ -15,6 +15,9 @@ ledger and `orch repair` see one run; each pass names its parts' executions afte
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +112,24 @@ def compile_machines(workflow: Workflow, *, part_tasks: int | None = None) -> Ma
     cannot hold it (or when `part_tasks`, for tests, asks for parts of at most that many tasks);
     raises CompileError when even parts cannot fit (an EXPRESS workflow cannot be split: it has no
     .sync)."""
+    with _collector_paused():
+        return _compile_machines(workflow, part_tasks)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Compiling allocates millions of objects that all stay alive until it ends: the cyclic
+    garbage collector's full passes over them found nothing and took a third of the time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compile_machines(workflow: Workflow, part_tasks: int | None) -> Machines:
     validate(workflow)
     express = workflow.type == "EXPRESS"  # never split: an Express state machine has no .sync
     if part_tasks is None or express:
