@@ -216,10 +216,14 @@ class Emitter:
             branches.append(Branch(entry_for(frag.entry, None), body))
             # Select each top-level result of the branch once: a nested Parallel's results come as
             # one object, so selectors stay proportional to the branch's direct children.
+            tops: set[str] = set()
             for task, path in sorted(frag.produced.items()):
-                top = relative_to_res(path).split(".", 1)[0]
-                selector[top] = branch_result(i, top)
-                produced[task] = f"{result}.{relative_to_res(path)}"
+                relative = relative_to_res(path)
+                top = relative.partition(".")[0]
+                if top not in tops:
+                    tops.add(top)
+                    selector[top] = branch_result(i, top)
+                produced[task] = f"{result}.{relative}"
         state = states[name] = ParallelState(
             parameters=StateDocument.template(ctx=JsonPath(CTX_PATH), res=select({t: scope[t] for t in needed})),
             branches=branches,

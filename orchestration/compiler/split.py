@@ -139,9 +139,12 @@ def _compile_machines(workflow: Workflow, part_tasks: int | None) -> Machines:
             check_quotas(workflow, definition or {})  # the payload check fails first when there is none
             assert definition is not None
             return Machines(definition)
+    deps = workflow.dependencies()
+    order = topological_order({t: [d.upstream for d in ds] for t, ds in deps.items()})
+    pools = task_pools(workflow.tasks)
     size = part_tasks or PART_TASKS
     while True:
-        parts = _split(workflow, size)
+        parts = _split(workflow, deps, order, pools, size)
         if all(_fits(p) for p in parts):
             break
         if size == 1:
@@ -196,9 +199,9 @@ def _chunks(order: list[str], deps: dict[str, list[Dependency]], size: int) -> l
     return chunks
 
 
-def _split(workflow: Workflow, size: int) -> list[Part]:
-    deps = workflow.dependencies()
-    order = topological_order({t: [d.upstream for d in ds] for t, ds in deps.items()})
+def _split(
+    workflow: Workflow, deps: dict[str, list[Dependency]], order: list[str], pools: dict[str, Pool], size: int
+) -> list[Part]:
     rank = {t: i for i, t in enumerate(order)}
     chunks = _chunks(order, deps, size)
     part_of = {t: k for k, chunk in enumerate(chunks, 1) for t in chunk}
@@ -210,7 +213,6 @@ def _split(workflow: Workflow, size: int) -> list[Part]:
             if part_of[d.upstream] != part_of[task]:
                 downstream.setdefault(d.upstream, []).append(task)
     leaves = set(workflow.tasks) - {d.upstream for ds in deps.values() for d in ds}
-    pools = task_pools(workflow.tasks)
     return [
         _part(workflow, k, chunk, deps, rank, part_of, downstream, leaves, limit, pools)
         for k, chunk in enumerate(chunks, 1)
