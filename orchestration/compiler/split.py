@@ -16,8 +16,7 @@ ledger and `orch repair` see one run; each pass names its parts' executions afte
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,21 +111,35 @@ def compile_machines(workflow: Workflow, *, part_tasks: int | None = None) -> Ma
     cannot hold it (or when `part_tasks`, for tests, asks for parts of at most that many tasks);
     raises CompileError when even parts cannot fit (an EXPRESS workflow cannot be split: it has no
     .sync)."""
-    with _collector_paused():
+    with _collector_paused:
         return _compile_machines(workflow, part_tasks)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
+class _CollectorPause:
     """Compiling allocates millions of objects that all stay alive until it ends: the cyclic
-    garbage collector's full passes over them found nothing and took a third of the time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    garbage collector's full passes over them found nothing and took a third of the time. Paused
+    while any thread compiles; re-enabled when the last one ends (only if it was enabled before)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.resume = False
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.depth == 0:
+                self.resume = gc.isenabled()
+                gc.disable()
+            self.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.resume:
+                gc.enable()
+
+
+_collector_paused = _CollectorPause()
 
 
 def _compile_machines(workflow: Workflow, part_tasks: int | None) -> Machines:
