@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -22,18 +24,23 @@ class Payload(BaseModel):
 
     @classmethod
     @functools.cache  # the compiler asks for the same keys of every task
+    def wire_keys(cls) -> Mapping[str, str]:
+        """Field name -> its wire name."""
+        return MappingProxyType({name: field.alias or name for name, field in cls.model_fields.items()})
+
+    @classmethod
     def key(cls, name: str) -> str:
         """The wire name of field `name` (raises KeyError for a field the model does not have)."""
-        field = cls.model_fields[name]
-        return field.alias or name
+        return cls.wire_keys()[name]
 
     @classmethod
     def template(cls, **fields: Any) -> dict[str, Any]:
         """This payload as an ASL `Parameters`/`ItemSelector` template (or any literal shape), in the
         order given: `JsonPath` values become ``"key.$"`` fields. Only the model's own keys pass."""
+        keys = cls.wire_keys()
         out: dict[str, Any] = {}
         for name, value in fields.items():
-            key = cls.key(name)
+            key = keys[name]
             if isinstance(value, JsonPath):
                 out[f"{key}.$"] = str(value)
             else:

@@ -11,7 +11,16 @@ from pydantic import ValidationError as PydanticValidationError
 from orchestration.errors import ValidationError
 from orchestration.foreach import scale_problems, source_problems
 from orchestration.graph import find_cycle, topological_order
-from orchestration.model import CONTEXT_PARAM_NAMES, ITEM_PARAM_NAME, Outcome, RunIf, SubWorkflow, Task, Workflow
+from orchestration.model import (
+    CONTEXT_PARAM_NAMES,
+    ITEM_PARAM_NAME,
+    Dependency,
+    Outcome,
+    RunIf,
+    SubWorkflow,
+    Task,
+    Workflow,
+)
 from orchestration.notifications import notification_problems
 from orchestration.pools import pool_problems
 from orchestration.subworkflow import OutputRef, ParamRef, is_ref
@@ -71,12 +80,12 @@ def problems(workflow: Workflow) -> list[str]:
     names = set(workflow.tasks)
     for task in workflow.tasks.values():
         out.extend(_task_problems(task, workflow, names))
-    preds = {t: [d.upstream for d in ds if d.upstream in names] for t, ds in workflow.dependencies().items()}
-    cycle = find_cycle(preds)
+    deps = {t: [d for d in ds if d.upstream in names] for t, ds in workflow.dependencies().items()}
+    cycle = find_cycle({t: [d.upstream for d in ds] for t, ds in deps.items()})
     if cycle:
         out.append(f"dependency cycle: {' -> '.join(cycle)}; remove one of these dependencies")
     else:
-        out.extend(_unreachable_data(workflow))
+        out.extend(_unreachable_data(workflow, deps))
     out.extend(_subworkflow_problems(workflow))
     return out
 
@@ -234,10 +243,9 @@ def _task_problems(task: Task, wf: Workflow, names: set[str]) -> list[str]:
     return out
 
 
-def _unreachable_data(wf: Workflow) -> list[str]:
-    """A task that consumes an output which can never exist when it runs (opposite condition branches)."""
-    names = set(wf.tasks)
-    deps = {t: [d for d in ds if d.upstream in names] for t, ds in wf.dependencies().items()}
+def _unreachable_data(wf: Workflow, deps: dict[str, list[Dependency]]) -> list[str]:
+    """A task that consumes an output which can never exist when it runs (opposite condition branches).
+    `deps`: the workflow's dependencies on its own tasks."""
     order = topological_order({t: [d.upstream for d in ds] for t, ds in deps.items()})
     guards: dict[str, set[tuple[str, bool]]] = {}
     for name in order:

@@ -18,7 +18,8 @@ def to_json(definition: Mapping[str, Any], *, indent: int | None = None) -> str:
     what deploys (deeply nested Parallel states would pay the 1 MB definition limit for indentation);
     `indent=2` for people."""
     if indent is None:
-        return json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
+        # a definition is a tree (built by `to_dict`): no cycle to look for in megabytes of it
+        return json.dumps(definition, separators=(",", ":"), ensure_ascii=False, check_circular=False)
     return json.dumps(definition, indent=indent, ensure_ascii=False) + "\n"
 
 

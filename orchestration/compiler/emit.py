@@ -32,7 +32,7 @@ from orchestration.compiler.states import (
     state_machine,
 )
 from orchestration.compiler.tasks import emit_task
-from orchestration.graph import Block, Node, Par, Seq, tasks_of
+from orchestration.graph import Block, Node, Par, Seq
 from orchestration.model import RunIf, Workflow
 from orchestration.protocol import (
     CTX_PATH,
@@ -118,6 +118,7 @@ class Emitter:
     def __init__(self, workflow: Workflow, layout: Layout | None = None) -> None:
         self.layout = layout or Layout(workflow)
         self.parallel_count = 0
+        self.tasks_in: dict[int, frozenset[str]] = {}  # id(block) -> its tasks (`inner_tasks`)
 
     def definition(self) -> dict[str, Any]:
         wf = self.layout.workflow
@@ -198,7 +199,7 @@ class Emitter:
         self.parallel_count += 1
         name = f"Parallel {self.parallel_count}"
         result = parallel_path(self.parallel_count)
-        inner = set(tasks_of(par))
+        inner = self.inner_tasks(par)
         deps = self.layout.deps
         external = {d.upstream for t in inner for d in deps[t] if d.upstream not in inner}
         needed = sorted(external & set(scope))
@@ -216,10 +217,14 @@ class Emitter:
             branches.append(Branch(entry_for(frag.entry, None), body))
             # Select each top-level result of the branch once: a nested Parallel's results come as
             # one object, so selectors stay proportional to the branch's direct children.
+            tops: set[str] = set()
             for task, path in sorted(frag.produced.items()):
-                top = relative_to_res(path).split(".", 1)[0]
-                selector[top] = branch_result(i, top)
-                produced[task] = f"{result}.{relative_to_res(path)}"
+                relative = relative_to_res(path)
+                top = relative.partition(".")[0]
+                if top not in tops:
+                    tops.add(top)
+                    selector[top] = branch_result(i, top)
+                produced[task] = f"{result}.{relative}"
         state = states[name] = ParallelState(
             parameters=StateDocument.template(ctx=JsonPath(CTX_PATH), res=select({t: scope[t] for t in needed})),
             branches=branches,
@@ -243,7 +248,26 @@ class Emitter:
         routes[TaskStatus.FAILED] = routes[TaskStatus.UPSTREAM_FAILED]
         return Fragment(routes, exits, produced)
 
-    def gated_by_predecessor(self, inner: set[str], external: set[str], previous: str) -> bool:
+    def inner_tasks(self, block: Block) -> frozenset[str]:
+        """The tasks of `block`. The first call computes them for every block inside it at once
+        (bottom up, so each block's set is the union of its children's) for the nested calls."""
+        if id(block) not in self.tasks_in:
+            preorder: list[Block] = []
+            todo = [block]
+            while todo:
+                b = todo.pop()
+                preorder.append(b)
+                if not isinstance(b, Node):
+                    todo += b.items if isinstance(b, Seq) else b.branches
+            for b in reversed(preorder):
+                if isinstance(b, Node):
+                    self.tasks_in[id(b)] = frozenset((b.task,))
+                else:
+                    children = b.items if isinstance(b, Seq) else b.branches
+                    self.tasks_in[id(b)] = frozenset().union(*(self.tasks_in[id(c)] for c in children))
+        return self.tasks_in[id(block)]
+
+    def gated_by_predecessor(self, inner: frozenset[str], external: set[str], previous: str) -> bool:
         """Can a Parallel block be entered on its predecessor's success alone (and bypassed with
         every task UPSTREAM_FAILED or SKIPPED otherwise)? Yes when everything in it runs ALL_SUCCESS
         on plain edges, its only outside dependency is that predecessor, and no join crosses its

@@ -72,6 +72,8 @@ def inline_capacity(layout: Layout, task: Task) -> tuple[int, int]:
 
 def feed(layout: Layout, source: str) -> ForEachFeed | None:
     """How the output of `source` travels when for-each tasks iterate it (None: none does)."""
+    if source not in layout.for_each_sources:  # most tasks: no scan of the workflow's tasks
+        return None
     consumers = sorted((t for t in layout.workflow.tasks.values() if t.for_each == source), key=lambda t: t.name)
     if not consumers:
         return None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import random
 
 from bench.corpus import make_dag
 from bench.workflows import workflow_of
 from orchestration.compiler import MAX_DEFINITION_BYTES, PAYLOAD_LIMIT_BYTES, compile_machines, to_json
 from orchestration.compiler.quotas import HISTORY_EVENTS_LIMIT, history_estimate
-from orchestration.compiler.split import part_placeholder
+from orchestration.compiler.split import _collector_paused, part_placeholder
 from orchestration.compiler.states import START_EXECUTION_SYNC
 
 
@@ -70,3 +71,21 @@ def test_each_part_keeps_its_state_under_the_payload_limit() -> None:
         )
         results = len(part.tasks) + part.awaited
         assert results * (limit + 64) + 16_384 <= PAYLOAD_LIMIT_BYTES
+
+
+def test_compiling_pauses_the_garbage_collector_and_restores_it() -> None:
+    wf = workflow_of(make_dag("random_layered", 30, random.Random("gc"), "gc30"))
+    compile_machines(wf, part_tasks=10)
+    assert gc.isenabled()  # enabled again after compiling
+    gc.disable()
+    try:
+        compile_machines(wf)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    with _collector_paused:
+        assert not gc.isenabled()
+        with _collector_paused:  # nested (another thread compiling): the outer pause still holds
+            pass
+        assert not gc.isenabled()
+    assert gc.isenabled()
