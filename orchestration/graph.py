@@ -325,17 +325,22 @@ class _Decomposer:
         return self.components(nodes)
 
 
-def _task_bits(block: Block, index: Mapping[str, int]) -> dict[int, int]:
-    """id(block) -> the bitset of its tasks, for every block of the tree."""
-    preorder: list[Block] = []
+def preorder(block: Block) -> list[Block]:
+    """Every block of the tree, each before the blocks inside it (iterative: no recursion limit)."""
+    order: list[Block] = []
     todo = [block]
     while todo:
         b = todo.pop()
-        preorder.append(b)
+        order.append(b)
         if not isinstance(b, Node):
             todo += b.items if isinstance(b, Seq) else b.branches
+    return order
+
+
+def _task_bits(block: Block, index: Mapping[str, int]) -> dict[int, int]:
+    """id(block) -> the bitset of its tasks, for every block of the tree."""
     bits: dict[int, int] = {}
-    for b in reversed(preorder):
+    for b in reversed(preorder(block)):
         if isinstance(b, Node):
             bits[id(b)] = 1 << index[b.task]
         else:
@@ -395,17 +400,12 @@ def tasks_of(block: Block) -> list[str]:
 def structural_edges(block: Block) -> dict[str, set[str]]:
     """task -> tasks it directly waits for because of the block structure alone."""
     edges: dict[str, set[str]] = {t: set() for t in tasks_of(block)}
-    todo = [block]
-    while todo:
-        b = todo.pop()
+    for b in preorder(block):
         if isinstance(b, Seq):
             for prev, nxt in zip(b.items, b.items[1:], strict=False):
                 before = exits(prev)
                 for e in entries(nxt):
                     edges[e].update(before)
-            todo += b.items
-        elif isinstance(b, Par):
-            todo += b.branches
     return edges
 
 

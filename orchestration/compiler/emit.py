@@ -32,7 +32,7 @@ from orchestration.compiler.states import (
     state_machine,
 )
 from orchestration.compiler.tasks import emit_task
-from orchestration.graph import Block, Node, Par, Seq
+from orchestration.graph import Block, Node, Par, Seq, preorder
 from orchestration.model import RunIf, Workflow
 from orchestration.protocol import (
     CTX_PATH,
@@ -252,14 +252,7 @@ class Emitter:
         """The tasks of `block`. The first call computes them for every block inside it at once
         (bottom up, so each block's set is the union of its children's) for the nested calls."""
         if id(block) not in self.tasks_in:
-            preorder: list[Block] = []
-            todo = [block]
-            while todo:
-                b = todo.pop()
-                preorder.append(b)
-                if not isinstance(b, Node):
-                    todo += b.items if isinstance(b, Seq) else b.branches
-            for b in reversed(preorder):
+            for b in reversed(preorder(block)):
                 if isinstance(b, Node):
                     self.tasks_in[id(b)] = frozenset((b.task,))
                 else:
