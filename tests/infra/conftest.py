@@ -26,6 +26,10 @@ class Synth:
     assembly: Path
     seconds: float
 
+    def logical_id(self, construct: Any) -> str:
+        """The logical id of a construct's CloudFormation resource in the synthesized stack."""
+        return str(self.stack.get_logical_id(construct.node.default_child))
+
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:

@@ -16,23 +16,19 @@ from tests.infra.policy import ACCOUNT, REGION, Template
 pytestmark = pytest.mark.infra
 
 
-def _id(synth: Synth, construct: Any) -> str:
-    return str(synth.stack.get_logical_id(construct.node.default_child))
-
-
 @pytest.fixture(scope="module")
 def template(synth: Synth) -> Template:
     return Template(synth.raw)
 
 
 def _bucket(synth: Synth, template: Template) -> str:
-    return template.name(_id(synth, synth.stack.platform.artifacts.bucket))
+    return template.name(synth.logical_id(synth.stack.platform.artifacts.bucket))
 
 
 def _task_role(synth: Synth, workflow: str, task: str) -> str:
     fn = synth.stack.workflows[workflow].task_functions[task]
     assert fn.role is not None
-    return _id(synth, fn.role)
+    return synth.logical_id(fn.role)
 
 
 def test_a_task_role_reaches_its_own_workflows_artifacts_only(synth: Synth, template: Template) -> None:
@@ -53,10 +49,10 @@ def test_a_task_role_reaches_its_own_workflows_artifacts_only(synth: Synth, temp
 
 def test_a_state_machine_invokes_only_its_own_functions(synth: Synth, template: Template) -> None:
     etl, n_shape = synth.stack.workflows["daily_etl"], synth.stack.workflows["n_shape"]
-    role = _id(synth, etl.state_machine.role)
+    role = synth.logical_id(etl.state_machine.role)
     arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{}}"
-    own = arn.format(_id(synth, etl.task_functions["extract"]))
-    other = arn.format(_id(synth, n_shape.task_functions["fetch_orders"]))
+    own = arn.format(synth.logical_id(etl.task_functions["extract"]))
+    other = arn.format(synth.logical_id(n_shape.task_functions["fetch_orders"]))
     assert template.allowed(role, "lambda:InvokeFunction", own)
     assert not template.allowed(role, "lambda:InvokeFunction", other)
 
@@ -64,7 +60,7 @@ def test_a_state_machine_invokes_only_its_own_functions(synth: Synth, template: 
 def test_a_trigger_starts_only_its_own_workflow(synth: Synth, template: Template) -> None:
     dep = synth.stack.workflows["file_arrival"]
     assert dep.triggers is not None and dep.triggers.function.role is not None
-    role = _id(synth, dep.triggers.function.role)
+    role = synth.logical_id(dep.triggers.function.role)
     machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{}}"
     assert template.allowed(role, "states:StartExecution", machine.format(dep.name))
     assert not template.allowed(role, "states:StartExecution", machine.format(synth.stack.workflows["daily_etl"].name))
@@ -112,11 +108,11 @@ def test_the_evaluator_denies_what_no_statement_allows_and_fails_closed_on_unkno
 
 def _platform_role(synth: Synth, fn: Any) -> str:
     assert fn.role is not None
-    return _id(synth, fn.role)
+    return synth.logical_id(fn.role)
 
 
 def _ledger(synth: Synth, template: Template) -> str:
-    table = _id(synth, synth.stack.platform.ledger.table)
+    table = synth.logical_id(synth.stack.platform.ledger.table)
     return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{template.name(table)}"
 
 
@@ -241,11 +237,11 @@ def test_only_the_pool_function_and_the_recorder_write_pool_items(synth: Synth, 
 def test_only_pooled_workflows_reach_the_pool_function(synth: Synth, template: Template) -> None:
     pool = synth.stack.platform.functions.pool
     assert pool is not None
-    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{_id(synth, pool)}"
+    arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{synth.logical_id(pool)}"
     machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{}}"
     pooled, plain = synth.stack.workflows["warehouse_loads"], synth.stack.workflows["daily_etl"]
-    assert template.allowed(_id(synth, pooled.state_machine.role), "lambda:InvokeFunction", arn)
-    assert not template.allowed(_id(synth, plain.state_machine.role), "lambda:InvokeFunction", arn)
+    assert template.allowed(synth.logical_id(pooled.state_machine.role), "lambda:InvokeFunction", arn)
+    assert not template.allowed(synth.logical_id(plain.state_machine.role), "lambda:InvokeFunction", arn)
     # the pool function and the recorder release waiting tasks of pooled workflows only
     for role in (_platform_role(synth, pool), _platform_role(synth, synth.stack.recorder)):
         assert template.allowed(role, "states:SendTaskSuccess", machine.format(pooled.name))
@@ -294,7 +290,7 @@ def test_a_batched_trigger_sets_timers_that_invoke_it_and_nothing_else(synth: Sy
     )
     assert not template.allowed(role, "scheduler:UpdateSchedule", group + "orch-t-abc")
     assert not template.allowed(_platform_role(synth, plain.function), "scheduler:CreateSchedule", group + "x")
-    invoker = _id(synth, timers.role)
+    invoker = synth.logical_id(timers.role)
     function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{}}"
-    assert template.allowed(invoker, "lambda:InvokeFunction", function.format(_id(synth, batched.function)))
-    assert not template.allowed(invoker, "lambda:InvokeFunction", function.format(_id(synth, plain.function)))
+    assert template.allowed(invoker, "lambda:InvokeFunction", function.format(synth.logical_id(batched.function)))
+    assert not template.allowed(invoker, "lambda:InvokeFunction", function.format(synth.logical_id(plain.function)))
