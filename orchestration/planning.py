@@ -30,7 +30,6 @@ from orchestration.errors import CompileError
 from orchestration.grouping import function_groups
 from orchestration.model import Workflow
 from orchestration.protocol import PAYLOAD_LIMIT_BYTES, task_of_placeholder
-from orchestration.validation import validate
 
 MAX_HISTORY_EVENTS = 25_000  # a Standard execution's history
 MAX_STACK_RESOURCES = 500  # CloudFormation, per stack (a nested stack counts on its own)
@@ -125,8 +124,8 @@ class WorkflowPlan:
 
 
 def _compiled(workflow: Workflow) -> Machines | None:
-    """The workflow's state machines (split if it must be), or None when even parts cannot fit."""
-    validate(workflow)
+    """The workflow's state machines (split if it must be), or None when even parts cannot fit.
+    Raises ValidationError for an invalid workflow (compile_machines validates first)."""
     try:
         return compile_machines(workflow)
     except CompileError:
