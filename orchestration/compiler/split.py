@@ -10,7 +10,7 @@ upstream signals it with its result, as for any join), and a task waits for noth
 parent holds one small outcome per part, never the tasks' results; its Finalize records the run's
 outcome from them. Task attempts, joins and repairs use the run's id and pass as usual, so the
 ledger and `orch repair` see one run; each pass names its parts' executions after its own
-(`<execution name>-part<k>`).
+(`<MD5 of the execution name>-part<k>`: at most 40 characters, whatever the run id's length).
 """
 
 from __future__ import annotations
@@ -180,9 +180,18 @@ def _parent(workflow: Workflow, parts: list[Part]) -> dict[str, Any]:
         branches=branches,
         result_selector={"outcomes.$": "$"},
         result_path=outcomes,
+        catch=[{"ErrorEquals": [ALL_ERRORS], "ResultPath": "$.caught", "Next": "Part failed"}],
     )
+    # A part that did not finish (it failed to start, was stopped, timed out) fails the Parallel, which
+    # stops the other parts (tasks waiting on its joins would wait forever); the run records it FAILED.
+    states["Part failed"] = PassState(
+        parameters=PartOutcome.template(status=RunStatus.FAILED, error=JsonPath("$.caught.Error")),
+        result_path="$.failed",
+    )
+    states["Parts failed"] = PassState(parameters={"outcomes.$": "States.Array($.failed)"}, result_path=outcomes)
     connect([(start, None) for start in starts], "Parts")
-    connect([(states["Parts"], None)], "Finalize")
+    connect([(states["Part failed"], None)], "Parts failed")
+    connect([(states["Parts"], None), (states["Parts failed"], None)], "Finalize")
     finalize = FinalizeEvent.template(
         run=JsonPath(CTX_PATH), leaves=[], tasks={}, parts=JsonPath(f"{outcomes}.outcomes")
     )
@@ -289,8 +298,8 @@ def _part(
 
 @dataclass(kw_only=True)
 class PartRun(State):
-    """The parent's start of one part: `startExecution.sync:2`, named after the parent's execution;
-    its outcome (or FAILED when the part's execution did not finish) is the branch's output."""
+    """The parent's start of one part: `startExecution.sync:2`, named after (a hash of) the parent's execution;
+    its outcome is the branch's output (a part that did not finish fails the parent's Parallel)."""
 
     number: int
     comment: str
@@ -302,7 +311,7 @@ class PartRun(State):
             "Resource": START_EXECUTION_SYNC,
             "Parameters": {
                 "StateMachineArn": substitution(part_placeholder(self.number)),
-                "Name.$": f"States.Format('{{}}-part{self.number}', {EXECUTION_NAME})",
+                "Name.$": f"States.Format('{{}}-part{self.number}', States.Hash({EXECUTION_NAME}, 'MD5'))",
                 "Input": {
                     ExecutionInput.key("part"): self.number,
                     "ctx.$": CTX_PATH,
@@ -313,14 +322,9 @@ class PartRun(State):
                 status=JsonPath(f"$.Output.{PartOutcome.key('status')}"),
                 error=JsonPath(f"$.Output.{PartOutcome.key('error')}"),
             ),
-            "Catch": [{"ErrorEquals": [ALL_ERRORS], "ResultPath": "$.caught", "Next": f"Part {self.number} failed"}],
         }
 
 
 def part_branch(number: int, comment: str) -> Branch:
     name = f"Part {number}"
-    failed = PassState(
-        parameters=PartOutcome.template(status=RunStatus.FAILED, error=JsonPath("$.caught.Error")),
-        end=True,
-    )
-    return Branch(name, {name: PartRun(number=number, comment=comment, end=True), f"{name} failed": failed})
+    return Branch(name, {name: PartRun(number=number, comment=comment, end=True)})

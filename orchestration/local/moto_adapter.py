@@ -171,6 +171,7 @@ class Adapter:
         self._patch(state, "_evaluate_with_timeout", stops.stops_waiting(state._evaluate_with_timeout))
         self._patch(execute_state, "threading", SimpleNamespace(Event=stops.StoppableEvent))
         self._patch(sfn_backend, "_get_executions", stops.with_worker(sfn_backend._get_executions))
+        self._patch(sfn_backend, "start_execution", _validates_name(sfn_backend.start_execution))
         self._patch(variable.Variable, "_eval_body", _quiet_variable(variable.NoSuchVariable))
         child = sfn_service.StateTaskServiceSfn
         self._patch(child, "_normalise_parameters", _to_boto_request(child._normalise_parameters))
@@ -337,6 +338,19 @@ def _operations() -> dict[str, Any]:
 
     model = botocore.session.get_session().get_service_model("stepfunctions")
     return {xform_name(name): model.operation_model(name) for name in model.operation_names}
+
+
+def _validates_name(start: Callable[..., Any]) -> Callable[..., Any]:
+    """StartExecution refuses a name AWS refuses (over 80 characters, or a forbidden character),
+    as moto's API does and its interpreter's own starts (`startExecution.sync`) did not."""
+
+    @functools.wraps(start)
+    def call(backend: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        if name:
+            backend._validate_name(name)
+        return start(backend, state_machine_arn, name, *args, **kwargs)
+
+    return call
 
 
 def _to_boto_request(normalise: Callable[..., None]) -> Callable[..., None]:

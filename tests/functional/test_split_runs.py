@@ -5,6 +5,8 @@ only what needs it."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,3 +90,61 @@ def test_a_repair_of_a_split_run_reruns_only_what_failed_or_was_skipped(cloud: L
     rerun = {n for n, t in first.tasks.items() if t.status == TaskStatus.FAILED}
     assert rerun and all(repaired.tasks[n].attempts > first.tasks[n].attempts for n in rerun if n in failing)
     assert not any(t.status == TaskStatus.FAILED for t in repaired.tasks.values())
+
+
+def test_a_split_run_with_the_longest_run_id_starts_its_parts_and_repairs(cloud: LocalCloud) -> None:
+    """Run ids (and repair execution names) may take all 80 characters an execution name allows:
+    the parts' execution names still fit, and differ between a run and its repair."""
+    wf, _ = random_workflow(11, n=16, name="long")
+    deploy(cloud, wf, 5)
+    run_id = "r" * 80
+    FAILING["on"] = True
+    first = cloud.run(wf, run_id=run_id)
+    assert first.run_id == run_id and first.tasks and all(t.status != TaskStatus.PENDING for t in first.tasks.values())
+    FAILING["on"] = False
+    repaired = cloud.repair(run_id)
+    assert repaired.status == RunStatus.SUCCEEDED
+    arn = cloud.deployments[wf.name].state_machine_arn
+    names = [
+        e["name"]
+        for part in range(1, 4)
+        for e in cloud.sfn.list_executions(stateMachineArn=f"{arn}-part{part}")["executions"]
+    ]
+    assert len(names) == 6 and len(set(names)) == 6 and max(map(len, names)) <= 80
+
+
+def test_a_part_that_does_not_finish_stops_the_others_and_fails_the_run(cloud: LocalCloud) -> None:
+    """A part stopped mid-run (as a part that fails to start or times out): the parts waiting on its
+    joins are stopped too, instead of waiting forever, and the run ends FAILED."""
+    held, release = threading.Event(), threading.Event()
+    wf = Workflow("stopped_part")
+
+    @wf.task
+    def first() -> int:  # part 1: held until its execution is stopped
+        held.set()
+        release.wait(30)
+        return 1
+
+    @wf.task
+    def second(first: int) -> int:  # part 2: waits on part 1 through a join
+        return first + 1
+
+    @wf.task
+    def third(second: int) -> int:  # part 3
+        return second + 1
+
+    deploy(cloud, wf, 1)
+    run_id = cloud.start(wf)
+    assert held.wait(30)
+    arn = cloud.deployments[wf.name].state_machine_arn
+    (part1,) = cloud.sfn.list_executions(stateMachineArn=f"{arn}-part1")["executions"]
+    cloud.sfn.stop_execution(executionArn=part1["executionArn"])
+    release.set()
+    t0 = time.monotonic()
+    run = cloud.wait(run_id, timeout_seconds=60)
+    assert time.monotonic() - t0 < 30
+    assert run.status == RunStatus.FAILED and run.error and "States." in run.error
+    for part in (2, 3):
+        (execution,) = cloud.sfn.list_executions(stateMachineArn=f"{arn}-part{part}")["executions"]
+        assert execution["status"] == "ABORTED"
+    assert run.tasks["third"].status != TaskStatus.SUCCEEDED
