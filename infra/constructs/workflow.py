@@ -175,7 +175,7 @@ class WorkflowDeployment(Construct):
             "StateMachine",
             state_machine_name=self.name,
             definition_body=definition_body(self, item.definition),
-            definition_substitutions={p: arns[p] for p in [*placeholders(wf), *parts]},
+            definition_substitutions={p: arns[p] for p in self._substituted(item, [*placeholders(wf), *parts])},
             state_machine_type=sfn.StateMachineType.EXPRESS if wf.type == "EXPRESS" else sfn.StateMachineType.STANDARD,
             logs=execution_logging(wf, log_group),
             tracing_enabled=True,
@@ -237,6 +237,12 @@ class WorkflowDeployment(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=list(TASK_RESPONSE_ACTIONS), resource_arns=[self.arn_literal, *parts]
         )
+
+    @staticmethod
+    def _substituted(item: Discovered, names: list[str]) -> list[str]:
+        """The placeholders a definition needs: all of them, or a split workflow's parent's own (it starts
+        its parts and invokes Finalize: its parts hold the task placeholders)."""
+        return [p for p in names if "${" + p + "}" in item.definition] if item.parts else names
 
     def _part(
         self, number: int, text: str, functions: PlatformFunctions, arns: Mapping[str, str], artifacts: Artifacts
