@@ -3,9 +3,8 @@
 Standard Workflows bill one transition per state entered (every state, inside Parallel branches and
 Map iterations too). Two independent counts:
 
-- *static*: walk the compiled ASL from ``StartAt`` assuming a new run (not a repair) whose every
-  task succeeds (Choice rules are evaluated with every task status = SUCCEEDED and the run
-  outcome = SUCCEEDED);
+- *static*: walk the compiled ASL from ``StartAt`` as `orch plan` does (``planning.walk``): a new
+  run (not a repair) whose every task succeeds (Choice rules hold with every status SUCCEEDED);
 - *executed*: run the workflow on LocalCloud with no-op tasks and count the ``*StateEntered``
   events of its execution history.
 
@@ -16,7 +15,6 @@ what the run-if rules cost when part of the DAG is marked UPSTREAM_FAILED.
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import statistics
 import time
@@ -30,6 +28,7 @@ from bench.corpus import Dag, is_series_parallel, task_name
 from bench.workflows import workflow_of
 from orchestration.compiler import compile_workflow
 from orchestration.local.cloud import LocalCloud
+from orchestration.planning import walk
 from orchestration.runtime.registry import SERVICE
 
 FIXED_STATES = ("New run or repair", "Start", "Finalize", "Outcome", "Run succeeded", "Run failed")
@@ -66,57 +65,14 @@ class Count:
         return self.by_kind.get("fixed", 0)
 
 
-def _status_of(path: str) -> Any:
-    if path.endswith(".status"):
-        return "SUCCEEDED"
-    raise ValueError(f"the success-path walker cannot evaluate {path!r}")
-
-
-def _rule_holds(rule: Mapping[str, Any]) -> bool:
-    if "And" in rule:
-        return all(_rule_holds(r) for r in rule["And"])
-    if "Or" in rule:
-        return any(_rule_holds(r) for r in rule["Or"])
-    if "Not" in rule:
-        return not _rule_holds(rule["Not"])
-    if "IsPresent" in rule:  # only the first state's rule: `$.repair`, absent in a new run's input
-        return not rule["IsPresent"]
-    value = _status_of(str(rule["Variable"]))
-    if "StringEquals" in rule:
-        return bool(value == rule["StringEquals"])
-    if "StringMatches" in rule:
-        return fnmatch.fnmatchcase(str(value), str(rule["StringMatches"]))
-    raise ValueError(f"unsupported Choice rule {sorted(rule)}")
-
-
-def walk(states: Mapping[str, Mapping[str, Any]], start: str, counter: Counter[str]) -> None:
-    """Count every state entered from `start` on the success path (recursing into branches)."""
-    name: str | None = start
-    guard = 0
-    while name is not None:
-        guard += 1
-        if guard > 100_000:  # pragma: no cover - a loop on the success path would be a compiler bug
-            raise RuntimeError("the success path does not terminate")
-        state = states[name]
-        kind = kind_of(name, str(state["Type"]))
-        counter[kind] += 1
-        typ = state["Type"]
-        if typ == "Parallel":
-            for branch in state["Branches"]:
-                walk(branch["States"], branch["StartAt"], counter)
-        elif typ == "Map":
-            raise ValueError("for-each tasks have a data-dependent iteration count: count them executed")
-        if typ == "Choice":
-            name = next((c["Next"] for c in state["Choices"] if _rule_holds(c)), state.get("Default"))
-        elif typ in ("Succeed", "Fail") or state.get("End"):
-            name = None
-        else:
-            name = str(state["Next"])
-
-
 def static_count(definition: Mapping[str, Any]) -> Count:
+    """The success path's states by kind, walked as `orch plan` walks it (`planning.walk`)."""
+    entered = walk(definition, items=0).entered
+    if any(kind == "Map" for _, kind in entered):
+        raise ValueError("for-each tasks have a data-dependent iteration count: count them executed")
     counter: Counter[str] = Counter()
-    walk(definition["States"], str(definition["StartAt"]), counter)
+    for (name, kind), n in entered.items():
+        counter[kind_of(name, kind)] += n
     return Count(sum(counter.values()), dict(counter))
 
 

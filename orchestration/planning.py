@@ -58,6 +58,7 @@ class Tally:
     retry_events: int = 0
     invocations: Counter[str] = field(default_factory=Counter)  # function placeholder -> invocations
     retry_invocations: Counter[str] = field(default_factory=Counter)
+    entered: Counter[tuple[str, str]] = field(default_factory=Counter)  # (state name, type) -> entries
 
     def add(self, other: Tally, times: int = 1) -> None:
         self.transitions += other.transitions * times
@@ -68,6 +69,8 @@ class Tally:
             self.invocations[key] += n * times
         for key, n in other.retry_invocations.items():
             self.retry_invocations[key] += n * times
+        for state, n in other.entered.items():
+            self.entered[state] += n * times
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ def walk(scope: Mapping[str, Any], items: int) -> Tally:
         state = states[name]
         kind = str(state["Type"])
         tally.transitions += 1
+        tally.entered[name, kind] += 1
         tally.events += EVENTS.get(kind, 2)
         if kind == "Task":
             _task(state, tally)
