@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from itertools import islice
 from typing import Any
@@ -52,6 +53,7 @@ from orchestration.status import RunStatus, TaskStatus, is_terminal, rank, run_r
 from orchestration.times import ms_between, now_iso
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
+PARALLEL_READS = 8  # concurrent queries when a part's Finalize reads its tasks' attempts
 IS_NEW = f"attribute_not_exists({PK})"
 EXISTS = f"attribute_exists({PK})"
 
@@ -372,7 +374,7 @@ class RunLedger:
         )
 
     def finalize_tasks(
-        self, workflow: str, run_id: str, outcomes: Mapping[str, Mapping[str, Any]], at: str
+        self, workflow: str, run_id: str, outcomes: Mapping[str, Mapping[str, Any]], at: str, *, own: bool = False
     ) -> dict[str, TaskRecord]:
         """Write each task's final summary from the state machine's view; close dangling attempts.
 
@@ -380,8 +382,14 @@ class RunLedger:
         that ended failed was cut off by the state machine (timeout); it is closed as failed with that
         error. A task that succeeded without any attempt and with the output [] is a for-each over no
         item: its summary says 0 items, so its output reads back as [].
+        `own`: read only these tasks' attempts (a split workflow's part, not the whole run's).
         """
-        attempts = self._attempts(workflow, run_id)
+        if own:  # one query per task, a few at a time: a part's share of a run of thousands of tasks
+            with ThreadPoolExecutor(max_workers=PARALLEL_READS) as pool:
+                found = pool.map(lambda task: self.task_attempts(workflow, run_id, task), sorted(outcomes))
+                attempts = [att for task_attempts in found for att in task_attempts]
+        else:
+            attempts = self._attempts(workflow, run_id)
         derived = task_records(attempts, [])
         records: dict[str, TaskRecord] = {}
         for name, outcome in sorted(outcomes.items()):

@@ -29,7 +29,7 @@ def run_finalize(payload: dict[str, Any], rt: Runtime) -> dict[str, Any]:
     at = now_iso()
     if event.part is not None:  # a part of a split workflow: its tasks; the parent records the run
         outcomes = {name: {"status": r.status, "error": r.error, "output": r.output} for name, r in event.tasks.items()}
-        rt.ledger.finalize_tasks(run.workflow, run.run_id, outcomes, at)
+        rt.ledger.finalize_tasks(run.workflow, run.run_id, outcomes, at, own=True)
         return PartOutcome(status=status, error=_failed(statuses)).model_dump(mode="json")
     if event.parts is not None:  # the parent of a split workflow: the worst of its parts' outcomes
         status = next((s for s in SPLIT_OUTCOMES if any(p.status == s for p in event.parts)), RunStatus.SUCCEEDED)

@@ -363,6 +363,14 @@ def test_task_summary_items_and_cut_off_attempts() -> None:
     ]
 
 
+def test_a_parts_finalize_reads_only_its_own_tasks_attempts() -> None:
+    client = FakeDynamo(query=[{"Items": []}] * 3)
+    outcomes = {name: {"status": "SKIPPED"} for name in ("b", "a", "c")}
+    RunLedger("T", client).finalize_tasks("etl", "r1", outcomes, T_END, own=True)
+    queried = sorted(call[1]["ExpressionAttributeValues"][":s"]["S"] for call in client.calls if call[0] == "query")
+    assert queried == ["ATTEMPT#a#", "ATTEMPT#b#", "ATTEMPT#c#"]
+
+
 def test_summaries_are_written_25_at_a_time_until_none_is_unprocessed() -> None:
     leftover: dict[str, Any] = {"T": [{"PutRequest": {"Item": {}}}]}
     client = FakeDynamo(query=[{"Items": []}], batch_write_item=[{"UnprocessedItems": leftover}, {}, {}])
