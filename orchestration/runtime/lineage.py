@@ -11,6 +11,7 @@ same events).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Mapping
 from importlib import metadata
@@ -76,10 +77,9 @@ def _sender(target: LineageTarget, workflow: str, run_id: str) -> tuple[Sender, 
         return _http_sender(target), client_producer(client_version)
     if target.file is None:
         raise ValueError("the lineage target has neither a URL nor a file")
-    try:
-        version = metadata.version(CLIENT_DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        raise ImportError(MISSING_CLIENT) from None
+    version = _installed_client()
+    if version is None:
+        raise ImportError(MISSING_CLIENT)
     path = target.file(workflow, run_id)
 
     def append(events: list[dict[str, Any]]) -> None:
@@ -90,6 +90,15 @@ def _sender(target: LineageTarget, workflow: str, run_id: str) -> tuple[Sender, 
             out.writelines(json.dumps(with_client_tags(e, version), sort_keys=True) + "\n" for e in events)
 
     return append, client_producer(version)
+
+
+@functools.cache
+def _installed_client() -> str | None:
+    """The version of the installed `openlineage-python`, None when it is not installed."""
+    try:
+        return metadata.version(CLIENT_DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _http_sender(target: LineageTarget) -> Sender:

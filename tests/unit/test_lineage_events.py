@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
@@ -160,3 +161,15 @@ def test_the_events_are_what_the_client_serializes_and_the_local_file_what_its_f
             emitter.emit(client_built(event))
     assert ours.read_bytes() == theirs.read_bytes()
     assert f'"value": "{client_version}"' in ours.read_text()  # the client's run tag, as it emits
+
+
+def test_without_the_client_installed_a_local_store_gets_no_lineage_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import orchestration.runtime.lineage as emitting
+
+    monkeypatch.setattr(emitting, "_installed_client", lambda: None)
+    file = tmp_path / "lineage.jsonl"
+    rt = SimpleNamespace(lineage=LineageTarget(file=lambda w, r: file), ledger=None)
+    assert emitting.emit_run(rt, "w", "r1", 0) == {}  # type: ignore[arg-type]
+    assert not file.exists()
