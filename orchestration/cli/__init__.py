@@ -11,8 +11,12 @@ One module per command group; `main` lists their commands. Command modules impor
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
+from typing import Any
 
 import click
+
+from orchestration.cli import startup
 
 # command name -> "module:attribute", imported when the command runs (or `orch --help` lists it):
 # `orch run` does not import what the other commands need.
@@ -43,8 +47,14 @@ class _LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS and cmd_name not in self.commands:
             module, _, attr = COMMANDS[cmd_name].partition(":")
-            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+            with startup.startup():
+                self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
+        if args is None:  # the `orch` process's own command line (a test's CliRunner passes its arguments)
+            startup.program()
+        return super().main(args, *rest, **options)
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

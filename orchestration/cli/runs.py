@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -24,6 +25,7 @@ from orchestration.cli.common import (
 )
 from orchestration.cli.display import print_summary, run_table
 from orchestration.cli.history import source_options
+from orchestration.cli.startup import startup
 from orchestration.errors import ParameterError
 from orchestration.loader import load_workflow
 from orchestration.model import Workflow
@@ -64,29 +66,32 @@ def run(
     profile: str | None,
 ) -> None:
     """Run a workflow locally on moto with the real task code (with --stack: on a deployed stack)."""
-    wf = load_workflow(file, workflow)
-    from orchestration.runtime.starter import check_run_id, checked_params
+    # up to the run's start, what is built (the local cloud, the deployed workflow) lasts until the process ends
+    with ExitStack() as closing:
+        with startup():
+            wf = load_workflow(file, workflow)
+            from orchestration.runtime.starter import check_run_id, checked_params
 
-    values = parse_params(params)
-    checked_params(wf, values)  # fail fast on a bad parameter or run id, before the local cloud starts
-    if run_id is not None:
-        check_run_id(run_id, option="--run-id")
-    date = parse_iso_option("--logical-date", logical_date) if logical_date else None
-    if stack is not None:
-        _run_on_stack(wf, values, stack, region, profile, run_id=run_id, logical_date=date, as_json=as_json)
-    from orchestration.local import LocalCloud
-    from orchestration.operations.local_store import LocalStore
+            values = parse_params(params)
+            checked_params(wf, values)  # fail fast on a bad parameter or run id, before the local cloud starts
+            if run_id is not None:
+                check_run_id(run_id, option="--run-id")
+            date = parse_iso_option("--logical-date", logical_date) if logical_date else None
+            if stack is not None:
+                _run_on_stack(wf, values, stack, region, profile, run_id=run_id, logical_date=date, as_json=as_json)
+            from orchestration.local import LocalCloud
+            from orchestration.operations.local_store import LocalStore
 
-    store = LocalStore(cloud=LocalCloud)
-    if run_id is not None and store.has(wf.name, run_id):
-        raise ParameterError(
-            f"run id {run_id!r} of workflow {wf.name!r} is already in {store.where}: choose another run id, "
-            f"or see it with `orch runs show {run_id}`"
-        )
-    console = Console(stderr=as_json)
-    with LocalCloud(secrets=secrets_file, store=store, echo_task_output=verbose) as cloud:
-        set_local_log_levels(verbose=verbose)
-        rid = cloud.start(wf, values, logical_date=date, run_id=run_id, trigger={"type": "manual", "by": caller()})
+            store = LocalStore(cloud=LocalCloud)
+            if run_id is not None and store.has(wf.name, run_id):
+                raise ParameterError(
+                    f"run id {run_id!r} of workflow {wf.name!r} is already in {store.where}: choose another run id, "
+                    f"or see it with `orch runs show {run_id}`"
+                )
+            console = Console(stderr=as_json)
+            cloud = closing.enter_context(LocalCloud(secrets=secrets_file, store=store, echo_task_output=verbose))
+            set_local_log_levels(verbose=verbose)
+            rid = cloud.start(wf, values, logical_date=date, run_id=run_id, trigger={"type": "manual", "by": caller()})
         if as_json or quiet or not console.is_terminal:
             record = cloud.wait(rid)
         else:
