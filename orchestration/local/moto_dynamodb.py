@@ -10,8 +10,10 @@ it (the same code moto's dispatch calls, so conditions, errors and results are m
 goes back through botocore's parser, errors as botocore raises them (`ConditionalCheckFailedException`
 & co.). Table management and anything else still goes through moto's HTTP path.
 
-Also (a patch of moto, installed by `moto_adapter.Adapter`): moto parses a condition expression
-twice per write; the parse of a given expression, names and values is cached.
+Also patches of moto (installed by `moto_adapter.Adapter`): moto parses a condition expression
+twice per write, so the parse of a given expression, names and values is cached; and it sums the
+size of the whole item again for each attribute it adds to a new item, so a new item's size is
+checked once, against the same limit.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ OPERATIONS = frozenset(
         "TransactWriteItems",
     }
 )
+MAX_ITEM_SIZE = 405_000  # moto's limit on an item's size (AWS: 400 KB; it measured 409-410 KB)
 CACHED_CONDITIONS = 4096  # distinct condition expressions (with their names and values) kept parsed
 HOOK = "before-call.dynamodb"
 HOOK_ID = "orch-local-dynamodb"
@@ -57,7 +60,6 @@ def stop_answering(events: Any) -> None:
 def _answer(account: str) -> Callable[..., tuple[AWSResponse, dict[str, Any]] | None]:
     from botocore.parsers import create_parser
     from moto.core.exceptions import JsonRESTError
-    from moto.core.parse import PROTOCOL_PARSERS
     from moto.dynamodb.responses import DynamoHandler
 
     response_parser = create_parser("json")
@@ -67,9 +69,7 @@ def _answer(account: str) -> Callable[..., tuple[AWSResponse, dict[str, Any]] | 
             return None
         handler = DynamoHandler()
         handler.current_account, handler.region = account, context["client_region"]
-        request: Any = {"method": "POST", "values": {}, "headers": {}, "body": params["body"], "url_path": "/"}
-        request["url_params"] = {}
-        handler.body = PROTOCOL_PARSERS["json"](model, map_type=dict).parse(request)
+        handler.body = _request(model, params["body"])
         try:
             result = getattr(handler, xform_name(model.name))()
             status, body = 200, json.dumps(result.result, default=_blob).encode()
@@ -80,6 +80,19 @@ def _answer(account: str) -> Callable[..., tuple[AWSResponse, dict[str, Any]] | 
         return AWSResponse(params["url"], status, {}, None), parsed
 
     return answer
+
+
+def _request(model: Any, body: bytes) -> dict[str, Any]:
+    """The request as moto's parser reads it. Without binary values (B, BS) that is the JSON body
+    itself (botocore validated it against the same model); with them, moto's parser decodes them."""
+    if b'"B"' not in body and b'"BS"' not in body:
+        parsed: dict[str, Any] = json.loads(body)
+        return parsed
+    from moto.core.parse import PROTOCOL_PARSERS
+
+    request: Any = {"method": "POST", "values": {}, "headers": {}, "body": body, "url_path": "/"}
+    request["url_params"] = {}
+    return dict(PROTOCOL_PARSERS["json"](model, map_type=dict).parse(request))
 
 
 def _blob(value: Any) -> str:
@@ -113,3 +126,21 @@ def cached_condition_parse(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=repr)
+
+
+def sized_once() -> Callable[..., None]:
+    """moto's `Item.__init__`, the item's size checked once when all its attributes are in (moto's
+    check on each insert sums the attributes so far: the same outcome, in quadratic time)."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    def init(item: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        item.hash_key, item.range_key = hash_key, range_key
+        item.attrs = LimitedSizeDict()
+        for key, value in attrs.items():
+            dict.__setitem__(item.attrs, key, DynamoType(value))
+        if sum(bytesize(key) + value.size() for key, value in item.attrs.items()) > MAX_ITEM_SIZE:
+            raise ItemSizeTooLarge()
+
+    return init
