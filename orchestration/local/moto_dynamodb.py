@@ -75,7 +75,11 @@ def _answer(account: str) -> Callable[..., tuple[AWSResponse, dict[str, Any]] | 
             status, body = 200, json.dumps(result.result, default=_blob).encode()
         except JsonRESTError as exc:  # moto's error as its dispatch sends it (400, `__type`, message)
             status, body = exc.code, exc.get_body().encode()
-        parsed = response_parser.parse({"status_code": status, "headers": {}, "body": body}, model.output_shape)
+        response = {"status_code": status, "headers": {}, "body": body}
+        parsed = response_parser.parse(response, model.output_shape)
+        shape = model.service_model.shape_for_error_code(parsed.get("Error", {}).get("Code"))
+        if status >= 300 and shape is not None:  # its modeled fields (CancellationReasons), as botocore adds them
+            parsed.update(response_parser.parse(response, shape))
         parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = status
         return AWSResponse(params["url"], status, {}, None), parsed
 

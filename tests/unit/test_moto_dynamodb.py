@@ -84,3 +84,17 @@ def test_a_bad_request_fails_as_moto_fails_it(client: Any) -> None:
     with pytest.raises(client.exceptions.ClientError) as failed:
         client.query(TableName=TABLE, KeyConditionExpression="nope = :p", ExpressionAttributeValues={":p": {"S": "x"}})
     assert failed.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_cancelled_transaction_carries_its_reasons(client: Any) -> None:
+    client.put_item(TableName=TABLE, Item=key("e"))
+    with pytest.raises(client.exceptions.TransactionCanceledException) as failed:
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": TABLE, "Item": key("e"), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": TABLE, "Item": key("f")}},
+            ]
+        )
+    reasons = failed.value.response["CancellationReasons"]
+    assert [r["Code"] for r in reasons] == ["ConditionalCheckFailed", "None"]
+    assert "Item" not in client.get_item(TableName=TABLE, Key=key("f"))
