@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from orchestration.local.moto_dynamodb import answer_in_process, stop_answering
 from orchestration.protocol import STATUS_CHANGE_DETAIL_TYPE, STATUS_CHANGE_SOURCE, StatusChangeDetail
 
 ACCOUNT = "123456789012"
@@ -52,10 +53,13 @@ class EmbeddedAws:
             config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         )
         self._mock.start()
-        return _session(self.region)
+        session = _session(self.region)
+        answer_in_process(session.events, ACCOUNT)  # DynamoDB item calls skip moto's HTTP emulation
+        return session
 
     def stop(self) -> None:
         if self._mock is not None:
+            stop_answering(_session(self.region).events)
             self._mock.stop()
             self._mock = None
         for key, value in self._saved_env.items():

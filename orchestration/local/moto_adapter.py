@@ -19,7 +19,8 @@ These patches, installed for the life of a LocalCloud and removed after:
    still goes to copy.deepcopy).
 6. DynamoDB atomicity: DynamoDB applies each write atomically; moto's in-memory table does not when
    Parallel branches write from several threads (two concurrent updates of one join item could
-   lose one, hanging the run). One lock serialises moto's DynamoDB operations.
+   lose one, hanging the run). One lock serialises moto's DynamoDB operations. Condition parses
+   are cached and a new item's size is summed once (`moto_dynamodb`, where item calls skip moto's HTTP path).
 7. Stopping: on AWS StopExecution ends every state at once. moto stops the frames (Parallel branches,
    Map iterations) open at that moment but leaves a `.waitForTaskToken` wait blocked, so a join
    whose signal would come from a stopped branch waits forever and the execution never ends. Here a
@@ -65,6 +66,7 @@ from botocore.exceptions import ClientError
 
 import orchestration.local.moto_distmap as distmap
 import orchestration.local.moto_stops as stops
+from orchestration.local.moto_dynamodb import cached_condition_parse, sized_once
 from orchestration.local.moto_imports import defer_batch_package
 from orchestration.local.moto_paths import fast_parse
 from orchestration.status import ExecutionStatus
@@ -105,7 +107,8 @@ class Adapter:
     def install(self) -> None:
         defer_batch_package()
         try:
-            from moto.dynamodb.models import DynamoDBBackend
+            from moto.dynamodb.comparisons import ConditionExpressionParser
+            from moto.dynamodb.models import DynamoDBBackend, dynamo_type
             from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
             from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
             from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
@@ -158,6 +161,8 @@ class Adapter:
         lock = threading.RLock()
         for method in _DYNAMODB_METHODS:
             self._patch(DynamoDBBackend, method, _locked(getattr(DynamoDBBackend, method), lock))
+        self._patch(ConditionExpressionParser, "parse", cached_condition_parse(ConditionExpressionParser.parse))
+        self._patch(dynamo_type.Item, "__init__", sized_once())
         for method in ("open_frame", "open_inner_frame"):
             self._patch(Environment, method, stops.knows_its_parent(getattr(Environment, method)))
         self._patch(Environment, "is_running", stops.running_with_parents(Environment.is_running))

@@ -14,6 +14,8 @@ machine's Retry/Catch decide what happens next.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -145,9 +147,7 @@ class _RunningRecord:
         self._write = write
         self._lock = threading.Lock()
         self._settled = False
-        self._timer = threading.Timer(RUNNING_RECORD_DELAY_SECONDS, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _DEADLINES.add(time.monotonic() + RUNNING_RECORD_DELAY_SECONDS, self._fire)
 
     def _fire(self) -> None:
         with self._lock:
@@ -155,11 +155,45 @@ class _RunningRecord:
                 self._write()
 
     def settle(self) -> None:
-        """No RUNNING write after this returns: cancelled, or waited for if it began (Lambda freezes
-        on return). The lock tells the two apart without joining the timer's thread."""
-        self._timer.cancel()
+        """No RUNNING write after this returns: it will not be made, or was waited for if it began
+        (Lambda freezes on return). The lock tells the two apart without waiting for the deadline."""
         with self._lock:
             self._settled = True
+
+
+class _Deadlines:
+    """One daemon thread calls each action when its time comes (a thread per attempt, as
+    `threading.Timer` starts, costs more than a short task; 500 at once queue for the GIL)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, at: float, action: Callable[[], None]) -> None:
+        """Call `action` (in the deadlines' thread) once `time.monotonic()` reaches `at`."""
+        with self._cond:
+            heapq.heappush(self._due, (at, next(self._order), action))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="orch-running-records", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is action:  # sooner than what the thread waits for
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._cond.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                action = heapq.heappop(self._due)[2]
+            try:
+                action()
+            except Exception:  # a failed RUNNING write: the final write still records the attempt
+                logger.exception("could not record a running attempt")
+
+
+_DEADLINES = _Deadlines()
 
 
 def task_context(

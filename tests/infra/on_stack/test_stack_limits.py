@@ -59,7 +59,9 @@ def test_a_pool_of_two_runs_at_most_two_tasks_across_five_runs(
     pooled = {name for name, task in wf.tasks.items() if task.pool}
     attempts = [a for r in finals for a in r.attempts if a.task in pooled]
     assert len(attempts) >= 5 * len(pooled)
-    assert max_overlap(attempts) == 2  # the pool is used fully, and never beyond
+    # never beyond the pool; the example's loads take under a millisecond, so their recorded spans
+    # rarely overlap (tests/functional/test_pools.py, with tasks that sleep, sees the pool used fully)
+    assert 1 <= max_overlap(attempts) <= 2
     state = Pools(ledger.table, deployed.dynamodb).state("warehouse")
     assert state is not None and state.holders == frozenset()
 
