@@ -118,7 +118,9 @@ def test_a_backfill_runs_on_the_stack_at_most_n_at_once_and_once(stack: StackRun
     assert [r["status"] for r in report["runs"]] == ["SUCCEEDED"] * 10
     assert report["execution_status"] == "SUCCEEDED"
     runs = [stack.get_run(r["run_id"], "file_arrival") for r in report["to_start"]]
-    assert _most_at_once(runs) == 2  # measured from the ledger's timestamps
+    # measured from the ledger's timestamps: never above the limit (no-op runs now end in milliseconds,
+    # so two rarely overlap; tests/cli/test_backfill_cli.py shows the limit filled with slower tasks)
+    assert 1 <= _most_at_once(runs) <= 2
     wf = load_workflow(FILE, None)
     first = runs[0]
     assert first.logical_date == "2026-11-02T05:00:00.000Z" == report["to_start"][0]["logical_date"]  # 06:00 Paris
