@@ -170,8 +170,10 @@ def test_re_issuing_a_backfill_while_it_goes(stack: StackRuns, deployed: Deploye
     assert json.loads(out)["started"] is True and "runs" not in json.loads(out)
 
 
-def test_bad_backfills_on_the_stack_are_clear_errors(stack: StackRuns) -> None:
+def test_bad_backfills_on_the_stack_are_clear_errors(stack: StackRuns, deployed: DeployedStack) -> None:
     where = ("--stack", STACK, "--region", REGION)
+    code, _, err = _orch("backfill", FILE, *WINDOW, "--max-concurrent", "2", *where)  # the window's runs (once)
+    assert code == 0, err
     october = ("--start", "2026-10-05", "--end", "2026-10-06")
     code, _, err = _orch("backfill", FILE, *october, "--max-concurrent", "41", *where)
     assert code == 2 and "at most 40" in err and "Traceback" not in err
