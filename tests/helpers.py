@@ -19,3 +19,15 @@ def modules_loaded_by(code: str, *packages: str) -> list[str]:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     return out.stdout.split()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    """`orch ARGS` in this process (click's CliRunner): exit code, stdout, stderr; an exception that
+    is not a SystemExit fails the test with itself."""
+    from click.testing import CliRunner
+
+    from orchestration.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr

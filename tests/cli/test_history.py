@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from orchestration.cli import main
+from tests.helpers import invoke
 from tests.samples import S3_EVENT, example
 
 ETL = str(example("etl"))
@@ -54,12 +53,6 @@ def ok():
 def broken(ok):
     raise ValueError("no such partition")
 """
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def listed(*args: str) -> list[dict[str, Any]]:

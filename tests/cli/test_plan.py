@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from orchestration.cli import main
 from orchestration.compiler import compile_workflow, to_json
 from orchestration.loader import load_file
 from orchestration.local import LocalCloud
 from orchestration.planning import PRICE_PER_GB_SECOND, PRICE_PER_REQUEST, PRICE_PER_TRANSITION
+from tests.helpers import invoke
 
 SMALL = """
 from orchestration import Resources, Retry, Workflow
@@ -51,12 +50,6 @@ def items() -> list[int]:
 def each(item: int) -> int:
     return item
 """
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture()

@@ -12,24 +12,17 @@ from importlib.resources import files
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 import orchestration.ui
 import orchestration.ui.app
-from orchestration.cli import main
 from orchestration.loader import load_workflow
 from orchestration.local import LocalCloud
 from orchestration.operations.local_store import LocalStore
 from orchestration.ui import UIState, create_app, serving
+from tests.helpers import invoke
 from tests.samples import example
 
 ETL = str(example("etl"))
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
 
 
 def fetch(url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:

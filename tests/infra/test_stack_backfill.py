@@ -27,8 +27,9 @@ from orchestration.operations.stack_backfill import follow, start_stack_backfill
 from orchestration.status import ExecutionStatus
 from orchestration.times import parse_iso
 from orchestration.triggers.backfill import backfill_plan, parse_window
+from tests.helpers import invoke
 from tests.infra.conftest import STACK, Synth, resources
-from tests.infra.on_stack.conftest import _free_port, _orch
+from tests.infra.on_stack.conftest import _free_port
 from tests.infra.policy import ACCOUNT, Template
 from tests.samples import example
 
@@ -111,7 +112,7 @@ def _backfills(deployed: DeployedStack) -> list[dict[str, Any]]:
 
 def test_a_backfill_runs_on_the_stack_at_most_n_at_once_and_once(stack: StackRuns, deployed: DeployedStack) -> None:
     where = ("--stack", STACK, "--region", REGION)
-    code, out, err = _orch("backfill", FILE, *WINDOW, "--max-concurrent", "2", *where, "--json")
+    code, out, err = invoke("backfill", FILE, *WINDOW, "--max-concurrent", "2", *where, "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["intervals"] == 10 and len(report["to_start"]) == 10 and report["started"] is True
@@ -137,7 +138,7 @@ def test_a_backfill_runs_on_the_stack_at_most_n_at_once_and_once(stack: StackRun
     assert first.params == {"bucket": "my-landing-bucket", "key": "daily/summary.csv", "priority": 5}
     assert len(_backfills(deployed)) == 1
     # the same command again starts nothing
-    code, out, err = _orch("backfill", FILE, *WINDOW, "--max-concurrent", "2", *where, "--json")
+    code, out, err = invoke("backfill", FILE, *WINDOW, "--max-concurrent", "2", *where, "--json")
     assert code == 0, err
     again = json.loads(out)
     assert again["to_start"] == [] and again["already_done"] == 10 and "backfill_execution" not in again
@@ -163,7 +164,7 @@ def test_re_issuing_a_backfill_while_it_goes(stack: StackRuns, deployed: Deploye
     progress = follow(stack, wf.name, first, poll_seconds=0.05)
     assert progress.execution_status == "SUCCEEDED" and progress.not_started == {}
     assert sorted(progress.statuses.values()) == ["SUCCEEDED"] * 4
-    code, out, err = _orch(
+    code, out, err = invoke(
         "backfill", FILE, "--start", "2026-12-07", "--end", "2026-12-08", "--stack", STACK, "--no-wait", "--json"
     )
     assert code == 0, err
@@ -172,14 +173,14 @@ def test_re_issuing_a_backfill_while_it_goes(stack: StackRuns, deployed: Deploye
 
 def test_bad_backfills_on_the_stack_are_clear_errors(stack: StackRuns, deployed: DeployedStack) -> None:
     where = ("--stack", STACK, "--region", REGION)
-    code, _, err = _orch("backfill", FILE, *WINDOW, "--max-concurrent", "2", *where)  # the window's runs (once)
+    code, _, err = invoke("backfill", FILE, *WINDOW, "--max-concurrent", "2", *where)  # the window's runs (once)
     assert code == 0, err
     october = ("--start", "2026-10-05", "--end", "2026-10-06")
-    code, _, err = _orch("backfill", FILE, *october, "--max-concurrent", "41", *where)
+    code, _, err = invoke("backfill", FILE, *october, "--max-concurrent", "41", *where)
     assert code == 2 and "at most 40" in err and "Traceback" not in err
-    code, _, err = _orch("backfill", FILE, *WINDOW, "--reprocess", "all", *where)
+    code, _, err = invoke("backfill", FILE, *WINDOW, "--reprocess", "all", *where)
     assert code == 2 and "orch repair RUN_ID --stack" in err
-    code, _, err = _orch("backfill", FILE, *WINDOW, "--no-wait")
+    code, _, err = invoke("backfill", FILE, *WINDOW, "--no-wait")
     assert code == 2 and "--no-wait applies to a backfill on a deployed stack" in err
 
 
@@ -233,7 +234,7 @@ def test_a_backfill_of_a_limited_workflow_runs_at_most_its_limit_at_once(
     source = Path(FILE).read_text()
     limited.write_text(source.replace('    "file_arrival",\n', '    "file_arrival",\n    max_concurrent_runs=1,\n', 1))
     week = ("--start", "2027-01-04", "--end", "2027-01-09")  # five weekdays
-    code, out, err = _orch("backfill", str(limited), *week, "--max-concurrent", "3", "--stack", STACK, "--json")
+    code, out, err = invoke("backfill", str(limited), *week, "--max-concurrent", "3", "--stack", STACK, "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["max_concurrent"] == 1 and [r["status"] for r in report["runs"]] == ["SUCCEEDED"] * 5
@@ -241,7 +242,7 @@ def test_a_backfill_of_a_limited_workflow_runs_at_most_its_limit_at_once(
     assert _most_at_once(runs) == 1  # measured from the ledger's timestamps
     execution = deployed.sfn.describe_execution(executionArn=report["backfill_execution"])
     assert json.loads(execution["input"])["max_concurrent"] == 1
-    code, _, err = _orch("backfill", str(limited), "--start", "2027-01-11", "--end", "2027-01-12", "--stack", STACK)
+    code, _, err = invoke("backfill", str(limited), "--start", "2027-01-11", "--end", "2027-01-12", "--stack", STACK)
     assert code == 0, err
     assert "--max-concurrent 4 is capped at file_arrival's max_concurrent_runs=1" in " ".join(err.split())
     assert "pause the schedule" in " ".join(err.split())

@@ -132,13 +132,3 @@ def _running(deployed: DeployedStack, run_id: str) -> str:
             break
         time.sleep(0.01)
     return execution
-
-
-def _orch(*args: str) -> tuple[int, str, str]:
-    from click.testing import CliRunner
-
-    from orchestration.cli import main
-
-    result = CliRunner().invoke(main, list(args))
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr

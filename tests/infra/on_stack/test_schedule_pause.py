@@ -11,8 +11,9 @@ import boto3
 import pytest
 
 from orchestration.local.cfn_adapter import DeployedStack
+from tests.helpers import invoke
 from tests.infra.conftest import STACK
-from tests.infra.on_stack.conftest import REGION, _orch
+from tests.infra.on_stack.conftest import REGION
 from tests.samples import s3_object_created
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
@@ -27,7 +28,7 @@ def over_http(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def _listed() -> dict[tuple[str, str], dict[str, Any]]:
-    code, out, err = _orch("schedule", "list", *WHERE, "--json")
+    code, out, err = invoke("schedule", "list", *WHERE, "--json")
     assert code == 0, err
     return {(t["workflow"], t["trigger"]): t for t in json.loads(out)}
 
@@ -49,7 +50,7 @@ def test_pause_and_resume_every_trigger_of_a_workflow(
     assert schedule["expression"] == "cron(0 6 ? * MON-FRI *) Europe/Paris"
     before = over_http["scheduler"].get_schedule(Name=schedule["name"])
 
-    code, _, err = _orch("schedule", "pause", "file_arrival", *WHERE)
+    code, _, err = invoke("schedule", "pause", "file_arrival", *WHERE)
     assert code == 0, err
     assert "paused file_arrival / weekday_morning (schedule" in err and "runs already started are not affected" in err
     states = {key: t["state"] for key, t in _listed().items()}
@@ -72,10 +73,10 @@ def test_pause_and_resume_every_trigger_of_a_workflow(
         r for r in deployed.put_event(s3_object_created(bucket="my-landing-bucket")) if "filearrival" in r["rule"]
     ]
 
-    code, _, err = _orch("schedule", "pause", "file_arrival", *WHERE, "--trigger", "weekday_morning")
+    code, _, err = invoke("schedule", "pause", "file_arrival", *WHERE, "--trigger", "weekday_morning")
     assert code == 0 and "was already paused (DISABLED): nothing to do" in err
 
-    code, _, err = _orch("schedule", "resume", "file_arrival", *WHERE, "--trigger", "weekday_morning")
+    code, _, err = invoke("schedule", "resume", "file_arrival", *WHERE, "--trigger", "weekday_morning")
     assert code == 0 and "resumed file_arrival / weekday_morning" in err
     states = {key: t["state"] for key, t in _listed().items() if key[0] == "file_arrival"}
     assert states == {
@@ -86,19 +87,19 @@ def test_pause_and_resume_every_trigger_of_a_workflow(
     fired = deployed.fire_schedule(_logical(deployed, schedule["name"]), _monday_six())
     assert fired["status"] == "started"  # resumed: the schedule starts runs again
 
-    code, _, err = _orch("schedule", "resume", "file_arrival", *WHERE)
+    code, _, err = invoke("schedule", "resume", "file_arrival", *WHERE)
     assert code == 0 and "was already resumed" in err and "resumed file_arrival / csv_arrived" in err
     assert {t["state"] for t in _listed().values()} == {"ENABLED"}
 
 
 def test_unknown_workflows_and_triggers_exit_2_naming_the_known_ones(over_http: dict[str, Any]) -> None:
-    code, _, err = _orch("schedule", "pause", "nope", *WHERE)
+    code, _, err = invoke("schedule", "pause", "nope", *WHERE)
     assert code == 2 and "workflow 'nope' is not deployed" in err and "cache_refresh, file_arrival" in err
-    code, _, err = _orch("schedule", "pause", "daily_etl", *WHERE)
+    code, _, err = invoke("schedule", "pause", "daily_etl", *WHERE)
     assert code == 2 and "workflow 'daily_etl' has no schedule or event trigger" in err
-    code, _, err = _orch("schedule", "resume", "file_arrival", *WHERE, "--trigger", "hourly")
+    code, _, err = invoke("schedule", "resume", "file_arrival", *WHERE, "--trigger", "hourly")
     assert code == 2 and "its triggers are csv_arrived, report_requested, weekday_morning" in " ".join(err.split())
-    code, _, err = _orch("schedule", "list", "--stack", "nope", "--region", REGION)
+    code, _, err = invoke("schedule", "list", "--stack", "nope", "--region", REGION)
     assert code == 2 and "no stack named 'nope'" in err and "Traceback" not in err
 
 

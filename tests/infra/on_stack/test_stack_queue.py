@@ -20,8 +20,9 @@ from orchestration.operations.stack import StackRuns
 from orchestration.pools import holder_id
 from orchestration.runtime.concurrency import slots_of
 from orchestration.times import now_iso as iso_now
+from tests.helpers import invoke
 from tests.infra.conftest import STACK
-from tests.infra.on_stack.conftest import REGION, _orch
+from tests.infra.on_stack.conftest import REGION
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
@@ -126,7 +127,7 @@ def test_orch_pools_lists_slots_holders_and_waiters(
     pools.enqueue("warehouse", holder_id("warehouse_loads", "p-3", "load_orders", 0), "token-3")
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     try:
-        code, out, err = _orch("pools", "--stack", STACK, "--region", REGION, "--json")
+        code, out, err = invoke("pools", "--stack", STACK, "--region", REGION, "--json")
         assert code == 0, err
         (warehouse,) = [p for p in json.loads(out) if p["pool"] == "warehouse"]
         assert warehouse["slots"] == 2
@@ -136,10 +137,10 @@ def test_orch_pools_lists_slots_holders_and_waiters(
         ]
         (waiting,) = warehouse["waiting"]
         assert (waiting["run_id"], waiting["task"]) == ("p-3", "load_orders") and waiting["since"] <= iso_now()
-        code, out, _ = _orch("pools", "--stack", STACK, "--region", REGION)
+        code, out, _ = invoke("pools", "--stack", STACK, "--region", REGION)
         assert code == 0 and all(word in out for word in ("warehouse", "p-1", "p-2", "load_items[3]", "p-3", "since"))
     finally:
         pools.remove("warehouse", pools.state("warehouse").holders)  # type: ignore[union-attr]
         pools.drop_waiters("warehouse", "warehouse_loads")
-    code, _, err = _orch("pools")
+    code, _, err = invoke("pools")
     assert code == 2 and "needs --stack NAME" in err and "local store" in err

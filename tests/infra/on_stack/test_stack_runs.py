@@ -16,8 +16,9 @@ from orchestration.local.cfn_adapter import DeployedStack
 from orchestration.operations.source import RunFilter
 from orchestration.operations.stack import StackRuns
 from orchestration.times import parse_iso
+from tests.helpers import invoke
 from tests.infra.conftest import STACK
-from tests.infra.on_stack.conftest import REGION, _free_port, _log_group, _orch, _running
+from tests.infra.on_stack.conftest import REGION, _free_port, _log_group, _running
 from tests.samples import example
 
 # moto warns of each resource type its CloudFormation skips whenever it lists the stack's resources
@@ -216,18 +217,18 @@ def test_the_commands_act_on_the_stack_with_stack(
 ) -> None:
     """`orch runs list|show`, `orch logs` with --stack: the same commands, through boto3 over HTTP."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    code, out, err = _orch("runs", "list", "--stack", STACK, "--region", REGION, "--workflow", "daily_etl", "--json")
+    code, out, err = invoke("runs", "list", "--stack", STACK, "--region", REGION, "--workflow", "daily_etl", "--json")
     assert code == 0, err
     assert [r["run_id"] for r in json.loads(out)] == ["sr-twin", "sr-etl-fail", "sr-etl-ok-2", "sr-etl-ok"]
-    code, out, _ = _orch("runs", "show", "sr-etl-fail", "--stack", STACK, "--region", REGION, "--json")
+    code, out, _ = invoke("runs", "show", "sr-etl-fail", "--stack", STACK, "--region", REGION, "--json")
     assert code == 0 and json.loads(out)["status"] == "FAILED"
-    code, out, _ = _orch("runs", "show", "sr-etl-ok", "--stack", STACK, "--region", REGION, "--file", ETL)
+    code, out, _ = invoke("runs", "show", "sr-etl-ok", "--stack", STACK, "--region", REGION, "--file", ETL)
     assert code == 0 and "layer 3: load ✓, quality_check ✓" in out  # the graph from the file
-    code, out, _ = _orch("logs", "sr-etl-ok", "--stack", STACK, "--region", REGION, "--task", "extract")
+    code, out, _ = invoke("logs", "sr-etl-ok", "--stack", STACK, "--region", REGION, "--task", "extract")
     assert code == 0 and "print: rows ready for sr-etl-ok" in out
-    code, _, err = _orch("runs", "show", "sr-twin", "--stack", STACK, "--region", REGION)
+    code, _, err = invoke("runs", "show", "sr-twin", "--stack", STACK, "--region", REGION)
     assert code == 2 and "--workflow" in err  # two workflows use this id
-    code, _, err = _orch("runs", "list", "--stack", "nope", "--region", REGION)
+    code, _, err = invoke("runs", "list", "--stack", "nope", "--region", REGION)
     assert code == 2 and "nope" in err and "Traceback" not in err
 
 
@@ -239,16 +240,16 @@ def test_repair_on_the_stack_reruns_the_failed_task_with_a_fixed_parameter(
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     where = ("--stack", STACK, "--region", REGION)
-    code, _, err = _orch("repair", "sr-etl-fail", *where)
+    code, _, err = invoke("repair", "sr-etl-fail", *where)
     assert code == 2 and "--file" in err
     fix = ("--file", str(example("etl")), "-p", "min_rows=1")
-    code, _, err = _orch("repair", "sr-etl-fail", *where, *fix)
+    code, _, err = invoke("repair", "sr-etl-fail", *where, *fix)
     assert code == 2 and "started outside orch" in err  # no recorded definition hash to compare
-    code, out, err = _orch("repair", "sr-etl-fail", *where, *fix, "--allow-changed-definition", "--json")
+    code, out, err = invoke("repair", "sr-etl-fail", *where, *fix, "--allow-changed-definition", "--json")
     assert code == 0, err
     repaired = json.loads(out)
     assert (repaired["run_id"], repaired["status"], repaired["repair"]) == ("sr-etl-fail", "SUCCEEDED", 1)
-    shown = json.loads(_orch("runs", "show", "sr-etl-fail", *where, "--json")[1])
+    shown = json.loads(invoke("runs", "show", "sr-etl-fail", *where, "--json")[1])
     attempts = {t: sorted(a["attempt"] for a in shown["attempts"] if a["task"] == t) for t in shown["tasks"]}
     assert attempts["extract"] == [1]  # reused, not run again
     assert attempts["quality_check"] == [1, 2]
@@ -262,11 +263,11 @@ def test_orch_run_starts_a_run_on_the_stack_recorded_as_the_caller_s(
     """`orch run --stack`: the deployed code runs it; the run records the caller's AWS identity."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     where = ("--stack", STACK, "--region", REGION)
-    code, out, err = _orch("run", ETL, *where, "--run-id", "sr-cli-1", "-p", "rows=30", "--json")
+    code, out, err = invoke("run", ETL, *where, "--run-id", "sr-cli-1", "-p", "rows=30", "--json")
     assert code == 0, err
     ran = json.loads(out)
     assert (ran["run_id"], ran["status"]) == ("sr-cli-1", "SUCCEEDED")
-    shown = json.loads(_orch("runs", "show", "sr-cli-1", *where, "--json")[1])
+    shown = json.loads(invoke("runs", "show", "sr-cli-1", *where, "--json")[1])
     assert shown["trigger"]["type"] == "manual" and shown["trigger"]["by"].startswith("arn:aws:")
-    code, _, err = _orch("run", ETL, *where, "--run-id", "sr-cli-1")
+    code, _, err = invoke("run", ETL, *where, "--run-id", "sr-cli-1")
     assert code == 2 and "already exists" in err
