@@ -7,6 +7,7 @@ import json
 import platform
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -145,20 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     failures = check(results)
     results["correctness_failures"] = failures
     print(render(results))
-    if "operations" in results:
-        print("\n" + operations.render(results["operations"]))
-    if "coldstart" in results:
-        print("\n" + coldstart.render(results["coldstart"]))
-    if "onetask" in results:
-        print("\n" + onetask.render(results["onetask"]))
-    if "peers" in results:
-        print("\n" + peers.render(results["peers"], args.n, results.get("overhead", {})))
-    if "deploy" in results:
-        print("\n" + deploy_scale.render(results["deploy"]))
-    if "foreach" in results:
-        print("\n" + foreach.render(results["foreach"]))
-    if "scale" in results:
-        print("\n" + scale.render(results["scale"]))
+    sections: dict[str, Callable[[Any], str]] = {
+        "operations": operations.render,
+        "coldstart": coldstart.render,
+        "onetask": onetask.render,
+        "peers": lambda result: peers.render(result, args.n, results.get("overhead", {})),
+        "deploy": deploy_scale.render,
+        "foreach": foreach.render,
+        "scale": scale.render,
+    }
+    for name, render_section in sections.items():
+        if name in results:
+            print("\n" + render_section(results[name]))
     args.out.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     _log(f"wrote {args.out}")
     for failure in failures:
