@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 from tests.samples import ROOT
 
@@ -31,3 +32,17 @@ def invoke(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, list(args))
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state of a compiled definition by name, inside Parallel branches and Map processors too
+    (state names are unique in the whole definition: asserted)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in definition["States"].items():
+        assert name not in found, f"duplicate state name {name}"
+        found[name] = state
+        for branch in state.get("Branches", []):
+            found.update(all_states(branch))
+        if "ItemProcessor" in state:
+            found.update(all_states(state["ItemProcessor"]))
+    return found

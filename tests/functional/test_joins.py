@@ -11,6 +11,7 @@ import pytest
 from orchestration import RunIf, Workflow, compile_workflow
 from orchestration.ledger import RunLedger
 from orchestration.local import LocalCloud
+from tests.helpers import all_states
 from tests.reference import expected_statuses
 
 
@@ -30,17 +31,8 @@ def lattice(name: str, n: int, width: int, failing: set[str], run_ifs: dict[str,
     return wf
 
 
-def states_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for name, state in definition["States"].items():
-        out[name] = state
-        for branch in state.get("Branches", []):
-            out.update(states_of(branch))
-    return out
-
-
 def test_a_join_wait_carries_the_signal_of_the_task_before_it() -> None:
-    states = states_of(compile_workflow(lattice("lattice_shape", 9, 3, set(), {})))
+    states = all_states(compile_workflow(lattice("lattice_shape", 9, 3, set(), {})))
     wait = states["t5.join"]
     assert wait["Parameters"]["Payload"]["signal"]["task"] == "t4"  # t4 signals t7's join, then t5 waits
     assert wait["Parameters"]["Payload"]["signal"]["joins"] == ["t7"]

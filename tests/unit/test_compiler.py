@@ -19,22 +19,11 @@ from orchestration.compiler import (
     placeholders,
     render,
 )
+from tests.helpers import all_states
 from tests.samples import GOLDEN
 from tests.samples import example as example_file
 
 EXAMPLES = ["etl", "fanout", "branching", "n_shape", "parent_child", "warehouse"]
-
-
-def all_states(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for name, state in definition["States"].items():
-        assert name not in found, f"duplicate state name {name}"
-        found[name] = state
-        for branch in state.get("Branches", []):
-            found.update(all_states(branch))
-        if "ItemProcessor" in state:
-            found.update(all_states(state["ItemProcessor"]))
-    return found
 
 
 @pytest.mark.parametrize("example", EXAMPLES)

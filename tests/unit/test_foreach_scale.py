@@ -14,6 +14,7 @@ from orchestration.compiler.foreach_states import execution_type
 from orchestration.compiler.layout import Layout
 from orchestration.errors import ValidationError
 from orchestration.validation import problems, validate
+from tests.helpers import all_states
 from tests.samples import GOLDEN
 
 
@@ -33,18 +34,6 @@ def workflow(name: str = "scaled", items: int = 3, **options: Any) -> Workflow:
         return len(each)
 
     return wf
-
-
-def states_of(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for name, state in definition["States"].items():
-        assert name not in found, f"duplicate state name {name}"  # unique in the whole definition
-        found[name] = state
-        for branch in state.get("Branches", []):
-            found.update(states_of(branch))
-        if "ItemProcessor" in state:
-            found.update(states_of(state["ItemProcessor"]))
-    return found
 
 
 @pytest.mark.parametrize(
@@ -92,14 +81,14 @@ def test_scale_options_need_a_for_each_and_a_list_cannot_be_both_inline_and_dist
 
 
 def test_an_inline_for_each_compiles_to_the_plain_inline_map() -> None:
-    states = states_of(compile_workflow(workflow(mode="inline", max_concurrency=5)))
+    states = all_states(compile_workflow(workflow(mode="inline", max_concurrency=5)))
     assert states["each"]["Type"] == "Map" and states["each"]["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
     assert states["each"]["MaxConcurrency"] == 5
     assert not any(name.startswith("each.") and name != "each.item" for name in states if "." in name[5:])
 
 
 def test_auto_chooses_by_where_the_list_travels_and_caps_the_inline_concurrency() -> None:
-    states = states_of(compile_workflow(workflow(max_concurrency=500)))
+    states = all_states(compile_workflow(workflow(max_concurrency=500)))
     assert states["each"]["Type"] == "Parallel"
     (rule,) = states["each.mode"]["Choices"]
     assert rule == {"Variable": "$.res.source.output.__orch_ref__", "IsPresent": True, "Next": "each.distributed"}
@@ -109,7 +98,7 @@ def test_auto_chooses_by_where_the_list_travels_and_caps_the_inline_concurrency(
 
 
 def test_tolerated_failures_make_auto_distributed() -> None:
-    states = states_of(compile_workflow(workflow(tolerated_failure_percentage=5)))
+    states = all_states(compile_workflow(workflow(tolerated_failure_percentage=5)))
     assert "each.mode" not in states and "each.inline" not in states
     assert states["each.distributed"]["ToleratedFailurePercentage"] == 5.0
 
@@ -154,7 +143,7 @@ def test_golden_asl_for_a_distributed_for_each() -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
-    states = states_of(compile_workflow(wf))
+    states = all_states(compile_workflow(wf))
     dist = states["each.distributed"]
     assert dist["ItemReader"] == {
         "Resource": "arn:aws:states:::s3:getObject",
