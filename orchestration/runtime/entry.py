@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -42,12 +43,30 @@ def implementation(fn: PlatformFunction) -> Callable[[Any, Runtime], Any]:
     return work
 
 
+class LazyClient:
+    """A client made on first use: a first invocation makes only the clients it calls (about 50 ms
+    each; a task whose outputs stay in the state never makes its S3 client)."""
+
+    def __init__(self, make: ClientFactory, service: str) -> None:
+        self._make, self.service = make, service
+        self._client: Any = None
+        self._lock = threading.Lock()  # boto3's default session must not make clients concurrently
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make(self.service)
+        return getattr(self._client, attr)
+
+
 def build_runtime(fn: PlatformFunction, env: Mapping[str, str], client: ClientFactory) -> Runtime:
-    """The Runtime of platform function `fn` from its environment variables and a client factory."""
+    """The Runtime of platform function `fn` from its environment variables and a client factory
+    (each client made on first use)."""
     missing = [k for k in fn.env if not env.get(k)]
     if missing:
         raise OrchestrationError(f"environment variable(s) {', '.join(missing)} not set on the {fn.name} function")
-    clients = {name: client(name) for name in fn.clients}
+    clients = {name: LazyClient(client, name) for name in fn.clients}
     workflow = None
     if fn.loads_workflow:
         root = Path(env.get(Env.TASK_ROOT, "."))
