@@ -14,7 +14,7 @@ import pytest
 from orchestration.local.cfn_adapter import DeployedStack
 from orchestration.operations.stack import StackRuns
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
 STACK = "nest"
 WORKFLOW = """
