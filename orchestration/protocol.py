@@ -76,12 +76,15 @@ FINALIZE_FUNCTION = "fn__finalize"
 
 
 def function_placeholder(task: str) -> str:
-    """Name of the definition substitution that holds the Lambda ARN of a task."""
+    """Name of the definition substitution that holds the Lambda ARN of the function of the tasks
+    whose configuration group `task` is the first of (`grouping.function_placeholders`). Task names
+    start with a letter: never a platform function's (`fn__...`)."""
     return f"fn_{task}"
 
 
 def task_of_placeholder(placeholder: str) -> str | None:
-    """The task whose function `placeholder` holds (None for a platform function's or a workflow's)."""
+    """The task naming the group whose function `placeholder` holds (`grouping.placeholder_tasks`
+    has all its tasks); None for a platform function's or a workflow's."""
     task = placeholder.removeprefix("fn_")
     return task if task != placeholder and not task.startswith("_") else None
 
