@@ -101,6 +101,7 @@ def workflow_placeholder(workflow: str) -> str:
 
 WORKFLOW_TAG = "orch:workflow"  # on a workflow's state machine and on its task functions
 TASK_TAG = "orch:task"  # on a task function: the task it runs
+TASKS_METADATA = "orch:tasks"  # template metadata of a function several tasks share: their names
 
 
 # -- the state document ------------------------------------------------------------------------------
