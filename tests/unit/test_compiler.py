@@ -22,6 +22,7 @@ from orchestration.compiler import (
     render,
 )
 from orchestration.grouping import function_groups, placeholder_tasks
+from orchestration.planning import PLATFORM_MEMORY_MB, PLATFORM_SECONDS, plan_workflow
 from orchestration.protocol import task_of_placeholder
 from tests.helpers import all_states
 from tests.samples import GOLDEN
@@ -273,3 +274,13 @@ def test_quota_check_rejects_an_express_workflow_whose_results_cannot_fit_the_st
     for i in range(500):
         ok.task(name=f"t{i}")(lambda: None)
     assert len(to_json(compile_workflow(ok))) < 1_048_576
+
+
+def test_the_plan_prices_each_task_of_a_shared_function_at_its_own_duration() -> None:
+    wf = Workflow("priced")
+    wf.task(name="a")(lambda: None)
+    wf.task(name="b", after=["a"])(lambda: None)  # a's configuration: one function, one placeholder
+    cost = plan_workflow(wf, durations={"a": 10.0, "b": 30.0}).cost
+    platform = (PLATFORM_MEMORY_MB / 1024) * PLATFORM_SECONDS  # Finalize
+    assert cost.gb_seconds == pytest.approx(0.5 * 10 + 0.5 * 30 + platform)
+    assert cost.requests == 3
