@@ -66,7 +66,9 @@ def run(tasks: int, workflows: int, log: Any = None) -> dict[str, Any]:
         plan = plan_workflow(wide)
         t0 = time.perf_counter()
         app, stack = build_app(
-            Settings(stack_name="scale", workflows="workflows", nag=False), outdir=str(project / "out"), root=project
+            Settings(stack_name="scale", workflows="workflows", nag=False, nested_workflows=True),
+            outdir=str(project / "out"),
+            root=project,
         )
         app.synth()
         seconds = time.perf_counter() - t0

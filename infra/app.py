@@ -45,7 +45,10 @@ def resource_counts(project: Path, workflows: str, stack_name: str) -> dict[str,
 
     with tempfile.TemporaryDirectory(prefix="orch-plan-") as out:
         app, stack = build_app(
-            Settings(stack_name=stack_name, workflows=workflows, nag=False), outdir=out, root=project
+            Settings(stack_name=stack_name, workflows=workflows, nag=False),
+            outdir=out,
+            root=project,
+            nest_as_needed=True,
         )
         assembly = app.synth()
         counts = {stack_name: len(assembly.get_stack_by_name(stack.stack_name).template.get("Resources", {}))}

@@ -25,6 +25,7 @@
 | `lineageUrl`             | none                    | OpenLineage endpoint the recorder sends run events to  |
 | `lineageApiKeySecret`    | none                    | name of the secret holding its API key (Bearer token)    |
 | `lineageNamespace`       | `orchestration`         | OpenLineage namespace of the jobs (docs/lineage.md)      |
+| `nestedWorkflows`        | `false`                 | `true` puts every workflow in a nested stack (needed past 30) |
 
 The functions run on Python 3.13 with AWS's public "Powertools for AWS Lambda (Python) V3" layer
 (`AWSLambdaPowertoolsPythonV3-python313-<architecture>`), which also carries pydantic v2. The
@@ -111,6 +112,7 @@ class Settings:
     lineage_url: str | None = None
     lineage_api_key_secret: str | None = None
     lineage_namespace: str = DEFAULT_NAMESPACE
+    nested_workflows: bool = False
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> Settings:
@@ -187,6 +189,7 @@ class Settings:
             lineage_url=text("lineageUrl", None),
             lineage_api_key_secret=text("lineageApiKeySecret", None),
             lineage_namespace=text("lineageNamespace", cls.lineage_namespace) or cls.lineage_namespace,
+            nested_workflows=boolean("nestedWorkflows", cls.nested_workflows),
         )
         problems.extend(s.problems())
         if problems:

@@ -19,13 +19,13 @@ from infra.constructs.timers import Timers
 from infra.constructs.workflow import WorkflowDeployment, state_machine_name
 from infra.discovery import Discovered, discover
 from infra.nag import acknowledge, acknowledge_notifications, acknowledge_timers
-from infra.settings import PYTHON_VERSION, Settings
+from infra.settings import PYTHON_VERSION, InfraError, Settings
 from orchestration.compiler import child_workflows
 from orchestration.dependencies import activate, lambda_target
 from orchestration.pools import stack_pools
 from orchestration.triggers import upstream_workflows
 
-WORKFLOWS_IN_STACK = 30  # more go to nested stacks
+WORKFLOWS_IN_STACK = 30  # more need nested stacks (the nestedWorkflows setting)
 NESTED_STACKS = 16  # a workflow's nested stack: by the hash of its name, so adding one moves no other
 
 
@@ -44,14 +44,41 @@ def _nested_stack(stack: cdk.Stack, workflow: str) -> cdk.NestedStack:
     return cdk.NestedStack(stack, f"Workflows{n}", description=f"Workflows, part {n} of at most {NESTED_STACKS}")
 
 
+def _nests(settings: Settings, workflows: int, as_needed: bool) -> bool:
+    """Whether the workflows go to nested stacks: by the setting, never by their count, because a
+    workflow moved from the stack into a nested one on an update collides with itself (CloudFormation
+    creates the moved state machine, whose name is fixed, before deleting the old one)."""
+    if settings.nested_workflows or (as_needed and workflows > WORKFLOWS_IN_STACK):
+        return True
+    if workflows > WORKFLOWS_IN_STACK:
+        raise InfraError(
+            f"the project has {workflows} workflows; a stack holds at most {WORKFLOWS_IN_STACK} itself: set "
+            '"nestedWorkflows": true in the context of cdk.json (or -c nestedWorkflows=true) to put every '
+            f"workflow in one of at most {NESTED_STACKS} nested stacks, where adding one later moves no other. "
+            "On a stack deployed with its workflows in it, this moves each of them, and CloudFormation cannot "
+            "move a state machine with a fixed name: deploy it under a new stackName, or destroy and redeploy"
+        )
+    return False
+
+
 class OrchestratorStack(cdk.Stack):
-    def __init__(self, scope: Construct, id: str, *, settings: Settings, root: Path, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        settings: Settings,
+        root: Path,
+        nest_as_needed: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, id, description="Serverless workflow orchestrator (Step Functions + Lambda)", **kwargs)
         self.settings = settings
         requirements = root / settings.requirements
         activate([requirements])  # the workflows import what their tasks need (see dependencies.py)
         folder, found = discover(root, settings.workflows)
         self.discovered: list[Discovered] = found
+        nested = _nests(settings, len(found), nest_as_needed)
         assets = stage_assets(
             root,
             folder,
@@ -81,7 +108,6 @@ class OrchestratorStack(cdk.Stack):
         if stack_pools(item.workflow for item in found):  # one slot count per pool name, else an error
             self.platform.ledger.grant_pool_writes(functions.add_pool())
         self.workflows: dict[str, WorkflowDeployment] = {}
-        nested = len(found) > WORKFLOWS_IN_STACK
         for item in found:
             dep = WorkflowDeployment(
                 _nested_stack(self, item.workflow.name) if nested else self,
@@ -176,11 +202,13 @@ def build_app(
     root: Path,
     outdir: str | None = None,
     context: dict[str, Any] | None = None,
+    nest_as_needed: bool = False,
 ) -> tuple[cdk.App, OrchestratorStack]:
-    """The CDK app with the stack (and cdk-nag when enabled). Settings default to the app's context."""
+    """The CDK app with the stack (and cdk-nag when enabled). Settings default to the app's context;
+    `nest_as_needed` (estimates such as `orch plan`) nests past 30 workflows whatever the setting."""
     app = cdk.App(outdir=outdir, context=context or {})
     settings = settings or Settings.from_context(app.node.try_get_context)
-    stack = OrchestratorStack(app, settings.stack_name, settings=settings, root=root)
+    stack = OrchestratorStack(app, settings.stack_name, settings=settings, root=root, nest_as_needed=nest_as_needed)
     for key, value in settings.tags:
         # Not the alert topic's KMS key: moto's CloudFormation cannot create a tagged key (KeyError 'TagKey').
         cdk.Tags.of(stack).add(key, value, exclude_resource_types=["AWS::KMS::Key"])

@@ -25,7 +25,12 @@ bridged here and nowhere else:
    name as physical id and Scheduler calls (get, update, list) find it, as on AWS; so is an
    AWS::Scheduler::ScheduleGroup (the stack's timer group). The one-time timers functions set there
    never fire by themselves: `fire_timers` fires those due, through the functions they target
-   (which know their own ARN, as Lambda's context tells them).
+   (which know their own ARN, as Lambda's context tells them). The resource classes are in
+   `cfn_schedules`.
+6. moto's nested stacks (AWS::CloudFormation::Stack, `nestedWorkflows`) have no `Outputs.<name>`
+   attribute, through which CDK passes their values to the parent: while the stack is created, it
+   reads the nested stack's output. The nested stacks' resources and functions join the parent's
+   (`resources`, `of_type`, in-process handlers).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from typing import Any
 from orchestration.compiler import render
 from orchestration.errors import OrchestrationError
 from orchestration.local.aws import ACCOUNT, EmbeddedAws, status_change_event
+from orchestration.local.cfn_schedules import ScheduleGroupResource, ScheduleResource
 from orchestration.local.moto_adapter import Adapter
 from orchestration.runtime.entry import bind, build_runtime
 from orchestration.runtime.registry import by_handler
@@ -50,6 +56,7 @@ from orchestration.status import TERMINAL_EXECUTION
 from orchestration.times import iso
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"
+_ABSENT = object()  # a patched attribute the class did not have: deleted again on exit
 Handler = Callable[[dict[str, Any]], Any]
 
 
@@ -93,7 +100,8 @@ class DeployedStack:
         self.template: dict[str, Any] = json.loads((self.assembly / f"{stack_name}.template.json").read_text())
         self.adapter = Adapter()
         self.handlers: dict[str, Handler] = {}  # function name -> in-process handler
-        self.resources: dict[str, str] = {}  # logical id -> physical id
+        self.resources: dict[str, str] = {}  # logical id -> physical id (nested stacks' included)
+        self.nested: dict[str, dict[str, Any]] = {}  # nested stack name -> its template
         self.invocations: list[tuple[str, dict[str, Any]]] = []  # (function name, event)
         self._aws = EmbeddedAws(region)
         self._restore: list[tuple[Any, str, Any]] = []
@@ -122,7 +130,10 @@ class DeployedStack:
     def __exit__(self, *exc: object) -> None:
         while self._restore:
             owner, name, value = self._restore.pop()
-            setattr(owner, name, value)
+            if value is _ABSENT:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, value)
         self.adapter.uninstall()
         self._aws.stop()
 
@@ -142,6 +153,7 @@ class DeployedStack:
         )
         self._patch_state_machines()
         self._patch_schedules()
+        self._patch_nested_outputs()
         self.cfn.create_stack(
             StackName=self.stack_name,
             TemplateBody=json.dumps(self.template),
@@ -150,13 +162,36 @@ class DeployedStack:
         status = self.cfn.describe_stacks(StackName=self.stack_name)["Stacks"][0]["StackStatus"]
         if status != "CREATE_COMPLETE":
             raise OrchestrationError(f"stack {self.stack_name} ended {status} in moto")
+        self._collect(self.stack_name, self.template)
+        for logical, res in self.of_type("AWS::Lambda::Function").items():
+            self._register_function(logical, res)
+
+    def _collect(self, stack: str, template: dict[str, Any]) -> None:
+        """The physical ids of a stack's resources, and of its nested stacks' (gap 6)."""
         paginator = self.cfn.get_paginator("list_stack_resources")
-        for page in paginator.paginate(StackName=self.stack_name):
+        for page in paginator.paginate(StackName=stack):
             for res in page["StackResourceSummaries"]:
-                self.resources[res["LogicalResourceId"]] = res["PhysicalResourceId"]
-        for logical, res in self.template["Resources"].items():
-            if res["Type"] == "AWS::Lambda::Function":
-                self._register_function(logical, res)
+                logical, physical = res["LogicalResourceId"], res["PhysicalResourceId"]
+                if self.resources.setdefault(logical, physical) != physical:
+                    raise OrchestrationError(f"logical id {logical} is in two stacks: {stack} and another")
+                if res["ResourceType"] == "AWS::CloudFormation::Stack":
+                    body = self.cfn.get_template(StackName=physical)["TemplateBody"]
+                    nested = json.loads(body) if isinstance(body, str) else dict(body)
+                    self.nested[physical] = nested
+                    self._collect(physical, nested)
+
+    def _patch_nested_outputs(self) -> None:
+        """Gap 6: `Fn::GetAtt [<nested stack>, Outputs.<name>]` reads the nested stack's output."""
+        from moto.cloudformation.models import Stack
+
+        def get_cfn_attribute(stack: Any, attribute: str) -> Any:
+            output = stack.output_map[attribute.removeprefix("Outputs.")] if attribute.startswith("Outputs.") else None
+            if output is None:
+                raise OrchestrationError(f"nested stack {stack.name} has no attribute {attribute!r} in this adapter")
+            return output.value
+
+        self._restore.append((Stack, "get_cfn_attribute", getattr(Stack, "get_cfn_attribute", _ABSENT)))
+        Stack.get_cfn_attribute = get_cfn_attribute  # type: ignore[attr-defined]
 
     def _patch_state_machines(self) -> None:
         """Gap 1: render DefinitionSubstitutions; create the machine where executions run."""
@@ -321,7 +356,13 @@ class DeployedStack:
         return timers.fired
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {k: r for k, r in self.template["Resources"].items() if r["Type"] == resource_type}
+        """Resources of a type (logical id -> template entry), the nested stacks' included."""
+        return {
+            k: r
+            for template in (self.template, *self.nested.values())
+            for k, r in template["Resources"].items()
+            if r["Type"] == resource_type
+        }
 
     def state_machine_arn(self, workflow: str) -> str:
         """ARN of the deployed state machine of a workflow (named <stack>-<workflow>)."""
@@ -342,80 +383,3 @@ class DeployedStack:
             time.sleep(0.01)
         self.emit_status_change(execution_arn)
         return dict(desc)
-
-
-class ScheduleResource:
-    """Gap 5: an AWS::Scheduler::Schedule of a CloudFormation stack, kept in moto's Scheduler (moto
-    calls these class methods as it does a CloudFormationModel's)."""
-
-    TYPE = "AWS::Scheduler::Schedule"
-
-    def __init__(self, schedule: Any) -> None:
-        self.schedule = schedule
-
-    @property
-    def physical_resource_id(self) -> str:
-        return str(self.schedule.name)  # Ref of a schedule: its name
-
-    def is_created(self) -> bool:
-        return True
-
-    def get_cfn_attribute(self, attribute: str) -> str:
-        if attribute != "Arn":
-            raise OrchestrationError(f"{self.TYPE} has no attribute {attribute!r} in this adapter")
-        return str(self.schedule.arn)
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: Mapping[str, Any], account_id: str, region_name: str, **_: Any
-    ) -> ScheduleResource:
-        from moto.scheduler.models import scheduler_backends
-
-        props = cloudformation_json["Properties"]
-        name = props.get("Name") or resource_name[:64]
-        schedule = scheduler_backends[account_id][region_name].create_schedule(
-            description=props.get("Description"),
-            end_date=props.get("EndDate"),
-            flexible_time_window=props["FlexibleTimeWindow"],
-            group_name=props.get("GroupName"),
-            kms_key_arn=props.get("KmsKeyArn"),
-            name=name,
-            schedule_expression=props["ScheduleExpression"],
-            schedule_expression_timezone=props.get("ScheduleExpressionTimezone"),
-            start_date=props.get("StartDate"),
-            state=props.get("State"),
-            target=dict(props["Target"]),
-            action_after_completion=None,
-        )
-        return cls(schedule)
-
-
-class ScheduleGroupResource:
-    """Gap 5: an AWS::Scheduler::ScheduleGroup (the stack's timer group), kept in moto's Scheduler."""
-
-    TYPE = "AWS::Scheduler::ScheduleGroup"
-
-    def __init__(self, name: str, arn: str) -> None:
-        self.name, self.arn = name, arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name  # Ref of a schedule group: its name
-
-    def is_created(self) -> bool:
-        return True
-
-    def get_cfn_attribute(self, attribute: str) -> str:
-        if attribute != "Arn":
-            raise OrchestrationError(f"{self.TYPE} has no attribute {attribute!r} in this adapter")
-        return self.arn
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: Mapping[str, Any], account_id: str, region_name: str, **_: Any
-    ) -> ScheduleGroupResource:
-        from moto.scheduler.models import scheduler_backends
-
-        name = cloudformation_json["Properties"].get("Name") or resource_name[:64]
-        group = scheduler_backends[account_id][region_name].create_schedule_group(name=name, tags=[])
-        return cls(name, str(group.arn))

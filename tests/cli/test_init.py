@@ -38,6 +38,7 @@ def test_init_creates_a_project_whose_workflow_is_valid(tmp_path: Path) -> None:
     cdk = json.loads((target / "cdk.json").read_text())
     assert cdk["app"] == "python3 -m orchestration.deploy"
     assert cdk["context"]["stackName"] == "Sales-Reports" and cdk["context"]["workflows"] == "workflows"
+    assert cdk["context"]["nestedWorkflows"] is False  # visible: past 30 workflows synth asks for it
     wf = load_workflow(target / "workflows" / "daily_report.py")
     validate(wf)
     assert list(wf.tasks) == ["extract", "score", "summarize"]

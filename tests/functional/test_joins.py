@@ -32,15 +32,15 @@ def lattice(name: str, n: int, width: int, failing: set[str], run_ifs: dict[str,
 
 
 def test_a_join_wait_carries_the_signal_of_the_task_before_it() -> None:
-    states = all_states(compile_workflow(lattice("lattice_shape", 9, 3, set(), {})))
-    wait = states["t5.join"]
-    assert wait["Parameters"]["Payload"]["signal"]["task"] == "t4"  # t4 signals t7's join, then t5 waits
-    assert wait["Parameters"]["Payload"]["signal"]["joins"] == ["t7"]
-    assert states["t4"]["Next"] == "t5.join" and states["t4.failed"]["Next"] == "t5.join"
+    states = all_states(compile_workflow(lattice("lattice_shape", 12, 3, set(), {})))
+    wait = states["t7.join"]
+    assert wait["Parameters"]["Payload"]["signal"]["task"] == "t4"  # t4 signals t5's join, then t7 waits
+    assert wait["Parameters"]["Payload"]["signal"]["joins"] == ["t5"]
+    assert states["t4"]["Next"] == "t7.join" and states["t4.failed"]["Next"] == "t7.join"
     assert wait["Retry"] == states["t4.signal"]["Retry"]  # retried as the signal was
-    # should the wait still fail, the signal alone runs, then t5 is FAILED
-    assert wait["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.res.t5", "Next": "t4.signal"}]
-    assert states["t4.signal"]["Next"] == "t5.failed"
+    # should the wait still fail, the signal alone runs, then t7 is FAILED
+    assert wait["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.res.t7", "Next": "t4.signal"}]
+    assert states["t4.signal"]["Next"] == "t7.failed"
 
 
 CASES = {
@@ -67,18 +67,18 @@ def test_lattice_runs_equal_the_reference(cloud: LocalCloud, case: str) -> None:
 def test_a_failing_folded_wait_still_signals_and_fails_its_task(
     cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The join function fails t5's wait every time: after its retries, t4's signal runs alone (t7
-    still gets it) and t5 is FAILED; nothing is left waiting."""
+    """The join function fails t7's wait every time: after its retries, t4's signal runs alone (t5
+    still gets it) and t7 is FAILED; nothing is left waiting."""
     original = RunLedger.join_wait
 
     def broken(self: RunLedger, workflow: str, run_id: str, task: str, *args: Any, **kwargs: Any) -> Any:
-        if task == "t5":
+        if task == "t7":
             raise RuntimeError("join item unavailable")
         return original(self, workflow, run_id, task, *args, **kwargs)
 
     monkeypatch.setattr(RunLedger, "join_wait", broken)
-    wf = lattice("lattice_broken_wait", 9, 3, set(), {"t8": RunIf.ALL_DONE})
+    wf = lattice("lattice_broken_wait", 12, 3, set(), {"t8": RunIf.ALL_DONE, "t10": RunIf.ALL_DONE})
     record = cloud.run(wf)
     statuses = {n: t.status for n, t in record.tasks.items()}
-    assert statuses == {**{f"t{i}": "SUCCEEDED" for i in range(9)}, "t5": "FAILED"}
-    assert record.tasks["t5"].attempts == 0  # its code never ran
+    assert statuses == {**{f"t{i}": "SUCCEEDED" for i in range(12)}, "t7": "FAILED"}
+    assert record.tasks["t7"].attempts == 0  # its code never ran

@@ -76,3 +76,29 @@ def test_app_reports_a_bad_setting_without_a_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "error: workflows='no/such/folder'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_past_30_workflows_the_stack_asks_for_nested_stacks_before_anything_moves(tmp_path: Path) -> None:
+    """31 workflows without `nestedWorkflows`: one error at synth naming the count and the setting (an
+    update that moved them would collide on their state machines' fixed names on AWS)."""
+    from infra.settings import Settings
+    from infra.stack import build_app
+
+    folder = tmp_path / "workflows"
+    folder.mkdir()
+    for i in range(31):
+        (folder / f"w{i:02d}.py").write_text(
+            f"from orchestration import Workflow\nwf = Workflow('w{i:02d}')\n@wf.task\ndef a() -> int:\n    return 1\n"
+        )
+    with pytest.raises(InfraError) as info:
+        build_app(Settings(stack_name="many", workflows="workflows"), root=tmp_path, outdir=str(tmp_path / "out"))
+    text = str(info.value)
+    assert "31 workflows" in text and "at most 30" in text and '"nestedWorkflows": true' in text
+    assert "new stackName" in text
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.template.json"))
+    assert Settings.from_context({"nestedWorkflows": "true"}.get).nested_workflows is True
+    assert Settings().nested_workflows is False
+    from infra.stack import _nests
+
+    assert _nests(Settings(), 31, True) and _nests(Settings(nested_workflows=True), 2, False)
+    assert not _nests(Settings(), 30, False)
