@@ -76,9 +76,9 @@ FINALIZE_FUNCTION = "fn__finalize"
 
 
 def function_placeholder(task: str) -> str:
-    """Name of the definition substitution that holds the Lambda ARN of the function of the tasks
-    whose configuration group `task` is the first of (`grouping.function_placeholders`). Task names
-    start with a letter: never a platform function's (`fn__...`)."""
+    """Name of the definition substitution holding the Lambda ARN of a task function, after the first
+    task of the tasks it runs (one configuration: `grouping.function_placeholders`). Task names start
+    with a letter: never a platform function's (`fn__...`)."""
     return f"fn_{task}"
 
 

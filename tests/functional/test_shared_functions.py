@@ -30,10 +30,10 @@ def _check(cloud: LocalCloud, wf: Workflow) -> None:
     dep = cloud.deploy(wf)
     functions = {p: arn for p, arn in dep.function_arns.items() if task_of_placeholder(p)}
     assert sorted(functions) == ["fn_a", "fn_big"]
-    names = {f["FunctionName"] for f in cloud.lambda_.list_functions()["Functions"]}
-    assert {n for n in names if n.startswith("shared_fns")} >= {arn.rsplit(":", 1)[1] for arn in functions.values()}
-    memory = {f["FunctionArn"]: f["MemorySize"] for f in cloud.lambda_.list_functions()["Functions"]}
-    assert memory[functions["fn_big"]] == 2048
+    deployed = {f["FunctionName"]: f for f in cloud.lambda_.list_functions()["Functions"]}
+    tasks = sorted(n for n in deployed if n.startswith("shared_fns-") and not n.startswith("shared_fns-_"))
+    assert tasks == ["shared_fns-a", "shared_fns-big"]  # not one per task
+    assert deployed["shared_fns-big"]["MemorySize"] == 2048 and deployed["shared_fns-a"]["MemorySize"] == 512
     run = cloud.run(wf)
     assert run.status == RunStatus.SUCCEEDED
     lines = sorted((line.task, line.message) for line in cloud.logs.take(wf.name, run.run_id))
