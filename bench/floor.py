@@ -13,6 +13,7 @@ import json
 import time
 from typing import Any
 
+from orchestration.grouping import placeholder_tasks
 from orchestration.local.cloud import LocalCloud
 from orchestration.model import Workflow
 from orchestration.protocol import (
@@ -20,7 +21,6 @@ from orchestration.protocol import (
     ExecutionInput,
     FinalizeResult,
     TaskResponse,
-    function_placeholder,
 )
 from orchestration.status import TERMINAL_EXECUTION, RunStatus
 
@@ -50,8 +50,8 @@ def measure(workflow: Workflow, repeats: int = 1) -> dict[str, Any]:
     """Seconds of the first run and the best repeat of `workflow` on the floor."""
     with LocalCloud() as cloud:
         dep = cloud.deploy(workflow)
-        for task in workflow.tasks:
-            cloud.adapter.register(dep.function_arns[function_placeholder(task)], lambda _event: TASK_ANSWER)
+        for placeholder in placeholder_tasks(workflow):  # one function per task configuration
+            cloud.adapter.register(dep.function_arns[placeholder], lambda _event: TASK_ANSWER)
         cloud.adapter.register(cloud._platform_arns[FINALIZE_FUNCTION], lambda _event: FINALIZE_ANSWER)
         runs = [_execute(cloud, dep.state_machine_arn, f"floor-{i}") for i in range(1 + repeats)]
     first, *rest = runs

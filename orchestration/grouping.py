@@ -7,6 +7,8 @@ permissions and child workflow (the grants), in the same workflow (same code ass
 artifact grants). The task runtime reads which task to run from its event (`TaskEvent.task`) and
 logs it in every line, so the tasks stay apart in the logs; tasks with different grants never share
 a role.
+The compiled definition names one placeholder per group (`function_placeholders`), so a state
+machine's DefinitionSubstitutions hold one entry per function, not per task.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestration.model import Task, Workflow
+from orchestration.protocol import function_placeholder
 
 
 def function_key(task: Task) -> str:
@@ -47,6 +50,17 @@ def function_groups(workflow: Workflow) -> list[list[str]]:
     for name, task in sorted(workflow.tasks.items()):
         groups.setdefault(function_key(task), []).append(name)
     return sorted(groups.values())
+
+
+def function_placeholders(workflow: Workflow) -> dict[str, str]:
+    """Task -> the definition substitution holding its function's ARN: one per group, named after
+    the group's first task (`protocol.function_placeholder`)."""
+    return {task: function_placeholder(group[0]) for group in function_groups(workflow) for task in group}
+
+
+def placeholder_tasks(workflow: Workflow) -> dict[str, list[str]]:
+    """Each group's placeholder -> the tasks whose function it holds."""
+    return {function_placeholder(group[0]): group for group in function_groups(workflow)}
 
 
 def _plain(value: Any) -> Any:

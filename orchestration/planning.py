@@ -56,8 +56,9 @@ class Tally:
     events: int = 0
     retries: int = 0  # extra attempts when every retrier is exhausted
     retry_events: int = 0
-    invocations: Counter[str] = field(default_factory=Counter)  # function placeholder -> invocations
-    retry_invocations: Counter[str] = field(default_factory=Counter)
+    # (function placeholder, the task it runs: None for a platform function) -> invocations
+    invocations: Counter[tuple[str, str | None]] = field(default_factory=Counter)
+    retry_invocations: Counter[tuple[str, str | None]] = field(default_factory=Counter)
     entered: Counter[tuple[str, str]] = field(default_factory=Counter)  # (state name, type) -> entries
 
     def add(self, other: Tally, times: int = 1) -> None:
@@ -204,8 +205,11 @@ def _task(state: Mapping[str, Any], tally: Tally) -> None:
     tally.retries += retries
     tally.retry_events += retries * RETRY_EVENTS
     for placeholder in functions[:1]:
-        tally.invocations[placeholder] += 1
-        tally.retry_invocations[placeholder] += retries
+        # tasks of one configuration share a placeholder: the payload names the task invoked
+        task = state.get("Parameters", {}).get("Payload", {}).get("task")
+        key = (placeholder, task if isinstance(task, str) and task_of_placeholder(placeholder) else None)
+        tally.invocations[key] += 1
+        tally.retry_invocations[key] += retries
 
 
 def _holds(rule: Mapping[str, Any]) -> bool:
@@ -295,16 +299,18 @@ def plan_workflow(
 def _cost(workflow: Workflow, tally: Tally, durations: Mapping[str, float], architecture: str) -> Cost:
     price = PRICE_PER_GB_SECOND[architecture]
     gb_seconds = worst_gb_seconds = 0.0
-    for placeholder in sorted(set(tally.invocations) | set(tally.retry_invocations)):
-        task = task_of_placeholder(placeholder)
+    for placeholder, task in sorted(
+        set(tally.invocations) | set(tally.retry_invocations), key=lambda k: (k[0], k[1] or "")
+    ):
         if task is not None and task in workflow.tasks:
             t = workflow.tasks[task]
             gb = t.resources.memory_mb / 1024
             seconds = durations.get(task, float(t.resources.timeout_seconds))
         else:
             gb, seconds = PLATFORM_MEMORY_MB / 1024, PLATFORM_SECONDS
-        gb_seconds += tally.invocations[placeholder] * gb * seconds
-        worst_gb_seconds += (tally.invocations[placeholder] + tally.retry_invocations[placeholder]) * gb * seconds
+        key = (placeholder, task)
+        gb_seconds += tally.invocations[key] * gb * seconds
+        worst_gb_seconds += (tally.invocations[key] + tally.retry_invocations[key]) * gb * seconds
     requests = sum(tally.invocations.values())
     worst_requests = requests + sum(tally.retry_invocations.values())
     lambda_usd = gb_seconds * price + requests * PRICE_PER_REQUEST

@@ -76,12 +76,15 @@ FINALIZE_FUNCTION = "fn__finalize"
 
 
 def function_placeholder(task: str) -> str:
-    """Name of the definition substitution that holds the Lambda ARN of a task."""
+    """Name of the definition substitution holding the Lambda ARN of a task function, after the first
+    task of the tasks it runs (one configuration: `grouping.function_placeholders`). Task names start
+    with a letter: never a platform function's (`fn__...`)."""
     return f"fn_{task}"
 
 
 def task_of_placeholder(placeholder: str) -> str | None:
-    """The task whose function `placeholder` holds (None for a platform function's or a workflow's)."""
+    """The task naming the group whose function `placeholder` holds (`grouping.placeholder_tasks`
+    has all its tasks); None for a platform function's or a workflow's."""
     task = placeholder.removeprefix("fn_")
     return task if task != placeholder and not task.startswith("_") else None
 
@@ -98,6 +101,7 @@ def workflow_placeholder(workflow: str) -> str:
 
 WORKFLOW_TAG = "orch:workflow"  # on a workflow's state machine and on its task functions
 TASK_TAG = "orch:task"  # on a task function: the task it runs
+TASKS_METADATA = "orch:tasks"  # template metadata of a function several tasks share: their names
 
 
 # -- the state document ------------------------------------------------------------------------------

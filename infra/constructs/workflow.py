@@ -32,6 +32,7 @@ from orchestration.protocol import (
     FINALIZE_FUNCTION,
     JOIN_FUNCTION,
     TASK_TAG,
+    TASKS_METADATA,
     WORKFLOW_TAG,
     function_placeholder,
     workflow_placeholder,
@@ -151,9 +152,14 @@ class WorkflowDeployment(Construct):
             cdk.Tags.of(fn).add(WORKFLOW_TAG, wf.name)
             if len(group) == 1:
                 cdk.Tags.of(fn).add(TASK_TAG, group[0])
+            else:  # the tasks its one substitution stands for (`operations.stack_template` reads them)
+                cfn = fn.node.default_child
+                assert isinstance(cfn, lambda_.CfnFunction)
+                cfn.add_metadata(TASKS_METADATA, group)
             self.functions[group[0]] = fn
             self.task_functions.update(dict.fromkeys(group, fn))
-        arns = {function_placeholder(name): fn.function_arn for name, fn in self.task_functions.items()}
+        # one substitution per function (`grouping.function_placeholders`), not per task
+        arns = {function_placeholder(first): fn.function_arn for first, fn in self.functions.items()}
         arns[JOIN_FUNCTION] = functions.join.function_arn
         arns[FINALIZE_FUNCTION] = functions.finalize.function_arn
         self.uses_pool = POOL_FUNCTION in placeholders(wf)

@@ -11,8 +11,8 @@ docs/architecture.md for the state layout.
 Modules: `emit` (the plan as states, and `compile_workflow`), `tasks` (one task's states),
 `run_state` (a task's Lambda task or Map), `rules` (run-if rules), `layout` (what the emitters
 share), `states` (one builder per ASL state), `paths` (JSONPaths), `quotas` (Step Functions
-limits), `definition` (canonical JSON, hash, substitutions), `split` (a parent and parts for a
-workflow too big for one state machine).
+limits), `definition` (canonical JSON, hash, substitutions: one function per task configuration,
+`grouping`), `split` (a parent and parts for a workflow too big for one state machine).
 """
 
 from orchestration.compiler.definition import child_workflows, definition_hash, placeholders, render, to_json
@@ -26,6 +26,7 @@ from orchestration.compiler.split import (
     part_placeholder,
 )
 from orchestration.compiler.states import LAMBDA_CALLBACK, LAMBDA_INVOKE, START_EXECUTION_SYNC
+from orchestration.grouping import function_groups
 from orchestration.protocol import (
     FINALIZE_FUNCTION,
     FOR_EACH_ITEM_INLINE,
@@ -58,6 +59,7 @@ __all__ = [
     "compile_machines",
     "compile_workflow",
     "definition_hash",
+    "function_groups",
     "function_placeholder",
     "inline_output_limit",
     "part_machine_name",

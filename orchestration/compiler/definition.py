@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestration.compiler.states import substitution
+from orchestration.grouping import placeholder_tasks
 from orchestration.model import Workflow
 from orchestration.pools import POOL_FUNCTION
-from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, function_placeholder, workflow_placeholder
+from orchestration.protocol import FINALIZE_FUNCTION, JOIN_FUNCTION, workflow_placeholder
 
 
 def to_json(definition: Mapping[str, Any], *, indent: int | None = None) -> str:
@@ -29,9 +30,10 @@ def definition_hash(definition: Mapping[str, Any] | str) -> str:
 
 
 def placeholders(workflow: Workflow) -> dict[str, str]:
-    """Every substitution a compiled definition needs: placeholder -> task name or platform role
-    (for a child workflow's state machine: the child's name)."""
-    subs = {function_placeholder(t): t for t in sorted(workflow.tasks)}
+    """Every substitution a compiled definition needs: placeholder -> the first task of its function's
+    group (one per task configuration: `grouping`), a platform role, or a child workflow's name (its
+    state machine)."""
+    subs = {placeholder: tasks[0] for placeholder, tasks in placeholder_tasks(workflow).items()}
     subs[JOIN_FUNCTION] = "join"
     subs[FINALIZE_FUNCTION] = "finalize"
     if any(t.pool is not None for t in workflow.tasks.values()):

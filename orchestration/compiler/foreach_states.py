@@ -49,7 +49,6 @@ from orchestration.protocol import (
     StateDocument,
     TaskResponse,
     TaskResult,
-    function_placeholder,
     state_path,
 )
 from orchestration.status import TaskStatus
@@ -91,7 +90,7 @@ def _renamed(branch: Branch, suffix: str) -> Branch:
 
 def _collect(layout: Layout, task: Task, **found: JsonPath) -> TaskState:
     return TaskState(
-        function=function_placeholder(task.name),
+        function=layout.functions[task.name],
         payload=ForEachCollect.template(
             step="collect",
             run=JsonPath(CTX_PATH),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from orchestration.compiler.quotas import inline_output_limit
 from orchestration.compiler.states import State
 from orchestration.graph import Plan, build_plan
+from orchestration.grouping import function_placeholders
 from orchestration.model import Dependency, Workflow
 from orchestration.pools import Pool, task_pools
 from orchestration.status import TaskStatus
@@ -48,8 +49,10 @@ class Layout:
         plan: Plan | None = None,
         limit: int | None = None,
         pools: dict[str, Pool] | None = None,
+        functions: dict[str, str] | None = None,
     ) -> None:
-        """`deps`, `plan`, `limit`, `pools`: given for one part of a split workflow (`compiler.split`)."""
+        """`deps`, `plan`, `limit`, `pools`, `functions`: given for one part of a split workflow
+        (`compiler.split`), or computed once per compile."""
         self.workflow = workflow
         self.deps: dict[str, list[Dependency]] = deps if deps is not None else workflow.dependencies()
         self.plan: Plan = plan or build_plan({t: [d.upstream for d in ds] for t, ds in self.deps.items()})
@@ -64,6 +67,8 @@ class Layout:
         self.for_each_sources = {t.for_each for t in workflow.tasks.values() if t.for_each}
         self.limit = limit or inline_output_limit(workflow)
         self.pools = pools if pools is not None else task_pools(workflow.tasks)  # pooled task -> its pool
+        # task -> the placeholder of its function: one per configuration (`grouping`)
+        self.functions = functions if functions is not None else function_placeholders(workflow)
 
     def joined(self, task: str) -> tuple[str, ...]:
         """The dependencies `task` awaits through a join (those the plan's structure does not order)."""

@@ -49,7 +49,6 @@ from orchestration.protocol import (
     TaskEvent,
     TaskResponse,
     TaskResult,
-    function_placeholder,
     state_path,
     workflow_placeholder,
 )
@@ -106,7 +105,7 @@ def task_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl], decid
     upstream = {"upstream": upstream_results(layout.deps[task.name], scope)} if decides else {}
     status: TaskStatus | JsonPath = JsonPath(RESPONSE_STATUS) if decides else TaskStatus.SUCCEEDED
     return TaskState(
-        function=function_placeholder(task.name),
+        function=layout.functions[task.name],
         payload=TaskEvent.template(
             run=JsonPath(CTX_PATH),
             task=task.name,
@@ -150,7 +149,7 @@ def _item_processor(layout: Layout, task: Task) -> Branch:
     """What a for-each runs per item: the task's function (between a pool's acquire and release)."""
     item_input = {name: JsonPath(state_path(TaskEvent.key(name))) for name in ("run", "inputs", "item", "index")}
     item = TaskState(
-        function=function_placeholder(task.name),
+        function=layout.functions[task.name],
         payload=TaskEvent.template(
             run=item_input["run"],
             task=task.name,
@@ -183,7 +182,7 @@ def subflow_state(layout: Layout, task: Task, scope: Scope, catch: list[Asl]) ->
     """
     assert task.subflow is not None
     child = task.subflow.workflow.name
-    name, fn = task.name, function_placeholder(task.name)
+    name, fn = task.name, layout.functions[task.name]
     started, execution = state_path(ChildAttempt.key("child")), state_path(ChildAttempt.key("execution"))
     response = state_path(ChildAttempt.key("response"))
     start = TaskState(

@@ -48,6 +48,7 @@ from orchestration.compiler.states import (
 )
 from orchestration.errors import CompileError
 from orchestration.graph import Plan, build_plan, topological_order
+from orchestration.grouping import function_placeholders
 from orchestration.model import Dependency, Workflow
 from orchestration.pools import Pool, task_pools
 from orchestration.protocol import (
@@ -145,9 +146,10 @@ _collector_paused = _CollectorPause()
 def _compile_machines(workflow: Workflow, part_tasks: int | None) -> Machines:
     validate(workflow)
     express = workflow.type == "EXPRESS"  # never split: an Express state machine has no .sync
+    functions = function_placeholders(workflow)  # once: each part names only its own tasks' groups
     if part_tasks is None or express:
         fits = worst_state_bytes(len(workflow.tasks), 0) <= PAYLOAD_LIMIT_BYTES
-        definition = Emitter(workflow).definition() if fits else None
+        definition = Emitter(workflow, Layout(workflow, functions=functions)).definition() if fits else None
         if express or (definition is not None and len(to_json(definition).encode()) <= MAX_DEFINITION_BYTES):
             check_quotas(workflow, definition or {})  # the payload check fails first when there is none
             assert definition is not None
@@ -157,7 +159,7 @@ def _compile_machines(workflow: Workflow, part_tasks: int | None) -> Machines:
     pools = task_pools(workflow.tasks)
     size = part_tasks or PART_TASKS
     while True:
-        parts = _split(workflow, deps, order, pools, size)
+        parts = _split(workflow, deps, order, pools, functions, size)
         if all(_fits(p) for p in parts):
             break
         if size == 1:
@@ -222,7 +224,12 @@ def _chunks(order: list[str], deps: dict[str, list[Dependency]], size: int) -> l
 
 
 def _split(
-    workflow: Workflow, deps: dict[str, list[Dependency]], order: list[str], pools: dict[str, Pool], size: int
+    workflow: Workflow,
+    deps: dict[str, list[Dependency]],
+    order: list[str],
+    pools: dict[str, Pool],
+    functions: dict[str, str],
+    size: int,
 ) -> list[Part]:
     rank = {t: i for i, t in enumerate(order)}
     chunks = _chunks(order, deps, size)
@@ -236,7 +243,7 @@ def _split(
                 downstream.setdefault(d.upstream, []).append(task)
     leaves = set(workflow.tasks) - {d.upstream for ds in deps.values() for d in ds}
     return [
-        _part(workflow, k, chunk, deps, rank, part_of, downstream, leaves, limit, pools)
+        _part(workflow, k, chunk, deps, rank, part_of, downstream, leaves, limit, pools, functions)
         for k, chunk in enumerate(chunks, 1)
     ]
 
@@ -252,6 +259,7 @@ def _part(
     leaves: set[str],
     limit: int,
     pools: dict[str, Pool],
+    functions: dict[str, str],
 ) -> Part:
     inside = {t: [d.upstream for d in deps[t] if part_of[d.upstream] == number] for t in chunk}
     plan = build_plan(inside)
@@ -263,7 +271,7 @@ def _part(
         waits = set(plan.joins.get(task, ())) | outside
         if waits:
             joins[task] = tuple(sorted(waits, key=rank.__getitem__))
-    layout = Layout(workflow, deps=deps, plan=Plan(plan.block, joins), limit=limit, pools=pools)
+    layout = Layout(workflow, deps=deps, plan=Plan(plan.block, joins), limit=limit, pools=pools, functions=functions)
     for upstream in chunk:  # a task awaited in other parts signals them too
         if upstream in downstream:
             layout.signals.setdefault(upstream, []).extend(downstream[upstream])

@@ -65,15 +65,21 @@ class TaskLogs:
             logger.addHandler(self._handler)
 
     def wrap(self, workflow: str, task: str, handler: Handler) -> Handler:
-        """`handler` with its thread's lines collected for the run its event names."""
+        """`handler` with its thread's lines collected for the run and the task its event names (tasks
+        of one configuration share a function: `task`, the group's first, when the event names none)."""
 
         def call(event: dict[str, Any]) -> Any:
             run = event.get("run") if isinstance(event, dict) else None
             run_id = run.get("run_id") if isinstance(run, dict) else None
             if not isinstance(run_id, str):
                 return handler(event)
-            attempt = event.get("attempt")
-            self._current.writer = _Writer(workflow, run_id, task, attempt + 1 if isinstance(attempt, int) else None)
+            attempt, named = event.get("attempt"), event.get("task")
+            self._current.writer = _Writer(
+                workflow,
+                run_id,
+                named if isinstance(named, str) else task,
+                attempt + 1 if isinstance(attempt, int) else None,
+            )
             try:
                 return handler(event)
             finally:

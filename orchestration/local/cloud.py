@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 from pydantic import ValidationError as PydanticValidationError
 
 from orchestration.artifacts import ArtifactStore
-from orchestration.compiler import child_workflows, compile_machines, definition_hash, render, to_json
+from orchestration.compiler import child_workflows, compile_machines, definition_hash, function_groups, render, to_json
 from orchestration.compiler.states import substitution
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord, TaskRecord, table_spec
@@ -217,17 +217,17 @@ class LocalCloud:
         self._environ.add(workflow)
         for name, child in child_workflows(workflow).items():
             arns[workflow_placeholder(name)] = self.deploy(child).state_machine_arn
-        for name, task in sorted(workflow.tasks.items()):
-            fn_arn = arns[function_placeholder(name)] = self._function(
-                function_name(workflow.name, name),
+        for task in [workflow.tasks[group[0]] for group in function_groups(workflow)]:  # one per configuration
+            fn_arn = arns[function_placeholder(task.name)] = self._function(
+                function_name(workflow.name, task.name),
                 SUBFLOW if task.subflow else TASK,
                 rt,
                 MemorySize=task.resources.memory_mb,
                 Timeout=task.resources.timeout_seconds,
                 EphemeralStorage={"Size": task.resources.ephemeral_storage_mb},
             )
-            handler = self._environ.wrap(task, self.adapter.handlers[fn_arn])
-            self.adapter.register(fn_arn, self.logs.wrap(workflow.name, name, handler))
+            handler = self._environ.wrap(task, self.adapter.handlers[fn_arn])  # the group's tasks: one env
+            self.adapter.register(fn_arn, self.logs.wrap(workflow.name, task.name, handler))  # by the event's task
         arns.update(deploy_parts(self.sfn, self.role_arn, workflow.name, machines.parts, arns))  # split: its parts
         arn = self.sfn.create_state_machine(
             name=workflow.name, definition=render(text, arns), roleArn=self.role_arn, type=workflow.type

@@ -1,6 +1,7 @@
 """A deployed stack's workflows as its templates say (pure): each workflow's state machine, by its
 `orch:workflow` tag, and each task's function, by the machine's DefinitionSubstitutions (tasks of one
-configuration share a function: `orchestration.grouping`), with their physical ids."""
+configuration share a function and its one substitution, `orchestration.grouping`; the function's
+`orch:tasks` metadata names them), with their physical ids."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from orchestration.protocol import WORKFLOW_TAG, task_of_placeholder
+from orchestration.protocol import TASKS_METADATA, WORKFLOW_TAG, task_of_placeholder
 
 NESTED_STACK = "AWS::CloudFormation::Stack"  # a stack of many workflows holds them in nested stacks
 
@@ -34,8 +35,8 @@ class StackResources:
 
 def resolve(template: Mapping[str, Any], physical: Mapping[str, str]) -> StackResources:
     """The workflows' resources from the template and the resources' physical ids: each state machine
-    by its workflow tag, each task's function by the machine's DefinitionSubstitutions (tasks of one
-    configuration share a function: `orchestration.grouping`)."""
+    by its workflow tag, each task's function by the machine's DefinitionSubstitutions (one per
+    function; a function several tasks share lists them in its `orch:tasks` metadata)."""
     machines: dict[str, str] = {}
     tasks: dict[tuple[str, str], TaskFunction] = {}
     resources: Mapping[str, Any] = template.get("Resources") or {}
@@ -48,13 +49,17 @@ def resolve(template: Mapping[str, Any], physical: Mapping[str, str]) -> StackRe
         machines[workflow] = ident
         for key, value in (props.get("DefinitionSubstitutions") or {}).items():
             target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, Mapping) else None
-            task = task_of_placeholder(key)
-            if task is None or not isinstance(target, str) or target not in physical:
+            first = task_of_placeholder(key)
+            if first is None or not isinstance(target, str) or target not in physical:
                 continue
             fn = physical[target]
-            config = (resources.get(target) or {}).get("Properties") or {}
+            function = resources.get(target) or {}
+            config = function.get("Properties") or {}
             group = _ref((config.get("LoggingConfig") or {}).get("LogGroup"), physical)
-            tasks[(workflow, task)] = TaskFunction(workflow, task, fn, group or f"/aws/lambda/{fn}")
+            # one substitution per function: the tasks it stands for are in its metadata when several
+            shared = (function.get("Metadata") or {}).get(TASKS_METADATA)
+            for task in shared if isinstance(shared, list) else [first]:
+                tasks[(workflow, task)] = TaskFunction(workflow, task, fn, group or f"/aws/lambda/{fn}")
     outputs = {}
     for key, out in (template.get("Outputs") or {}).items():
         value = _ref(out.get("Value"), physical)

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.infra
 WIDE_TASKS = 1_000
 SMALL_WORKFLOWS = 200
 STACK = "scale"
+# the wide workflow's DefinitionSubstitutions, all its state machines: one per function and platform
+# function per part (one per task before: about 85 bytes per task, 85 KB for these 1,000 tasks)
+WIDE_SUBSTITUTION_BYTES = 4_000
 
 
 SPLIT_MIX = """
@@ -122,10 +125,28 @@ def test_tasks_of_one_configuration_share_a_function(scaled: Scaled) -> None:
     }
     assert len(parts) == len(wide.parts) >= 2
     assert all("DefinitionS3Location" in part["Properties"] for part in parts.values())
-    # each task's placeholder is substituted in its part, and points at one of the two functions
-    subs = {k: v for part in parts.values() for k, v in part["Properties"]["DefinitionSubstitutions"].items()}
-    assert len([k for k in subs if k.startswith("fn_t")]) == WIDE_TASKS
-    assert len({v["Fn::GetAtt"][0] for k, v in subs.items() if k.startswith("fn_t")}) == 2
+    # one placeholder per configuration (not per task), substituted in each part naming it: the
+    # substitutions do not grow with the tasks
+    per_part = [part["Properties"]["DefinitionSubstitutions"] for part in parts.values()]
+    assert all(len([k for k in subs if k.startswith("fn_t")]) <= 2 for subs in per_part)
+    subs = {k: v for part_subs in per_part for k, v in part_subs.items()}
+    assert {k for k in subs if k.startswith("fn_t")} == {"fn_t00000", "fn_t00001"}
+    assert {v["Fn::GetAtt"][0] for k, v in subs.items() if k.startswith("fn_t")} == {
+        nested_id(scaled, fn) for fn in wide.functions.values()
+    }
+    # the function several tasks share lists them in its metadata, once
+    big = nested["Resources"][nested_id(scaled, wide.functions["t00000"])]
+    assert big["Metadata"]["orch:tasks"] == sorted(f"t{i:05d}" for i in range(0, WIDE_TASKS, 100))
+    machines = [machine, *parts.values()]
+    sizes = [len(json.dumps(m["Properties"]["DefinitionSubstitutions"], separators=(",", ":"))) for m in machines]
+    assert sum(sizes) < WIDE_SUBSTITUTION_BYTES
+
+
+def nested_id(scaled: Scaled, fn: Any) -> str:
+    """The logical id of a construct in its (nested) stack's template."""
+    import aws_cdk as cdk
+
+    return str(cdk.Stack.of(fn).get_logical_id(fn.node.default_child))
 
 
 def _has(template: dict[str, Any], workflow: str = "wide") -> bool:

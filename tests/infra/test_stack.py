@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from orchestration.compiler import child_workflows, compile_workflow, placeholders, to_json, workflow_placeholder
-from orchestration.grouping import function_groups, function_key
+from orchestration.grouping import function_groups, function_key, function_placeholders
 from orchestration.ledger import table_spec
 from orchestration.loader import load_file
 from orchestration.triggers import triggers_of
@@ -97,7 +97,8 @@ def synth_task_function(synth: Synth, workflow: str, task: str) -> dict[str, Any
     """The function the workflow's state machine invokes for `task` (its DefinitionSubstitutions)."""
     dep = synth.stack.workflows[workflow]
     machine = synth.raw["Resources"][synth.stack.get_logical_id(dep.state_machine.node.default_child)]
-    target = machine["Properties"]["DefinitionSubstitutions"][f"fn_{task}"]["Fn::GetAtt"][0]
+    placeholder = function_placeholders(dep.workflow)[task]  # one per configuration
+    target = machine["Properties"]["DefinitionSubstitutions"][placeholder]["Fn::GetAtt"][0]
     return dict(synth.raw["Resources"][target])
 
 
@@ -116,6 +117,15 @@ def test_tasks_share_a_function_only_when_their_configurations_are_equal(synth: 
     props = synth.raw["Resources"][synth.stack.get_logical_id(shared[0].node.default_child)]["Properties"]
     assert "tasks with one configuration" in props["Description"]
     assert "orch:task" not in {t["Key"] for t in props["Tags"]}
+    # its tasks are listed in its metadata: the state machine substitutes its ARN once, for them all
+    function = synth.raw["Resources"][synth.stack.get_logical_id(shared[0].node.default_child)]
+    served = sorted(t for t, fn in etl.task_functions.items() if fn is shared[0])
+    assert function["Metadata"]["orch:tasks"] == served
+    machine = synth.raw["Resources"][synth.stack.get_logical_id(etl.state_machine.node.default_child)]
+    subs = machine["Properties"]["DefinitionSubstitutions"]
+    assert [k for k in subs if k.startswith("fn_") and not k.startswith("fn__")] == sorted(
+        f"fn_{first}" for first in etl.functions
+    )
 
 
 def test_code_asset_holds_packages_and_workflows_only(synth: Synth) -> None:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 import pytest
 
-from orchestration import Pool, Retry, RunIf, Workflow, compile_workflow, load_workflow, to_json
+from orchestration import Pool, Resources, Retry, RunIf, Workflow, compile_workflow, load_workflow, s3_read, to_json
 from orchestration.compiler import (
     FINALIZE_FUNCTION,
     JOIN_FUNCTION,
     MIN_INLINE_OUTPUT,
     STATE_BUDGET_BYTES,
+    compile_machines,
     definition_hash,
     inline_output_limit,
     placeholders,
     render,
 )
+from orchestration.grouping import function_groups, placeholder_tasks
+from orchestration.planning import PLATFORM_MEMORY_MB, PLATFORM_SECONDS, plan_workflow
+from orchestration.protocol import task_of_placeholder
 from tests.helpers import all_states
 from tests.samples import GOLDEN
 from tests.samples import example as example_file
@@ -164,13 +169,58 @@ def test_placeholders_and_render() -> None:
     wf = load_workflow(example_file("etl"))
     text = to_json(compile_workflow(wf))
     subs = placeholders(wf)
-    assert set(subs) == {f"fn_{t}" for t in wf.tasks} | {JOIN_FUNCTION, FINALIZE_FUNCTION}
+    groups = function_groups(wf)
+    assert len(groups) < len(wf.tasks)  # tasks of one configuration: one placeholder
+    assert set(subs) == {f"fn_{g[0]}" for g in groups} | {JOIN_FUNCTION, FINALIZE_FUNCTION}
     for key in subs:
         if key != JOIN_FUNCTION:
             assert "${" + key + "}" in text
     rendered = render(text, {k: f"arn:aws:lambda:us-east-1:1:function:{k}" for k in subs})
     assert "${" not in rendered
     json.loads(rendered)
+
+
+def test_tasks_of_one_configuration_share_one_placeholder() -> None:
+    wf = Workflow("configs")
+    for name in ("a", "b", "c"):  # default configuration: one function
+        wf.task(name=name)(lambda: None)
+    wf.task(name="big", resources=Resources(memory_mb=2048))(lambda: None)
+    wf.task(name="big2", resources=Resources(memory_mb=2048))(lambda: None)
+    wf.task(name="slow", resources=Resources(timeout_seconds=600))(lambda: None)
+    wf.task(name="env", env={"MODE": "x"})(lambda: None)
+    wf.task(name="reads", permissions=[s3_read("bucket/raw/")])(lambda: None)
+    states = all_states(compile_workflow(wf))
+    called = {name: s["Parameters"]["FunctionName"] for name, s in states.items() if name in wf.tasks}
+    assert called == {
+        "a": "${fn_a}",
+        "b": "${fn_a}",
+        "c": "${fn_a}",
+        "big": "${fn_big}",
+        "big2": "${fn_big}",
+        "slow": "${fn_slow}",
+        "env": "${fn_env}",
+        "reads": "${fn_reads}",
+    }
+    subs = placeholders(wf)
+    assert {k: v for k, v in subs.items() if task_of_placeholder(k)} == {
+        "fn_a": "a",
+        "fn_big": "big",
+        "fn_slow": "slow",
+        "fn_env": "env",
+        "fn_reads": "reads",
+    }
+    assert placeholder_tasks(wf)["fn_a"] == ["a", "b", "c"]
+
+
+def test_a_split_workflows_parts_name_only_their_own_tasks_groups() -> None:
+    wf = Workflow("parts")
+    for i in range(6):  # t0..t2 in part 1, t3..t5 in part 2; t5 alone has its own configuration
+        memory = Resources(memory_mb=2048) if i == 5 else Resources()
+        wf.task(name=f"t{i}", after=[f"t{i - 1}"] if i else [], resources=memory)(lambda: None)
+    machines = compile_machines(wf, part_tasks=3)
+    named = [sorted(set(re.findall(r"\$\{(fn_[a-z]\w*)\}", to_json(p.definition)))) for p in machines.parts]
+    assert named == [["fn_t0"], ["fn_t0", "fn_t5"]]
+    assert "fn_t0" not in to_json(machines.definition)  # the parent starts the parts and runs Finalize
 
 
 def test_inline_output_limit_keeps_the_state_under_the_payload_limit() -> None:
@@ -224,3 +274,13 @@ def test_quota_check_rejects_an_express_workflow_whose_results_cannot_fit_the_st
     for i in range(500):
         ok.task(name=f"t{i}")(lambda: None)
     assert len(to_json(compile_workflow(ok))) < 1_048_576
+
+
+def test_the_plan_prices_each_task_of_a_shared_function_at_its_own_duration() -> None:
+    wf = Workflow("priced")
+    wf.task(name="a")(lambda: None)
+    wf.task(name="b", after=["a"])(lambda: None)  # a's configuration: one function, one placeholder
+    cost = plan_workflow(wf, durations={"a": 10.0, "b": 30.0}).cost
+    platform = (PLATFORM_MEMORY_MB / 1024) * PLATFORM_SECONDS  # Finalize
+    assert cost.gb_seconds == pytest.approx(0.5 * 10 + 0.5 * 30 + platform)
+    assert cost.requests == 3

@@ -16,8 +16,7 @@ def test_resources_come_from_tags_substitutions_and_physical_ids() -> None:
         return {"Fn::GetAtt": [ref, "Arn"]}
 
     subs = {
-        "fn_load": fn("Shared"),
-        "fn_publish": fn("Shared"),  # one configuration, one function
+        "fn_load": fn("Shared"),  # one configuration, one function and one substitution (its metadata: the tasks)
         "fn_check": fn("Check"),
         "fn_gone": fn("Gone"),  # no physical id: not deployed
         "fn__join": fn("Join"),  # a platform function
@@ -29,7 +28,11 @@ def test_resources_come_from_tags_substitutions_and_physical_ids() -> None:
                 "Type": "AWS::StepFunctions::StateMachine",
                 "Properties": {"Tags": [{"Key": "orch:workflow", "Value": "etl"}], "DefinitionSubstitutions": subs},
             },
-            "Shared": {"Type": "AWS::Lambda::Function", "Properties": {"LoggingConfig": {"LogGroup": {"Ref": "G"}}}},
+            "Shared": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"LoggingConfig": {"LogGroup": {"Ref": "G"}}},
+                "Metadata": {"orch:tasks": ["load", "publish"]},
+            },
             "Check": {"Type": "AWS::Lambda::Function", "Properties": {}},
             "Join": {"Type": "AWS::Lambda::Function", "Properties": {}},
         },

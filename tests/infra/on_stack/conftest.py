@@ -17,6 +17,7 @@ from moto.server import ThreadedMotoServer
 
 from orchestration.local.cfn_adapter import DeployedStack
 from orchestration.operations.stack import StackRuns
+from orchestration.operations.stack_template import resolve
 from orchestration.runtime.log import logger as runtime_logger
 from orchestration.runtime.registry import SERVICE
 from tests.infra.conftest import STACK, Synth
@@ -70,13 +71,11 @@ def _start(deployed: DeployedStack, workflow: str, run_id: str, params: dict[str
 
 
 def _log_group(deployed: DeployedStack, workflow: str, task: str) -> str:
-    """The log group of the function the state machine invokes for the task (its substitutions)."""
-    for res in deployed.of_type("AWS::StepFunctions::StateMachine").values():
-        if res["Properties"]["StateMachineName"] == f"{deployed.stack_name}-{workflow}":
-            fn = res["Properties"]["DefinitionSubstitutions"][f"fn_{task}"]["Fn::GetAtt"][0]
-            group = deployed.template["Resources"][fn]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-            return deployed.resources[group]
-    raise AssertionError(f"no function of {workflow}.{task}")
+    """The log group of the function the state machine invokes for the task (its substitutions: one
+    per function, a shared function's tasks in its metadata)."""
+    found = resolve(deployed.template, deployed.resources).tasks[(workflow, task)].log_group
+    assert found is not None
+    return found
 
 
 @pytest.fixture(scope="package")
