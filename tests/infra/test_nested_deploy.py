@@ -11,27 +11,13 @@ from typing import Any
 
 import pytest
 
+from bench.deploy_scale import SMALL  # a two-task workflow a -> b
 from orchestration.local.cfn_adapter import DeployedStack
 from orchestration.operations.stack import StackRuns
 
 pytestmark = [pytest.mark.infra, pytest.mark.filterwarnings("ignore:Tried to parse AWS:UserWarning")]
 
 STACK = "nest"
-WORKFLOW = """
-from orchestration import Workflow
-
-wf = Workflow("{name}")
-
-
-@wf.task
-def a() -> int:
-    return 1
-
-
-@wf.task
-def b(a: int) -> int:
-    return a + 1
-"""
 
 
 def _synth(root: Path, names: list[str]) -> tuple[Path, dict[str, str]]:
@@ -41,7 +27,7 @@ def _synth(root: Path, names: list[str]) -> tuple[Path, dict[str, str]]:
 
     (root / "workflows").mkdir(parents=True)
     for name in names:
-        (root / "workflows" / f"{name}.py").write_text(WORKFLOW.format(name=name))
+        (root / "workflows" / f"{name}.py").write_text(SMALL.format(name=name))
     out = root / "cdk.out"
     app, stack = build_app(
         Settings(stack_name=STACK, workflows="workflows", nag=False, nested_workflows=True), root=root, outdir=str(out)
