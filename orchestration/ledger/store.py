@@ -113,6 +113,8 @@ class RunLedger:
             return True
         if self.get_run_item(workflow, run_id) is None:
             raise LedgerError(f"run {run_id!r} of workflow {workflow!r} is not in the ledger table {self.table!r}")
+        if at is not None and repair == 0 and not is_terminal(status):  # its start, as the ARN below
+            self._set_once(workflow, run_id, "started_at", at)
         if execution_arn is not None:
             # The run already moved on (e.g. it finished before its starter recorded RUNNING):
             # keep the execution ARN anyway (a repair's, while the run is still in that repair).

@@ -20,13 +20,14 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from orchestration.errors import OrchestrationError
 from orchestration.ledger import RunLedger, RunRecord
 from orchestration.operations.local_store import LocalStore, process_alive
-from orchestration.runtime.concurrency import cancel_queued, drain, share_slots, slots_of
+from orchestration.runtime.concurrency import cancel_queued, drain, execution_arn, share_slots, slots_of
 from orchestration.status import is_terminal
 
 REDRAIN_SECONDS = 0.25
@@ -44,7 +45,9 @@ def wait_admitted(
     """The run once it has an execution or ended without one (SKIPPED, or ABORTED when cancelled
     with `orch runs cancel` while it waited in a `store`). A QUEUED run is started by whoever frees a
     slot (the recorder, as a run of its workflow ends); a run kept in a store is also admitted here,
-    draining its queue now and then (a slot another process held may have freed)."""
+    draining its queue now and then (a slot another process held may have freed). A run that ended
+    before its starter recorded its execution comes back with that execution (named after the run,
+    on the state machine named after the workflow): its end is still to be recorded (its slot freed)."""
     deadline = time.monotonic() + timeout_seconds
     next_drain = time.monotonic() + REDRAIN_SECONDS
     delay = 0.002
@@ -52,6 +55,8 @@ def wait_admitted(
         run = ledger.get_run_item(workflow, run_id)
         if run is None:
             raise OrchestrationError(f"run {run_id!r} is not in the ledger")
+        if run.execution_arn is None and is_terminal(run.status) and stepfunctions is not None:
+            return replace(run, execution_arn=_execution_of(stepfunctions, workflow, run_id))
         if run.execution_arn is not None or is_terminal(run.status):
             return run
         by = store.cancelled_by(workflow, run_id) if store is not None else None
@@ -70,6 +75,21 @@ def wait_admitted(
             )
         time.sleep(delay)
         delay = min(delay * 1.5, 0.05)
+
+
+def _execution_of(stepfunctions: Any, workflow: str, run_id: str) -> str | None:
+    """The ARN of the run's execution when it has one: a local workflow's state machine has its name,
+    a queued run's execution the run's id."""
+    for page in stepfunctions.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            if machine["name"] == workflow:
+                arn = execution_arn(machine["stateMachineArn"], run_id)
+                try:
+                    stepfunctions.describe_execution(executionArn=arn)
+                except stepfunctions.exceptions.ExecutionDoesNotExist:
+                    return None
+                return arn
+    return None
 
 
 class StoreSlots:

@@ -9,12 +9,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from orchestration import Param, Workflow
-from orchestration.ledger import RunRecord
+from orchestration.ledger import RunLedger, RunRecord
 from orchestration.local import LocalCloud
 from orchestration.local.triggering import complete_event, deliver
 from orchestration.runtime.concurrency import slots_of
-from orchestration.status import RunStatus
+from orchestration.status import RunStatus, is_terminal
 from orchestration.triggers import EventTrigger
 
 TASK_TIMEOUT = 5  # seconds; generous: 100 runs share one interpreter (and a loaded machine)
@@ -162,3 +164,37 @@ def test_a_hundred_runs_with_failures_timeouts_and_aborts_leave_no_slot_held(clo
     # arrival order: two recorders may start neighbours at the same moment, never jump the queue
     started = [r.run_id for r in sorted(runs, key=lambda r: r.started_at or "")]
     assert max(abs(started.index(run_id) - i) for i, run_id in enumerate(ids)) <= 3
+
+
+def test_a_queued_run_that_ends_before_its_start_is_recorded_keeps_its_start_and_frees_its_slot(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drain that starts a queued run records it RUNNING only after its execution has ended (a
+    fast run, a slow starter): the run keeps its start time and execution, and its end frees the slot
+    even when its waiter saw it ended before its execution was recorded."""
+    wf = limited("limit_race", 1)
+    original = RunLedger.set_run_status
+    ended_unrecorded = threading.Event()
+
+    def slow_starter(self: RunLedger, workflow: str, run_id: str, status: str, **kwargs: Any) -> bool:
+        if status == RunStatus.RUNNING and kwargs.get("execution_arn") and workflow == wf.name:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:  # Finalize records the end first
+                run = self.get_run_item(workflow, run_id)
+                if run is not None and is_terminal(run.status):
+                    break
+                time.sleep(0.01)
+            ended_unrecorded.set()
+            time.sleep(0.5)  # the run's waiter sees it ended without an execution
+        return original(self, workflow, run_id, status, **kwargs)
+
+    monkeypatch.setattr(RunLedger, "set_run_status", slow_starter)
+    first, second = cloud.start(wf, {"seconds": 0.0}), cloud.start(wf, {"seconds": 0.0})
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda run_id: cloud.wait(run_id, workflow=wf.name), [first, second]))
+    assert ended_unrecorded.is_set()
+    assert [r.status for r in runs] == [RunStatus.SUCCEEDED, RunStatus.SUCCEEDED]
+    assert slots_of(cloud.ledger).holders(wf.name) == set()
+    for run_id in (first, second):
+        stored = cloud.ledger.get_run_item(wf.name, run_id)
+        assert stored is not None and stored.started_at and stored.execution_arn, run_id
