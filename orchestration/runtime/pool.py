@@ -4,7 +4,9 @@
 slot and releases the token at once, or queues the token. `release` runs after the task, whatever
 it ended with: it frees the slot and hands free slots to the oldest waiters (`fill`). A waiter
 whose token is dead (its run stopped or timed out: TaskTimedOut, InvalidToken) gets its slot taken
-back and the next one is tried. The recorder frees a finished run's slots with `release_run`.
+back and the next one is tried; a wake that fails otherwise (throttled) gives the slot back and
+requeues the waiter before the call fails, so its retry (or the next fill) wakes it: an admitted
+waiter is never left unwoken. The recorder frees a finished run's slots with `release_run`.
 """
 
 from __future__ import annotations
@@ -81,7 +83,13 @@ def fill(rt: Runtime, pools: Pools, pool: str) -> int:
             if current is None or waiter.holder not in current.holders:  # full again: keep its place
                 pools.requeue(pool, waiter)
             continue  # (a waiter already holding a slot was a duplicate: dropped)
-        if _wake(rt, waiter.token):
+        try:
+            woken = _wake(rt, waiter.token)
+        except Exception:  # e.g. throttled: give the slot back, keep its place; the retried call wakes it
+            pools.remove(pool, frozenset({waiter.holder}))
+            pools.requeue(pool, waiter)
+            raise
+        if woken:
             admitted += 1
         else:  # a waiter of a run that ended: skipped
             pools.remove(pool, frozenset({waiter.holder}))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import pytest
 
@@ -228,3 +229,34 @@ def test_a_pool_declared_with_two_slot_counts_is_refused(cloud: LocalCloud) -> N
         cloud.deploy(slow_one("pooled_three_slots", Pool("clash", slots=3), 0.0))
     assert "slots=2 in workflow 'pooled_two_slots'" in str(err.value)
     assert "slots=3 in workflow 'pooled_three_slots'" in str(err.value)
+
+
+def test_a_waiter_whose_wake_fails_keeps_its_place_and_is_woken_by_the_retry(
+    cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SendTaskSuccess for an admitted waiter fails once (throttled): the slot goes back, the waiter
+    keeps its place, the failed call's retry wakes it; nothing is left waiting or held."""
+    from orchestration.runtime import pool as pool_runtime
+
+    pool, release = Pool("throttled", slots=1), threading.Event()
+    holder, waiter = held_until("pooled_throttle_holder", pool, release), slow_one("pooled_throttle_next", pool, 0.0)
+    original, failed = pool_runtime._wake, threading.Event()
+
+    def throttled(rt: Any, token: str) -> bool:
+        if waiting.is_set() and not failed.is_set():  # the first wake of the queued waiter
+            failed.set()
+            raise RuntimeError("ThrottlingException: rate exceeded")
+        return original(rt, token)
+
+    waiting = threading.Event()
+    monkeypatch.setattr(pool_runtime, "_wake", throttled)
+    first = cloud.start(holder)
+    wait_until(lambda: pool_items(cloud, "throttled")[0] != frozenset())
+    second = cloud.start(waiter)
+    wait_until(lambda: pool_items(cloud, "throttled")[1] == 1)  # queued behind the holder
+    waiting.set()
+    release.set()
+    assert cloud.wait(first, workflow=holder.name, timeout_seconds=60).status == RunStatus.SUCCEEDED
+    assert cloud.wait(second, workflow=waiter.name, timeout_seconds=60).status == RunStatus.SUCCEEDED
+    assert failed.is_set()
+    assert pool_items(cloud, "throttled") == (frozenset(), 0)
