@@ -162,7 +162,8 @@ class WorkflowDeployment(Construct):
         arns = {function_placeholder(first): fn.function_arn for first, fn in self.functions.items()}
         arns[JOIN_FUNCTION] = functions.join.function_arn
         arns[FINALIZE_FUNCTION] = functions.finalize.function_arn
-        self.uses_pool = POOL_FUNCTION in placeholders(wf)
+        substitutions = placeholders(wf)  # what the definitions may name
+        self.uses_pool = POOL_FUNCTION in substitutions
         if self.uses_pool:
             assert functions.pool is not None, "the stack adds the pool function before the workflows using it"
             arns[POOL_FUNCTION] = functions.pool.function_arn
@@ -181,7 +182,7 @@ class WorkflowDeployment(Construct):
             "StateMachine",
             state_machine_name=self.name,
             definition_body=definition_body(self, item.definition),
-            definition_substitutions={p: arns[p] for p in self._substituted(item, [*placeholders(wf), *parts])},
+            definition_substitutions={p: arns[p] for p in self._substituted(item, [*substitutions, *parts])},
             state_machine_type=sfn.StateMachineType.EXPRESS if wf.type == "EXPRESS" else sfn.StateMachineType.STANDARD,
             logs=execution_logging(wf, log_group),
             tracing_enabled=True,
@@ -268,7 +269,7 @@ class WorkflowDeployment(Construct):
             tracing_enabled=True,
         )
         cdk.Tags.of(machine).add(WORKFLOW_TAG, self.workflow.name)
-        invoked = list(dict.fromkeys(arns[p] for p in used))  # tasks sharing a function name it once
+        invoked = [arns[p] for p in used]  # one placeholder per function: each named once
         machine.add_to_role_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=invoked))
         if uses_distributed_map(text):
             self.map_machines[name] = machine
