@@ -182,13 +182,17 @@ def _event(
 def _facet(producer: str, name: str, **fields: Any) -> dict[str, Any]:
     """A facet of the spec named `name`: its fields but the null ones, its producer and schema URL."""
     schema = f"https://openlineage.io/spec/facets/{FACET_VERSIONS[name]}/{name}.json#/$defs/{name}"
-    return {"_producer": producer, "_schemaURL": schema, **{k: v for k, v in fields.items() if v is not None}}
+    return _with_schema(producer, schema, fields)
 
 
 def _ours(producer: str, run: Any, *, task: str | None = None, attempt: int | None = None) -> dict[str, Any]:
     """Our run facet (`orchestration`): our own ids of the run, and of the task attempt."""
     ids = {"runId": run.run_id, "workflow": run.workflow, "repair": run.repair, "task": task, "attempt": attempt}
-    return {"_producer": producer, "_schemaURL": FACET_SCHEMA, **{k: v for k, v in ids.items() if v is not None}}
+    return _with_schema(producer, FACET_SCHEMA, ids)
+
+
+def _with_schema(producer: str, schema: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"_producer": producer, "_schemaURL": schema, **{k: v for k, v in fields.items() if v is not None}}
 
 
 def _job(namespace: str, name: str, kind: str, producer: str) -> dict[str, Any]:
